@@ -1,0 +1,423 @@
+"""The MQTT contract of Factory IoT: topics, payload models and validation.
+
+This module is the single owner of the public MQTT API described in docs/mqtt-contract.md.
+Gateway, bridge, tests and tools build and parse topics only through it. It is pure: no
+sockets, no clocks except where a caller passes one in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Literal, TypeAlias
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+)
+
+CONTRACT_VERSION: Final = "1"
+DEFAULT_PREFIX: Final = "factory"
+ID_PATTERN: Final = r"^[a-z0-9_-]{1,64}$"
+COMMAND_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{1,128}$"
+MAX_PAYLOAD_BYTES: Final = 64 * 1024
+_ID_RE: Final = re.compile(ID_PATTERN)
+_PREFIX_RE: Final = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+
+Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+CommandId = Annotated[str, StringConstraints(pattern=COMMAND_ID_PATTERN)]
+Timestamp = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Number = StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]
+Availability: TypeAlias = Literal["online", "offline"]
+Quality: TypeAlias = Literal["good", "bad"]
+ErrorCode: TypeAlias = Literal[
+    "invalid",  # the command was not well-formed
+    "unknown_relay",
+    "expired",  # its deadline had passed when the gateway received it
+    "duplicate",  # this command id was already executed
+    "too_soon",  # the relay's minimum time between switches has not elapsed
+    "readback_mismatch",  # the pin did not take the commanded level
+    "hardware_error",
+    # Outcomes decided by the sender (bridge) rather than the gateway:
+    "timeout",
+    "gateway_offline",
+    "not_connected",
+]
+
+
+class ContractError(ValueError):
+    """Something on the wire does not follow the contract."""
+
+
+class TopicError(ContractError):
+    def __init__(self, topic: str, reason: str) -> None:
+        super().__init__(f"topic {topic!r} is outside the contract: {reason}")
+        self.topic = topic
+        self.reason = reason
+
+
+class PayloadError(ContractError):
+    def __init__(self, topic: str, reason: str) -> None:
+        super().__init__(f"payload on {topic!r} rejected: {reason}")
+        self.topic = topic
+        self.reason = reason
+
+
+def is_identifier(value: str) -> bool:
+    return _ID_RE.fullmatch(value) is not None
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+class _Payload(BaseModel):
+    # Unknown fields are ignored so that field devices may add their own; known fields are strict.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+class DeviceInfo(_Payload):
+    id: Identifier
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    kind: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")] = Field(
+        description="temperature, humidity, pressure, vibration, digital_input, ..."
+    )
+    unit: Annotated[str, StringConstraints(max_length=16)] | None = None
+
+
+class RelayInfo(_Payload):
+    id: Identifier
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    safe_state: StrictBool = False
+
+
+class GatewayMeta(_Payload):
+    version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    name: Annotated[str, StringConstraints(max_length=128)] | None = None
+    devices: list[DeviceInfo] = Field(default_factory=list, max_length=1024)
+    relays: list[RelayInfo] = Field(default_factory=list, max_length=1024)
+
+
+class DeviceState(_Payload):
+    value: StrictBool | Number | None = Field(
+        description="the reading; a boolean for digital inputs; null when quality is bad"
+    )
+    unit: Annotated[str, StringConstraints(max_length=16)] | None = None
+    ts: Timestamp
+    seq: Annotated[int, Field(ge=0)]
+    quality: Quality = "good"
+
+
+class RelayState(_Payload):
+    on: StrictBool = Field(description="the level read back from the pin")
+    ts: Timestamp
+    seq: Annotated[int, Field(ge=0)]
+    cmd: CommandId | None = Field(default=None, description="id of the command that caused it")
+    reason: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")] | None = Field(
+        default=None, description="boot, command, pulse_end, link_loss, shutdown, ..."
+    )
+
+
+class RelayCommand(_Payload):
+    on: StrictBool
+    id: CommandId
+    by: Annotated[str, StringConstraints(min_length=1, max_length=128)] = "unknown"
+    deadline: Timestamp = Field(description="Unix time after which the command must not run")
+
+
+class CommandResult(_Payload):
+    id: CommandId
+    ok: StrictBool
+    on: StrictBool | None = Field(default=None, description="the relay's state read back")
+    error: ErrorCode | None = None
+    detail: Annotated[str, StringConstraints(max_length=512)] | None = None
+
+
+class SystemStats(_Payload):
+    cpu: Annotated[float, Field(ge=0, le=100)] = Field(description="CPU use, percent")
+    memory: Annotated[float, Field(ge=0, le=100)] = Field(description="memory use, percent")
+    disk: Annotated[float, Field(ge=0, le=100)] = Field(description="root disk use, percent")
+    temperature: Annotated[float, Field(allow_inf_nan=False)] | None = Field(
+        default=None, description="CPU temperature, degrees Celsius"
+    )
+    load: tuple[float, float, float] | None = Field(default=None, description="1/5/15 min")
+    uptime: Annotated[float, Field(ge=0)] = Field(description="host uptime, seconds")
+    ts: Timestamp
+
+
+PAYLOAD_MODELS: Final[dict[str, type[_Payload]]] = {
+    "meta": GatewayMeta,
+    "device_state": DeviceState,
+    "relay_state": RelayState,
+    "relay_command": RelayCommand,
+    "command_result": CommandResult,
+    "system": SystemStats,
+}
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of every JSON payload, keyed by the name used in docs/schemas/."""
+    return {name: model.model_json_schema() for name, model in PAYLOAD_MODELS.items()}
+
+
+# --------------------------------------------------------------------------- topics
+
+
+@dataclass(frozen=True, slots=True)
+class StatusTopic:
+    gateway: str
+
+
+@dataclass(frozen=True, slots=True)
+class MetaTopic:
+    gateway: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStateTopic:
+    gateway: str
+    device: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelayStateTopic:
+    gateway: str
+    relay: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelaySetTopic:
+    gateway: str
+    relay: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelayResultTopic:
+    gateway: str
+    relay: str
+
+
+@dataclass(frozen=True, slots=True)
+class SystemTopic:
+    gateway: str
+
+
+@dataclass(frozen=True, slots=True)
+class RebirthTopic:
+    pass
+
+
+Topic: TypeAlias = (
+    StatusTopic
+    | MetaTopic
+    | DeviceStateTopic
+    | RelayStateTopic
+    | RelaySetTopic
+    | RelayResultTopic
+    | SystemTopic
+    | RebirthTopic
+)
+
+
+class Topics:
+    """Builds and parses the topics under one prefix (default ``factory``)."""
+
+    def __init__(self, prefix: str = DEFAULT_PREFIX) -> None:
+        if not _PREFIX_RE.fullmatch(prefix):
+            raise ValueError(
+                f"topic prefix {prefix!r} is invalid: use letters, digits, '_' or '-', "
+                "optionally in levels separated by '/'"
+            )
+        self.prefix = prefix
+        self._levels = len(prefix.split("/"))
+
+    def _gw(self, gateway: str, *rest: str) -> str:
+        for part in (gateway, *rest[1::2]):
+            if not is_identifier(part):
+                raise ValueError(f"id {part!r} does not match {ID_PATTERN}")
+        return "/".join((self.prefix, gateway, *rest))
+
+    def status(self, gateway: str) -> str:
+        return self._gw(gateway, "status")
+
+    def meta(self, gateway: str) -> str:
+        return self._gw(gateway, "meta")
+
+    def device_state(self, gateway: str, device: str) -> str:
+        return self._gw(gateway, "devices", device, "state")
+
+    def relay_state(self, gateway: str, relay: str) -> str:
+        return self._gw(gateway, "relays", relay, "state")
+
+    def relay_set(self, gateway: str, relay: str) -> str:
+        return self._gw(gateway, "relays", relay, "set")
+
+    def relay_result(self, gateway: str, relay: str) -> str:
+        return self._gw(gateway, "relays", relay, "result")
+
+    def system(self, gateway: str) -> str:
+        return self._gw(gateway, "system")
+
+    def rebirth(self) -> str:
+        return f"{self.prefix}/rebirth"
+
+    def build(self, topic: Topic) -> str:
+        match topic:
+            case StatusTopic(gw):
+                return self.status(gw)
+            case MetaTopic(gw):
+                return self.meta(gw)
+            case DeviceStateTopic(gw, dev):
+                return self.device_state(gw, dev)
+            case RelayStateTopic(gw, relay):
+                return self.relay_state(gw, relay)
+            case RelaySetTopic(gw, relay):
+                return self.relay_set(gw, relay)
+            case RelayResultTopic(gw, relay):
+                return self.relay_result(gw, relay)
+            case SystemTopic(gw):
+                return self.system(gw)
+            case RebirthTopic():
+                return self.rebirth()
+        raise AssertionError(topic)  # pragma: no cover
+
+    # Subscriptions ---------------------------------------------------------
+
+    def telemetry_filters(self) -> list[str]:
+        """What a reader of the whole plant (bridge, plant system) subscribes to."""
+        p = self.prefix
+        return [
+            f"{p}/+/status",
+            f"{p}/+/meta",
+            f"{p}/+/devices/+/state",
+            f"{p}/+/relays/+/state",
+            f"{p}/+/relays/+/result",
+            f"{p}/+/system",
+        ]
+
+    def command_filter(self, gateway: str) -> str:
+        """The relay commands addressed to one gateway."""
+        return self._gw(gateway, "relays", "+", "set")
+
+    # Parsing ---------------------------------------------------------------
+
+    def parse(self, topic: str) -> Topic:
+        """Parse a concrete topic into its typed form; raise TopicError if it is not ours."""
+        levels = topic.split("/")
+        if levels[: self._levels] != self.prefix.split("/"):
+            raise TopicError(topic, f"does not start with prefix {self.prefix!r}")
+        rest = levels[self._levels :]
+        if rest == ["rebirth"]:
+            return RebirthTopic()
+        if not rest or not is_identifier(rest[0]):
+            raise TopicError(topic, f"gateway id must match {ID_PATTERN}")
+        gw, tail = rest[0], rest[1:]
+        match tail:
+            case ["status"]:
+                return StatusTopic(gw)
+            case ["meta"]:
+                return MetaTopic(gw)
+            case ["system"]:
+                return SystemTopic(gw)
+            case ["devices", dev, "state"]:
+                self._check_id(topic, "device", dev)
+                return DeviceStateTopic(gw, dev)
+            case ["relays", relay, kind] if kind in {"state", "set", "result"}:
+                self._check_id(topic, "relay", relay)
+                cls = {"state": RelayStateTopic, "set": RelaySetTopic, "result": RelayResultTopic}
+                return cls[kind](gw, relay)
+        raise TopicError(topic, "unknown topic shape")
+
+    @staticmethod
+    def _check_id(topic: str, what: str, value: str) -> None:
+        if not is_identifier(value):
+            raise TopicError(topic, f"{what} id {value!r} must match {ID_PATTERN}")
+
+
+# --------------------------------------------------------------------------- messages
+
+Payload: TypeAlias = (
+    Availability | GatewayMeta | DeviceState | RelayState | RelayCommand | CommandResult
+    | SystemStats | None
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message that follows the contract: its parsed topic and validated payload."""
+
+    topic: Topic
+    payload: Payload
+
+
+_PAYLOAD_FOR_TOPIC: Final[dict[type, type[_Payload]]] = {
+    MetaTopic: GatewayMeta,
+    DeviceStateTopic: DeviceState,
+    RelayStateTopic: RelayState,
+    RelaySetTopic: RelayCommand,
+    RelayResultTopic: CommandResult,
+    SystemTopic: SystemStats,
+}
+
+
+def decode_json(topic: str, payload: bytes, model: type[_Payload]) -> Any:
+    """Validate one JSON payload against a model, naming what was wrong on failure."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(topic, f"{len(payload)} bytes exceeds the {MAX_PAYLOAD_BYTES} limit")
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError(topic, f"not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise PayloadError(topic, f"expected a JSON object, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise PayloadError(topic, describe_validation_error(exc)) from None
+    except RecursionError:
+        raise PayloadError(topic, "nested too deeply") from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, each naming the field and the offending value."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "(payload)"
+        value = repr(err.get("input"))
+        if len(value) > 60:
+            value = value[:57] + "..."
+        parts.append(f"{where}: {err['msg']} (got {value})")
+    return "; ".join(parts)
+
+
+def decode(topics: Topics, topic: str, payload: bytes) -> Message:
+    """Parse and validate one MQTT message; raise TopicError or PayloadError if it is not ours."""
+    parsed = topics.parse(topic)
+    if isinstance(parsed, StatusTopic):
+        text = payload.decode("utf-8", errors="replace").strip()
+        if text not in ("online", "offline"):
+            raise PayloadError(topic, f"status must be 'online' or 'offline', got {text[:40]!r}")
+        return Message(parsed, "online" if text == "online" else "offline")
+    if isinstance(parsed, RebirthTopic):
+        return Message(parsed, None)
+    model = _PAYLOAD_FOR_TOPIC[type(parsed)]
+    return Message(parsed, decode_json(topic, payload, model))
+
+
+if __name__ == "__main__":  # pragma: no cover - used by `make schemas`
+    import sys
+    from pathlib import Path
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/schemas")
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in json_schemas().items():
+        (out / f"{name}.schema.json").write_text(json.dumps(schema, indent=2) + "\n")

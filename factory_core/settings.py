@@ -1,0 +1,83 @@
+"""Settings shared by gateway and bridge: where the broker is and which topic prefix to use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import unquote, urlsplit
+
+from pydantic import AfterValidator, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from factory_core.contract import DEFAULT_PREFIX, Topics
+
+_SCHEMES = {"mqtt": (1883, False), "mqtts": (8883, True)}
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+    def __str__(self) -> str:  # never print the password
+        user = f"{self.username}@" if self.username else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
+
+
+def parse_mqtt_url(url: str) -> BrokerAddress:
+    """``mqtt://[user:pass@]host[:port]`` (or ``mqtts://``) to a BrokerAddress."""
+    parts = urlsplit(url)
+    if parts.scheme not in _SCHEMES:
+        raise ValueError(f"MQTT URL {url!r} must start with mqtt:// or mqtts://")
+    default_port, tls = _SCHEMES[parts.scheme]
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        raise ValueError(f"MQTT URL {url!r} has an invalid port") from None
+    if not parts.hostname:
+        raise ValueError(f"MQTT URL {url!r} has no host")
+    if parts.path not in ("", "/"):
+        raise ValueError(f"MQTT URL {url!r} must not have a path")
+    return BrokerAddress(
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        tls=tls,
+    )
+
+
+def _valid_url(url: str) -> str:
+    parse_mqtt_url(url)
+    return url
+
+
+def _valid_prefix(prefix: str) -> str:
+    Topics(prefix)
+    return prefix
+
+
+class CommonSettings(BaseSettings):
+    """``FACTORY_MQTT_URL`` and ``FACTORY_TOPIC_PREFIX``, read by both services."""
+
+    model_config = SettingsConfigDict(env_prefix="FACTORY_", extra="ignore")
+
+    mqtt_url: Annotated[str, AfterValidator(_valid_url)] = Field(
+        default="mqtt://127.0.0.1:1883",
+        description="Broker address, mqtt://[user:pass@]host:port (mqtts:// for TLS)",
+    )
+    topic_prefix: Annotated[str, AfterValidator(_valid_prefix)] = Field(
+        default=DEFAULT_PREFIX, description="First topic level of every topic"
+    )
+    mqtt_keepalive: int = Field(default=10, ge=2, le=3600, description="MQTT keepalive, s")
+
+    @property
+    def broker(self) -> BrokerAddress:
+        return parse_mqtt_url(self.mqtt_url)
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)
