@@ -65,7 +65,8 @@ def mosquitto_binary() -> str:
     )
     if not found:
         raise BrokerError(
-            "mosquitto is not installed: run `make setup` as root, or `sudo apt-get install mosquitto`"
+            "mosquitto is not installed: run `make setup` as root,"
+            " or `sudo apt-get install mosquitto`"
         )
     return found
 
@@ -103,7 +104,8 @@ class LocalBroker:
             wait_for_port(self.port)
         except BrokerError:
             self.stop()
-            raise BrokerError(f"mosquitto did not start: {self.log_path.read_text()[-2000:]}")
+            tail = self.log_path.read_text()[-2000:]
+            raise BrokerError(f"mosquitto did not start: {tail}") from None
         return self
 
     def stop(self, kill: bool = False) -> None:

@@ -11,8 +11,8 @@ from types import TracebackType
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from factory_core.settings import parse_mqtt_url
 
@@ -60,7 +60,7 @@ class MqttProbe:
         props = getattr(msg, "properties", None)
         with self._cond:
             self.messages.append(
-                Received(msg.topic, msg.payload, msg.retain, msg.qos, time.time(), props)
+                Received(msg.topic, bytes(msg.payload), msg.retain, msg.qos, time.time(), props)
             )
             self._cond.notify_all()
 
@@ -88,7 +88,7 @@ class MqttProbe:
     ) -> None:
         props = None
         if expiry is not None or response_topic is not None:
-            props = Properties(PacketTypes.PUBLISH)
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
             if expiry is not None:
                 props.MessageExpiryInterval = expiry
             if response_topic is not None:

@@ -62,7 +62,7 @@ class ManagedProcess:
             try:
                 if ready():
                     return
-            except Exception:  # not up yet  # noqa: S110
+            except Exception:  # not up yet
                 pass
             time.sleep(0.05)
         raise ProcessError(

@@ -333,8 +333,11 @@ class Topics:
                 return DeviceStateTopic(gw, dev)
             case ["relays", relay, kind] if kind in {"state", "set", "result"}:
                 self._check_id(topic, "relay", relay)
-                cls = {"state": RelayStateTopic, "set": RelaySetTopic, "result": RelayResultTopic}
-                return cls[kind](gw, relay)
+                if kind == "state":
+                    return RelayStateTopic(gw, relay)
+                if kind == "set":
+                    return RelaySetTopic(gw, relay)
+                return RelayResultTopic(gw, relay)
         raise TopicError(topic, "unknown topic shape")
 
     @staticmethod
@@ -346,8 +349,14 @@ class Topics:
 # --------------------------------------------------------------------------- messages
 
 Payload: TypeAlias = (
-    Availability | GatewayMeta | DeviceState | RelayState | RelayCommand | CommandResult
-    | SystemStats | None
+    Availability
+    | GatewayMeta
+    | DeviceState
+    | RelayState
+    | RelayCommand
+    | CommandResult
+    | SystemStats
+    | None
 )
 
 

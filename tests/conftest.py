@@ -17,7 +17,8 @@ def _docker_engine_answers() -> bool:
     if not shutil.which("docker"):
         return False
     try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=5).returncode == 0
+        answer = subprocess.run(["docker", "info"], check=False, capture_output=True, timeout=5)
+        return answer.returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 

@@ -1,0 +1,66 @@
+# Factory IoT: `make demo` runs the whole system; `make test` runs every check.
+# Both do all set-up first: virtual environment, Python and npm packages, the web build, and
+# the system packages (mosquitto; chromium for the browser tests) when missing and root.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json
+BENCH_ARGS ?=
+SOAK_SECONDS ?= 600
+
+.PHONY: all setup setup-demo demo test check lint typecheck test-python test-web bench soak schemas clean
+
+all: setup
+
+setup: setup-demo
+	@bash devtools/system-deps.sh chromium
+
+setup-demo: $(STAMP) web/dist/index.html
+	@bash devtools/system-deps.sh mosquitto
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[gateway,bridge,dev]'
+	touch $@
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build --silent
+
+demo: setup-demo
+	$(PY) -m devtools.demo
+
+check: lint typecheck
+
+lint: $(STAMP) web/node_modules/.package-lock.json
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	cd web && npm run lint --silent
+
+typecheck: $(STAMP) web/node_modules/.package-lock.json
+	$(VENV)/bin/mypy
+	cd web && npm run typecheck --silent
+
+test-web: web/node_modules/.package-lock.json
+	cd web && npm test --silent
+
+test-python: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Web unit tests first, so that pytest's summary is the last line of the run.
+test: setup check test-web test-python
+
+bench: setup-demo
+	$(PY) -m bench $(BENCH_ARGS)
+
+schemas: $(STAMP)
+	$(PY) -m factory_core.contract docs/schemas
+
+clean:
+	rm -rf $(VENV) web/node_modules web/dist .demo test-artifacts
