@@ -13,7 +13,16 @@ import time
 import urllib.request
 from types import FrameType
 
-from devtools.local_broker import REPO, BrokerError, LocalBroker, port_is_free
+from devtools.local_broker import (
+    DEMO_BRIDGE,
+    DEMO_GATEWAY,
+    DEMO_READER,
+    REPO,
+    BrokerError,
+    LocalBroker,
+    demo_credentials,
+    port_is_free,
+)
 from devtools.procs import ManagedProcess, ProcessError, python_module
 
 
@@ -41,17 +50,29 @@ def main() -> int:
 
     state = REPO / ".demo"
     state.mkdir(exist_ok=True)
+    # Each service logs in as its own broker user; the passwords are generated on the first
+    # run and kept in .demo/credentials.env.
+    plant, passwords = demo_credentials(state)
+    broker = LocalBroker(
+        state / "broker", port=mqtt_port, plant=plant, passwords=passwords, admin=None
+    )
     env = {
-        "FACTORY_MQTT_URL": f"mqtt://127.0.0.1:{mqtt_port}",
         "FACTORY_HTTP_HOST": os.environ.get("FACTORY_HTTP_HOST", "127.0.0.1"),
         "FACTORY_HTTP_PORT": str(http_port),
         "FACTORY_STATE_DIR": str(state / "gateway"),
     }
-    broker = LocalBroker(state / "broker", port=mqtt_port)
     gateway = ManagedProcess(
-        "gateway", python_module("gateway", "--simulate"), state / "gateway.log", env
+        "gateway",
+        python_module("gateway", "--simulate"),
+        state / "gateway.log",
+        {**env, "FACTORY_MQTT_URL": broker.url_for(DEMO_GATEWAY)},
     )
-    bridge = ManagedProcess("bridge", python_module("bridge"), state / "bridge.log", env)
+    bridge = ManagedProcess(
+        "bridge",
+        python_module("bridge"),
+        state / "bridge.log",
+        {**env, "FACTORY_MQTT_URL": broker.url_for(DEMO_BRIDGE)},
+    )
 
     stopping = False
 
@@ -64,6 +85,11 @@ def main() -> int:
     try:
         broker.start()
         print(f"Mosquitto  mqtt://127.0.0.1:{mqtt_port}   (log: {broker.log_path})")
+        print(
+            f"  read-only login: mosquitto_sub -h 127.0.0.1 -p {mqtt_port} -u {DEMO_READER}"
+            f" -P '{passwords[DEMO_READER]}' -t 'factory/#' -v"
+            f"\n  (all demo broker passwords: {state / 'credentials.env'})"
+        )
         gateway.start()
         bridge.start()
         bridge.wait_until(

@@ -306,7 +306,19 @@ class Topics:
 
     def command_filter(self, gateway: str) -> str:
         """The relay commands addressed to one gateway."""
-        return self._gw(gateway, "relays", "+", "set")
+        return f"{self._gw(gateway)}/relays/+/set"
+
+    def gateway_filter(self, gateway: str) -> str:
+        """Everything under one gateway (what its ACL lets it publish)."""
+        return f"{self._gw(gateway)}/#"
+
+    def all_commands_filter(self) -> str:
+        """The relay commands addressed to any gateway."""
+        return f"{self.prefix}/+/relays/+/set"
+
+    def everything_filter(self) -> str:
+        """Every topic under the prefix."""
+        return f"{self.prefix}/#"
 
     # Parsing ---------------------------------------------------------------
 

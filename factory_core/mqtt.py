@@ -62,7 +62,7 @@ def make_client(
     if broker.username:
         client.username_pw_set(broker.username, broker.password)
     if broker.tls:
-        client.tls_set()
+        client.tls_set(ca_certs=broker.ca_file)
     if will is not None:
         client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
     client.reconnect_delay_set(int(reconnect_min_delay) or 1, int(reconnect_max_delay) or 1)

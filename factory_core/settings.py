@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import unquote, urlsplit
 
@@ -21,6 +22,7 @@ class BrokerAddress:
     username: str | None = None
     password: str | None = None
     tls: bool = False
+    ca_file: str | None = None  # CA that signed the broker's certificate; None: system CAs
 
     def __str__(self) -> str:  # never print the password
         user = f"{self.username}@" if self.username else ""
@@ -55,6 +57,12 @@ def _valid_url(url: str) -> str:
     return url
 
 
+def _readable_file(path: Path | None) -> Path | None:
+    if path is not None and not path.is_file():
+        raise ValueError(f"CA file {str(path)!r} does not exist or is not a file")
+    return path
+
+
 def _valid_prefix(prefix: str) -> str:
     Topics(prefix)
     return prefix
@@ -73,10 +81,17 @@ class CommonSettings(BaseSettings):
         default=DEFAULT_PREFIX, description="First topic level of every topic"
     )
     mqtt_keepalive: int = Field(default=10, ge=2, le=3600, description="MQTT keepalive, s")
+    mqtt_ca_file: Annotated[Path | None, AfterValidator(_readable_file)] = Field(
+        default=None,
+        description="PEM CA certificate to trust for mqtts:// (default: the system's CAs)",
+    )
 
     @property
     def broker(self) -> BrokerAddress:
-        return parse_mqtt_url(self.mqtt_url)
+        address = parse_mqtt_url(self.mqtt_url)
+        if self.mqtt_ca_file is None:
+            return address
+        return replace(address, ca_file=str(self.mqtt_ca_file))
 
     @property
     def topics(self) -> Topics:

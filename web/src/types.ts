@@ -20,8 +20,9 @@ export interface Device {
   kind?: string | null;
   unit?: string | null;
   value: DeviceValue;
-  ts: number;
-  seq?: number;
+  /** null until the first reading after the gateway announced the device. */
+  ts: number | null;
+  seq?: number | null;
   quality: Quality;
 }
 

@@ -1,0 +1,139 @@
+"""What one benchmark run measures and how big: the CLI flags, resolved (pure)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Final
+
+SCENARIOS: Final = (
+    "raw_mqtt",
+    "gateway_cpu",
+    "sensor_push",
+    "relay",
+    "ingest",
+    "fan_out",
+    "polling",
+)
+RESULTS_DIR: Final = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    scenarios: tuple[str, ...] = SCENARIOS
+    duration: float = 8.0  # seconds of load per measured step
+    push_rate: float = 100.0  # sensor updates/s in the push and raw scenarios
+    push_devices: int = 10
+    clients: tuple[int, ...] = (1, 10, 100)
+    relay_clients: int = 10
+    relay_commands: int = 60
+    ingest_clients: int = 100
+    ingest_devices: int = 100
+    rates: tuple[int, ...] = (1000, 2500, 5000, 10000, 20000, 30000)
+    fanout: tuple[int, ...] = (250, 500, 1000, 1500, 2000)
+    fanout_rate: float = 10.0
+    clients_per_process: int = 250
+    poll_interval: float = 5.0
+    pollers: int = 5
+    poll_duration: float = 30.0
+    gateway_rate: float = 50.0
+    out_dir: Path = RESULTS_DIR
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["out_dir"] = str(self.out_dir)
+        return data
+
+
+QUICK: Final = BenchConfig(
+    duration=2.0,
+    clients=(1, 5),
+    relay_clients=3,
+    relay_commands=10,
+    ingest_clients=5,
+    ingest_devices=20,
+    rates=(500, 1000),
+    fanout=(10, 20),
+    clients_per_process=10,
+    poll_interval=1.0,
+    pollers=2,
+    poll_duration=3.0,
+)
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _scenarios(text: str) -> tuple[str, ...]:
+    names = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown scenario(s) {', '.join(unknown) or repr(text)}; "
+            f"choose from {', '.join(SCENARIOS)}"
+        )
+    return names
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Factory IoT benchmarks: starts its own Mosquitto, gateway and bridge, "
+        "and load generators in separate processes; prints one table and writes JSON to "
+        "bench/results/.",
+    )
+    p.add_argument("--quick", action="store_true", help="tiny sizes: proves the suite works")
+    p.add_argument("--scenarios", type=_scenarios, help=f"subset of {','.join(SCENARIOS)}")
+    p.add_argument("--duration", type=_positive, help="seconds of load per measured step")
+    p.add_argument("--clients", type=_ints, help="sensor push client counts, e.g. 1,10,100")
+    p.add_argument("--rates", type=_ints, help="ingest ramp, MQTT messages/s, e.g. 1000,5000")
+    p.add_argument("--fanout", type=_ints, help="fan-out ramp, client counts, e.g. 250,500")
+    p.add_argument("--push-rate", type=_positive, help="sensor updates/s for push and raw")
+    p.add_argument("--relay-commands", type=int, help="relay commands to time")
+    p.add_argument("--poll-interval", type=_positive, help="seconds between HTTP polls")
+    p.add_argument("--poll-duration", type=_positive, help="seconds of polling")
+    p.add_argument("--clients-per-process", type=int, help="Socket.IO clients per process")
+    p.add_argument("--out-dir", type=Path, help="where results go (default bench/results)")
+    return p
+
+
+def from_args(args: argparse.Namespace) -> BenchConfig:
+    base = QUICK if args.quick else BenchConfig()
+    overrides: dict[str, Any] = {}
+    for name in (
+        "scenarios",
+        "duration",
+        "clients",
+        "rates",
+        "fanout",
+        "push_rate",
+        "relay_commands",
+        "poll_interval",
+        "poll_duration",
+        "clients_per_process",
+        "out_dir",
+    ):
+        value = getattr(args, name)
+        if value is not None:
+            overrides[name] = value
+    return replace(base, **overrides)

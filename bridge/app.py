@@ -1,0 +1,171 @@
+"""Wires the bridge together: ``create_app(settings, ...)`` returns a startable ``Bridge``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+from flask import Flask, Response, send_from_directory
+from flask_cors import CORS
+from flask_socketio import SocketIO
+from werkzeug.exceptions import HTTPException
+
+from bridge.auth import Authorize, allow_all
+from bridge.commands import Commands, Outcome
+from bridge.history import History
+from bridge.http_api import json_http_error, make_api
+from bridge.metrics import Metrics
+from bridge.mqtt_link import MqttLink
+from bridge.realtime import Realtime
+from bridge.settings import BridgeSettings
+from bridge.store import Entry, Store
+from factory_core.contract import CommandResult, Message, RelayResultTopic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Bridge:
+    """The app and its running parts; ``start``/``stop`` the background work."""
+
+    settings: BridgeSettings
+    app: Flask
+    socketio: SocketIO
+    store: Store
+    mqtt: MqttLink
+    realtime: Realtime
+    commands: Commands
+    metrics: Metrics
+    clock: Callable[[], float]
+    _stats_task: Any = field(default=None, init=False)
+    _running: bool = field(default=False, init=False)
+
+    def start(self) -> None:
+        self._running = True
+        self.realtime.start()
+        self._stats_task = self.socketio.start_background_task(self._stats_loop)
+        self.mqtt.start()
+
+    def stop(self) -> None:
+        self._running = False
+        self.mqtt.stop()
+        self.realtime.stop()
+
+    def on_message(self, message: Message) -> None:
+        self.metrics.messages_in.inc()
+        if isinstance(message.topic, RelayResultTopic):
+            if isinstance(message.payload, CommandResult):
+                self.commands.resolve(message.payload)
+            return
+        deltas = self.store.apply(message, self.clock())
+        self.metrics.deltas.inc(len(deltas))
+        self.realtime.publish(deltas)
+
+    def _stats_loop(self) -> None:
+        process = psutil.Process()
+        process.cpu_percent()  # the first reading is meaningless; it starts the interval
+        while self._running:
+            self.socketio.sleep(self.settings.bridge_stats_interval)
+            self.realtime.publish(self.store.set_bridge_stats(self._own_stats(process)))
+
+    def _own_stats(self, process: psutil.Process) -> Entry:
+        now = self.clock()
+        with process.oneshot():
+            return {
+                "cpu": round(process.cpu_percent(), 1),
+                "memory": round(process.memory_percent(), 2),
+                "rss": process.memory_info().rss,
+                "threads": process.num_threads(),
+                "disk": psutil.disk_usage("/").percent,
+                "temperature": None,
+                "load": list(os.getloadavg()),
+                "uptime": round(now - process.create_time(), 1),
+                "clients": self.realtime.client_count,
+                "commands_in_flight": self.commands.in_flight,
+                "mqtt_connected": self.mqtt.connected,
+                "ts": now,
+                "quality": "good",
+            }
+
+
+def create_app(
+    settings: BridgeSettings,
+    *,
+    mqtt: MqttLink | None = None,
+    clock: Callable[[], float] = time.time,
+    authorize: Authorize = allow_all,
+) -> Bridge:
+    metrics = Metrics()
+    store = Store(
+        History(settings.history_window_s, settings.history_points), settings.event_buffer
+    )
+    link = mqtt or MqttLink(
+        settings.broker,
+        settings.topics,
+        settings.mqtt_client_id,
+        clock,
+        keepalive=settings.mqtt_keepalive,
+        on_dropped=lambda reason: metrics.dropped.labels(reason).inc(),
+    )
+
+    app = Flask(__name__, static_folder=None)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    origins = settings.cors_origin_list
+    if origins:
+        CORS(app, resources={r"/api/*": {"origins": origins}})
+    socketio = SocketIO(
+        app,
+        async_mode="gevent",
+        # None is engine.io's same-origin-only; an explicit list is the allowlist.
+        cors_allowed_origins=origins or None,
+    )
+
+    def observe(outcome: Outcome, seconds: float) -> None:
+        metrics.commands.labels(outcome.error or "ok").inc()
+        if outcome.id is not None:
+            metrics.command_latency.observe(seconds)
+
+    commands = Commands(
+        store,
+        link,
+        socketio.server.eio.create_event,
+        clock,
+        settings.command_ttl,
+        observe,
+    )
+    realtime = Realtime(
+        socketio,
+        store,
+        commands,
+        metrics,
+        authorize,
+        interval=settings.coalesce_ms / 1000,
+        stuck_after=settings.client_stuck_s,
+    )
+    app.register_blueprint(make_api(store, commands, lambda: link.connected, metrics, authorize))
+    app.register_error_handler(HTTPException, json_http_error)
+    _serve_dashboard(app, settings)
+
+    bridge = Bridge(settings, app, socketio, store, link, realtime, commands, metrics, clock)
+    link.subscribe(bridge.on_message)
+    return bridge
+
+
+def _serve_dashboard(app: Flask, settings: BridgeSettings) -> None:
+    dist = settings.web_dist.resolve()
+
+    @app.get("/")
+    def index() -> Response:
+        if not (dist / "index.html").is_file():
+            text = f"The dashboard is not built (no {dist}/index.html): run `make`.\n"
+            return Response(text, status=503, content_type="text/plain; charset=utf-8")
+        return send_from_directory(dist, "index.html")
+
+    @app.get("/<path:path>")
+    def asset(path: str) -> Response:
+        return send_from_directory(dist, path)

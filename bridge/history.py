@@ -1,0 +1,60 @@
+"""A short, downsampled history per device for sparklines (pure: no clock, no I/O).
+
+Time is cut into fixed buckets of ``window / points`` seconds; each bucket keeps the last
+value seen in it. Memory per device is therefore bounded by ``points``, whatever the rate.
+Buckets older than ``window`` before the newest sample are dropped, so a gateway's clock
+skew never empties a history.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+Value = float | int | bool | None
+Point = tuple[float, Value]
+
+
+@dataclass(slots=True)
+class _Bucket:
+    index: int
+    ts: float
+    value: Value
+
+
+class History:
+    def __init__(self, window: float = 3600.0, points: int = 300) -> None:
+        if window <= 0 or points < 2:
+            raise ValueError(f"history needs window > 0 and points >= 2, got {window}, {points}")
+        self.window = window
+        self.points = points
+        self.bucket_width = window / points
+        self._series: dict[str, deque[_Bucket]] = {}
+
+    def add(self, key: str, ts: float, value: Value) -> None:
+        """Record one sample; older samples than the newest bucket are ignored."""
+        if value is None or not math.isfinite(float(value)):
+            return
+        index = math.floor(ts / self.bucket_width)
+        series = self._series.setdefault(key, deque(maxlen=self.points))
+        if series and index < series[-1].index:
+            return
+        if series and index == series[-1].index:
+            last = series[-1]
+            if ts >= last.ts:
+                last.ts, last.value = ts, value
+            return
+        series.append(_Bucket(index, ts, value))
+        oldest = index - self.points + 1
+        while series and series[0].index < oldest:
+            series.popleft()
+
+    def get(self, key: str) -> list[Point]:
+        return [(b.ts, b.value) for b in self._series.get(key, ())]
+
+    def all(self) -> dict[str, list[Point]]:
+        return {key: self.get(key) for key in self._series}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._series

@@ -1,0 +1,208 @@
+"""Socket.IO: full state on connect, coalesced deltas after, requests and relay commands.
+
+One flusher greenlet does every push, so per-client ordering is simple: it sends a new
+client its full state, then whatever that client's Coalescer releases, but only while the
+client's transport queue is empty — a slow reader is never buffered beyond its Coalescer,
+and one whose queue stays full for ``stuck_after`` seconds is disconnected.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import request
+from flask_socketio import SocketIO
+
+from bridge.auth import Authorize
+from bridge.coalesce import Coalescer
+from bridge.commands import Commands, Outcome, parse_request
+from bridge.metrics import Metrics
+from bridge.store import Delta, Store
+
+log = logging.getLogger(__name__)
+
+_MAX_IDLE_WAIT = 1.0  # also how often a backlogged client is re-checked when nothing is new
+
+
+@dataclass(slots=True)
+class _Client:
+    coalescer: Coalescer
+    needs_state: bool = True
+    stuck_since: float | None = None
+
+
+class Realtime:
+    def __init__(
+        self,
+        socketio: SocketIO,
+        store: Store,
+        commands: Commands,
+        metrics: Metrics,
+        authorize: Authorize,
+        interval: float,
+        stuck_after: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.socketio = socketio
+        self.store = store
+        self.commands = commands
+        self.metrics = metrics
+        self.authorize = authorize
+        self.interval = interval
+        self.stuck_after = stuck_after
+        self.clock = clock
+        self._clients: dict[str, _Client] = {}
+        self._wake = socketio.server.eio.create_event()
+        self._running = False
+        self._task: Any = None
+        self._register()
+
+    # Component -------------------------------------------------------------
+
+    def start(self) -> None:
+        self._running = True
+        self._task = self.socketio.start_background_task(self._flush_loop)
+
+    def stop(self) -> None:
+        self._running = False
+        self._wake.set()
+        if self._task is not None:
+            self._task.join()
+
+    @property
+    def client_count(self) -> int:
+        return len(self._clients)
+
+    def publish(self, deltas: list[Delta]) -> None:
+        """New changes for every client; the flusher sends them when each client can take them."""
+        if not deltas:
+            return
+        for client in self._clients.values():
+            for delta in deltas:
+                client.coalescer.offer(delta)
+        self._wake.set()
+
+    # Handlers --------------------------------------------------------------
+
+    def _register(self) -> None:
+        on = self.socketio.on_event
+        on("connect", self._on_connect)
+        on("disconnect", self._on_disconnect)
+        on("request_state", self._on_request_state)
+        on("request_devices", self._requester("devices"))
+        on("request_relays", self._requester("relays"))
+        on("request_system_stats", self._requester("system_stats"))
+        on("request_gateways", self._requester("gateways"))
+        on("set_relay", self._on_set_relay)
+
+    def _on_connect(self, _auth: Any = None) -> bool:
+        if not self.authorize(request.environ, "read"):
+            return False
+        sid: str = request.sid  # type: ignore[attr-defined]
+        # The state goes out from the flusher, after the CONNECT packet, never before it.
+        self._clients[sid] = _Client(Coalescer(self.interval, self.store.version))
+        self.metrics.clients.set(len(self._clients))
+        self._wake.set()
+        return True
+
+    def _on_disconnect(self, *_args: Any) -> None:
+        self._clients.pop(request.sid, None)  # type: ignore[attr-defined]
+        self.metrics.clients.set(len(self._clients))
+
+    def _on_request_state(self, *_args: Any) -> dict[str, Any]:
+        client = self._clients.get(request.sid)  # type: ignore[attr-defined]
+        if client is not None:
+            client.coalescer.reset(self.store.version)
+            client.needs_state = False
+        return self.store.snapshot()
+
+    def _requester(self, field: str) -> Callable[..., dict[str, Any]]:
+        def handler(*_args: Any) -> dict[str, Any]:
+            answer = self.store.kind(field)
+            # The seed's clients listen for the event rather than use acknowledgements.
+            self.socketio.emit(f"{field}_update", answer, to=request.sid)  # type: ignore[attr-defined]
+            return answer
+
+        return handler
+
+    def _on_set_relay(self, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        if not self.authorize(request.environ, "set_relay"):
+            return Outcome(False, None, None, "invalid", "not allowed to switch relays").to_dict()
+        parsed = parse_request(data)
+        if isinstance(parsed, Outcome):
+            self.commands.observe(parsed, 0.0)
+            return parsed.to_dict()
+        by = f"socketio:{request.remote_addr or '?'}"
+        return self.commands.send(parsed, by=by).to_dict()
+
+    # Flusher ---------------------------------------------------------------
+
+    def _flush_loop(self) -> None:
+        while self._running:
+            self._wake.clear()
+            next_due = self._flush_once(self.clock())
+            now = self.clock()
+            wait = _MAX_IDLE_WAIT if next_due is None else max(0.0, next_due - now)
+            self._wake.wait(min(wait, _MAX_IDLE_WAIT))
+
+    def _flush_once(self, now: float) -> float | None:
+        next_due: float | None = None
+        recheck = now + max(self.interval, 0.02)
+        for sid, client in list(self._clients.items()):
+            backlog = self._backlog(sid)
+            if backlog is None:
+                continue
+            if backlog > 0:
+                if client.stuck_since is None:
+                    client.stuck_since = now
+                elif now - client.stuck_since >= self.stuck_after:
+                    self._cut(sid)
+                    continue
+                if client.needs_state or client.coalescer.due_at() is not None:
+                    next_due = recheck if next_due is None else min(next_due, recheck)
+                continue
+            client.stuck_since = None
+            if client.needs_state:
+                client.needs_state = False
+                state = self.store.snapshot()
+                client.coalescer.reset(state["version"])
+                self._emit("state", state, sid)
+            for out in client.coalescer.take(now):
+                self._emit(out.event, out.payload, sid)
+            due = client.coalescer.due_at()
+            if due is not None:
+                next_due = due if next_due is None else min(next_due, due)
+        return next_due
+
+    def _emit(self, event: str, payload: dict[str, Any], sid: str) -> None:
+        self.socketio.emit(event, payload, to=sid)
+        self.metrics.updates_out.labels(event).inc()
+
+    def _engine_socket(self, sid: str) -> Any:
+        server = self.socketio.server
+        try:
+            eio_sid = server.manager.eio_sid_from_sid(sid, "/")
+        except KeyError:
+            return None
+        return server.eio.sockets.get(eio_sid) if eio_sid is not None else None
+
+    def _backlog(self, sid: str) -> int | None:
+        """Packets queued for this client and not yet taken by its transport."""
+        sock = self._engine_socket(sid)
+        if sock is None or sock.closed or sock.closing:
+            return None
+        return int(sock.queue.qsize())
+
+    def _cut(self, sid: str) -> None:
+        log.warning("disconnecting client %s: it has not read for %.1f s", sid, self.stuck_after)
+        self.metrics.stuck.inc()
+        self._clients.pop(sid, None)
+        self.metrics.clients.set(len(self._clients))
+        sock = self._engine_socket(sid)
+        if sock is not None:
+            # As engine.io itself does on a ping timeout: no waiting on a queue nobody drains.
+            sock.close(wait=False, abort=True)

@@ -1,0 +1,42 @@
+"""The HTTP server: gevent's WSGIServer, with TCP_NODELAY on every accepted connection.
+
+Without TCP_NODELAY, Nagle's algorithm holds a small WebSocket frame back until the previous
+one is acknowledged — up to ~40 ms per push with delayed ACKs.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from gevent.pywsgi import WSGIHandler, WSGIServer
+
+
+class NoDelayHandler(WSGIHandler):  # type: ignore[misc]
+    def __init__(self, sock: socket.socket, address: Any, server: Any, rfile: Any = None) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().__init__(sock, address, server, rfile)
+
+    def run_application(self) -> None:
+        super().run_application()
+        if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            # The WebSocket owned this connection (simple-websocket reads a dup of the socket);
+            # reading on as HTTP would swallow the client's close frame and stall its close.
+            self.close_connection = True
+
+
+class PortInUseError(OSError):
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"HTTP port {host}:{port} is already in use (set FACTORY_HTTP_PORT)")
+
+
+def make_server(app: Any, host: str, port: int, access_log: Any = None) -> WSGIServer:
+    """A bound (listening) server; raise PortInUseError when the port is taken."""
+    server = WSGIServer((host, port), app, handler_class=NoDelayHandler, log=access_log)
+    try:
+        server.init_socket()
+    except OSError as exc:
+        if exc.errno == 98 or "in use" in str(exc).lower():
+            raise PortInUseError(host, port) from None
+        raise
+    return server

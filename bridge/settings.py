@@ -1,0 +1,102 @@
+"""The bridge's settings: ``FACTORY_*`` environment variables, optionally from an env file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, ValidationError
+from pydantic_settings import SettingsConfigDict
+
+from factory_core.settings import CommonSettings
+
+REPO = Path(__file__).resolve().parents[1]
+ENV_PREFIX = "FACTORY_"
+
+
+def _origins(value: str) -> str:
+    for origin in _split(value):
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ValueError(f"origin {origin!r} must be '*' or start with http:// or https://")
+    return value
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+
+
+def _client_id(value: str) -> str:
+    if value and not all(c.isalnum() or c in "-_." for c in value):
+        raise ValueError(f"bridge id {value!r} may only hold letters, digits, '-', '_' and '.'")
+    return value
+
+
+class BridgeSettings(CommonSettings):
+    """Everything the bridge reads; docs/configuration.md lists each variable."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    http_host: str = Field(default="127.0.0.1", min_length=1, description="HTTP listen address")
+    http_port: int = Field(default=5000, ge=1, le=65535, description="HTTP listen port")
+    command_ttl: float = Field(
+        default=5.0, gt=0, le=300, description="Seconds a relay command may take, end to end"
+    )
+    coalesce_ms: int = Field(
+        default=50, ge=0, le=10_000, description="Minimum ms between two pushes to a client; 0 off"
+    )
+    client_stuck_s: float = Field(
+        default=10.0, gt=0, le=3600, description="Disconnect a client whose queue stays full"
+    )
+    web_dist: Path = Field(default=REPO / "web" / "dist", description="Built dashboard")
+    cors_origins: Annotated[str, AfterValidator(_origins)] = Field(
+        default="", description="Comma-separated allowed origins; empty: same origin only"
+    )
+    history_window_s: float = Field(default=3600, gt=0, description="History kept per device, s")
+    history_points: int = Field(default=300, ge=2, le=10_000, description="Points per history")
+    event_buffer: int = Field(default=1000, ge=1, le=1_000_000, description="Deltas kept")
+    bridge_stats_interval: float = Field(default=2.0, gt=0, description="Own stats period, s")
+    bridge_id: Annotated[str, AfterValidator(_client_id)] = Field(
+        default="", max_length=64, description="MQTT client id; default bridge-<host>-<random>"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return _split(self.cors_origins)
+
+    @property
+    def mqtt_client_id(self) -> str:
+        # Unique per process so that several bridges can share one broker.
+        host = "".join(c for c in socket.gethostname() if c.isalnum() or c in "-_")[:24]
+        return self.bridge_id or f"bridge-{host}-{uuid.uuid4().hex[:8]}"
+
+
+class SettingsError(Exception):
+    """All problems with the configuration, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
+def load_settings(env_file: str | None = None) -> BridgeSettings:
+    """Read the settings; raise SettingsError naming every bad variable and its value."""
+    path = env_file or os.environ.get(f"{ENV_PREFIX}ENV_FILE") or None
+    if path is not None and not Path(path).is_file():
+        raise SettingsError([f"env file {path!r} does not exist"])
+    try:
+        return BridgeSettings(_env_file=path)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        msg = err["msg"].removeprefix("Value error, ")
+        problems.append(f"{ENV_PREFIX}{field.upper()}={err.get('input')!r}: {msg}")
+    return problems

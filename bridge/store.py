@@ -1,0 +1,257 @@
+"""The plant's current state as the bridge serves it (pure: no sockets, no clock of its own).
+
+Every change the store applies raises ``version`` by one and yields a ``Delta`` naming only
+what changed. The last deltas are kept in a bounded ring so that a polling client can ask
+for what it missed (``events_since``) or learn that it must fetch the full state again.
+Entries are replaced, never mutated, so a snapshot may share them safely.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Final, Literal, TypeAlias
+
+from bridge.history import History, Point
+from factory_core.contract import (
+    CommandResult,
+    DeviceState,
+    DeviceStateTopic,
+    GatewayMeta,
+    Message,
+    MetaTopic,
+    RelayState,
+    RelayStateTopic,
+    StatusTopic,
+    SystemStats,
+    SystemTopic,
+)
+
+Event: TypeAlias = Literal[
+    "devices_update", "relays_update", "system_stats_update", "gateways_update"
+]
+Entry: TypeAlias = dict[str, Any]
+
+FIELD: Final[dict[Event, str]] = {
+    "devices_update": "devices",
+    "relays_update": "relays",
+    "system_stats_update": "system_stats",
+    "gateways_update": "gateways",
+}
+EVENTS: Final[tuple[Event, ...]] = tuple(FIELD)
+BRIDGE_KEY: Final = "bridge"
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    event: Event
+    prev: int
+    version: int
+    items: dict[str, Entry]
+
+    def payload(self) -> dict[str, Any]:
+        return {"prev": self.prev, "version": self.version, FIELD[self.event]: self.items}
+
+
+def key(gateway: str, item: str) -> str:
+    return f"{gateway}/{item}"
+
+
+class Store:
+    def __init__(self, history: History | None = None, event_buffer: int = 1000) -> None:
+        self.version = 0
+        self.gateways: dict[str, Entry] = {}
+        self.devices: dict[str, Entry] = {}
+        self.relays: dict[str, Entry] = {}
+        self.system_stats: dict[str, Entry] = {}
+        self.meta: dict[str, GatewayMeta] = {}
+        self.history = history or History()
+        self._ring: deque[Delta] = deque(maxlen=event_buffer)
+
+    # Queries ---------------------------------------------------------------
+
+    def snapshot(self, with_history: bool = True) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "version": self.version,
+            "gateways": dict(self.gateways),
+            "devices": dict(self.devices),
+            "relays": dict(self.relays),
+            "system_stats": dict(self.system_stats),
+        }
+        if with_history:
+            state["history"] = self.history.all()
+        return state
+
+    def kind(self, field: str) -> dict[str, Any]:
+        """One kind of state: ``devices``, ``relays``, ``system_stats`` or ``gateways``."""
+        return {"version": self.version, field: dict(getattr(self, field))}
+
+    def events_since(self, since: int) -> list[Delta] | None:
+        """The deltas after version ``since``, or None when they are no longer all known."""
+        if since == self.version:
+            return []
+        if since > self.version or not self._ring or self._ring[0].prev > since:
+            return None
+        return [d for d in self._ring if d.version > since]
+
+    def history_of(self, gateway: str, device: str) -> list[Point] | None:
+        k = key(gateway, device)
+        if k not in self.devices and k not in self.history:
+            return None
+        return self.history.get(k)
+
+    def is_online(self, gateway: str) -> bool | None:
+        entry = self.gateways.get(gateway)
+        return None if entry is None else bool(entry["online"])
+
+    def gateways_online(self) -> list[str]:
+        return sorted(g for g, e in self.gateways.items() if e["online"])
+
+    # Changes ---------------------------------------------------------------
+
+    def apply(self, message: Message, now: float) -> list[Delta]:
+        """Apply one contract message; return the deltas it caused (often one, maybe none)."""
+        topic, payload = message.topic, message.payload
+        match topic:
+            case StatusTopic(gw) if payload in ("online", "offline"):
+                return self._status(gw, payload == "online", now)
+            case MetaTopic(gw) if isinstance(payload, GatewayMeta):
+                return self._meta(gw, payload, now)
+            case DeviceStateTopic(gw, dev) if isinstance(payload, DeviceState):
+                return self._device(gw, dev, payload)
+            case RelayStateTopic(gw, relay) if isinstance(payload, RelayState):
+                return self._relay(gw, relay, payload)
+            case SystemTopic(gw) if isinstance(payload, SystemStats):
+                stats = {**payload.model_dump(), "quality": self._quality(gw, "good")}
+                return self._change("system_stats_update", {gw: stats})
+        return []
+
+    def set_bridge_stats(self, stats: Entry) -> list[Delta]:
+        return self._change("system_stats_update", {BRIDGE_KEY: stats})
+
+    def relay_on(self, gateway: str, relay: str) -> bool | None:
+        entry = self.relays.get(key(gateway, relay))
+        return None if entry is None else entry.get("on")
+
+    def knows_relay(self, gateway: str, relay: str) -> bool:
+        meta = self.meta.get(gateway)
+        return meta is not None and any(r.id == relay for r in meta.relays)
+
+    def confirmed_on(self, gateway: str, relay: str, result: CommandResult) -> bool | None:
+        """What the relay is known to be after a result: the result's read-back, else state."""
+        return result.on if result.on is not None else self.relay_on(gateway, relay)
+
+    # Internals -------------------------------------------------------------
+
+    def _quality(self, gateway: str, reported: str) -> str:
+        return "stale" if self.is_online(gateway) is False else reported
+
+    def _change(self, event: Event, items: dict[str, Entry]) -> list[Delta]:
+        table: dict[str, Entry] = getattr(self, FIELD[event])
+        changed = {k: v for k, v in items.items() if table.get(k) != v}
+        if not changed:
+            return []
+        table.update(changed)
+        self.version += 1
+        delta = Delta(event, self.version - 1, self.version, changed)
+        self._ring.append(delta)
+        return [delta]
+
+    def _status(self, gw: str, online: bool, now: float) -> list[Delta]:
+        meta = self.meta.get(gw)
+        entry = {
+            "id": gw,
+            "online": online,
+            "name": meta.name if meta else None,
+            "version": meta.version if meta else None,
+            "ts": now,
+        }
+        old = self.gateways.get(gw)
+        if old is not None and old["online"] == online:
+            return []
+        deltas = self._change("gateways_update", {gw: entry})
+        if not online:
+            # The last will: nothing this gateway said before can be trusted to be current.
+            prefix = f"{gw}/"
+            for event, table in (("devices_update", self.devices), ("relays_update", self.relays)):
+                stale = {
+                    k: {**e, "quality": "stale"} for k, e in table.items() if k.startswith(prefix)
+                }
+                deltas += self._change(event, stale)  # type: ignore[arg-type]
+            if gw in self.system_stats:
+                stats = {gw: {**self.system_stats[gw], "quality": "stale"}}
+                deltas += self._change("system_stats_update", stats)
+        return deltas
+
+    def _meta(self, gw: str, meta: GatewayMeta, now: float) -> list[Delta]:
+        self.meta[gw] = meta
+        deltas: list[Delta] = []
+        old_gw = self.gateways.get(gw)
+        gw_entry = {
+            "id": gw,
+            "online": old_gw["online"] if old_gw else True,
+            "name": meta.name,
+            "version": meta.version,
+            "ts": old_gw["ts"] if old_gw else now,
+        }
+        deltas += self._change("gateways_update", {gw: gw_entry})
+        devices: dict[str, Entry] = {}
+        for info in meta.devices:
+            k = key(gw, info.id)
+            old = self.devices.get(k) or {
+                "gateway": gw, "id": info.id, "value": None, "ts": None, "seq": None,
+                "quality": "stale",
+            }  # fmt: skip
+            devices[k] = {**old, "name": info.name, "kind": info.kind,
+                          "unit": old.get("unit") or info.unit}  # fmt: skip
+        deltas += self._change("devices_update", devices)
+        relays: dict[str, Entry] = {}
+        for rinfo in meta.relays:
+            k = key(gw, rinfo.id)
+            old = self.relays.get(k) or {
+                "gateway": gw, "id": rinfo.id, "on": None, "ts": None, "seq": None,
+                "cmd": None, "quality": "stale",
+            }  # fmt: skip
+            relays[k] = {**old, "name": rinfo.name, "safe_state": rinfo.safe_state}
+        deltas += self._change("relays_update", relays)
+        return deltas
+
+    def _device(self, gw: str, dev: str, state: DeviceState) -> list[Delta]:
+        k = key(gw, dev)
+        info = (
+            next((d for d in self.meta[gw].devices if d.id == dev), None)
+            if gw in self.meta
+            else None
+        )
+        entry = {
+            "gateway": gw,
+            "id": dev,
+            "name": info.name if info else dev,
+            "kind": info.kind if info else None,
+            "unit": state.unit if state.unit is not None else (info.unit if info else None),
+            "value": state.value,
+            "ts": state.ts,
+            "seq": state.seq,
+            "quality": self._quality(gw, state.quality),
+        }
+        if state.quality == "good":
+            self.history.add(k, state.ts, state.value)
+        return self._change("devices_update", {k: entry})
+
+    def _relay(self, gw: str, relay: str, state: RelayState) -> list[Delta]:
+        k = key(gw, relay)
+        meta = self.meta.get(gw)
+        info = next((r for r in meta.relays if r.id == relay), None) if meta else None
+        entry = {
+            "gateway": gw,
+            "id": relay,
+            "name": info.name if info else relay,
+            "on": state.on,
+            "ts": state.ts,
+            "seq": state.seq,
+            "cmd": state.cmd,
+            "reason": state.reason,
+            "quality": self._quality(gw, "good"),
+            "safe_state": info.safe_state if info else None,
+        }
+        return self._change("relays_update", {k: entry})

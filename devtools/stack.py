@@ -1,0 +1,91 @@
+"""The whole system as real processes: Mosquitto, a simulated gateway and a bridge.
+
+Used by the end-to-end and browser tests, the demo and the benchmarks, so that all of them
+start the system the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from devtools.local_broker import LocalBroker, free_port
+from devtools.procs import ManagedProcess, python_module
+
+
+def http_json(url: str, timeout: float = 5) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as answer:
+        return json.load(answer)
+
+
+class Stack:
+    def __init__(
+        self,
+        workdir: Path,
+        broker: LocalBroker | None = None,
+        http_port: int | None = None,
+        gateway_args: tuple[str, ...] = ("--simulate",),
+        env: dict[str, str] | None = None,
+        gateway_env: dict[str, str] | None = None,
+        bridge_env: dict[str, str] | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.owns_broker = broker is None
+        self.broker = broker or LocalBroker(workdir / "broker")
+        self.http_port = http_port or free_port()
+        self.env = env or {}
+        self.gateway = ManagedProcess(
+            "gateway",
+            python_module("gateway", *gateway_args),
+            workdir / "gateway.log",
+            {
+                **self._service_env(),
+                "FACTORY_STATE_DIR": str(workdir / "gateway-state"),
+                **(gateway_env or {}),
+            },
+        )
+        self.bridge = ManagedProcess(
+            "bridge",
+            python_module("bridge"),
+            workdir / "bridge.log",
+            {**self._service_env(), "FACTORY_HTTP_PORT": str(self.http_port), **(bridge_env or {})},
+        )
+
+    def _service_env(self) -> dict[str, str]:
+        return {"FACTORY_MQTT_URL": self.broker.url, "FACTORY_HTTP_HOST": "127.0.0.1", **self.env}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def api(self, path: str) -> Any:
+        return http_json(self.base_url + path)
+
+    def start(self, gateway_id: str = "line1") -> Stack:
+        if self.owns_broker:
+            self.broker.start()
+        self.gateway.start()
+        self.bridge.start()
+        self.bridge.wait_until(
+            lambda: self.api("/api/gateways")["gateways"][gateway_id]["online"] is True,
+            timeout=30,
+            what=f"gateway {gateway_id} online in the bridge",
+        )
+        return self
+
+    def stop(self) -> None:
+        self.gateway.stop()
+        self.bridge.stop()
+        if self.owns_broker:
+            self.broker.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,105 @@
+"""Relay command decisions, pure: validate, dedupe, expiry and rate rules, no I/O.
+
+The caller supplies what it knows (the relay's rules and state, the clocks, whether the id
+was executed before); :func:`decide` says whether a pin may move, or which error to answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from factory_core.contract import (
+    COMMAND_ID_PATTERN,
+    ErrorCode,
+    PayloadError,
+    RelayCommand,
+    decode_json,
+)
+
+_COMMAND_ID_RE = re.compile(COMMAND_ID_PATTERN)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayRules:
+    min_interval_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RelayStatus:
+    on: bool
+    last_change: float | None  # monotonic time of the last switch, None if never switched
+
+
+@dataclass(frozen=True, slots=True)
+class Execute:
+    command: RelayCommand
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    command_id: str | None  # None when the payload carried no usable id: nobody to answer
+    error: ErrorCode
+    detail: str
+
+
+Decision = Execute | Reject
+
+
+@dataclass(frozen=True, slots=True)
+class Clocks:
+    wall: float  # Unix time, compared with the command's deadline
+    mono: float  # monotonic time, compared with MQTT expiry and switch intervals
+
+
+def salvage_id(payload: bytes) -> str | None:
+    """The id of a malformed command, when there is a well-formed one to answer to."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    cid = data.get("id") if isinstance(data, dict) else None
+    return cid if isinstance(cid, str) and _COMMAND_ID_RE.fullmatch(cid) else None
+
+
+def decide(
+    topic: str,
+    payload: bytes,
+    *,
+    rules: RelayRules | None,
+    status: RelayStatus | None,
+    clocks: Clocks,
+    clock_skew_s: float,
+    mqtt_expires_at: float | None,
+    already_executed: Callable[[str], bool],
+) -> Decision:
+    """``rules``/``status`` are None for a relay this gateway does not have."""
+    try:
+        command: RelayCommand = decode_json(topic, payload, RelayCommand)
+    except PayloadError as exc:
+        return Reject(salvage_id(payload), "invalid", exc.reason)
+    if rules is None or status is None:
+        return Reject(command.id, "unknown_relay", f"no relay on topic {topic!r}")
+    if already_executed(command.id):
+        return Reject(command.id, "duplicate", f"command {command.id!r} was already executed")
+    late = clocks.wall - command.deadline
+    if late > clock_skew_s:
+        return Reject(
+            command.id,
+            "expired",
+            f"deadline {command.deadline:.3f} passed {late:.3f} s ago "
+            f"(clock skew allowance {clock_skew_s} s)",
+        )
+    if mqtt_expires_at is not None and clocks.mono > mqtt_expires_at:
+        return Reject(command.id, "expired", "MQTT message expiry interval elapsed")
+    if command.on != status.on and status.last_change is not None and rules.min_interval_s > 0:
+        since = clocks.mono - status.last_change
+        if since < rules.min_interval_s:
+            return Reject(
+                command.id,
+                "too_soon",
+                f"last switched {since:.3f} s ago, minimum is {rules.min_interval_s} s",
+            )
+    return Execute(command)

@@ -1,0 +1,240 @@
+"""The gateway's configuration: one TOML file, validated at start-up, environment on top.
+
+Every problem is reported at once (``ConfigError.problems``), each naming the key and the bad
+value. Environment variables (``FACTORY_*``) override the file; the broker URL with its
+password belongs in the environment (``FACTORY_MQTT_URL``), never in the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from factory_core.contract import Identifier
+from factory_core.settings import CommonSettings, parse_mqtt_url
+
+EXAMPLES = Path(__file__).parent / "examples"
+DEMO_CONFIG = EXAMPLES / "demo.toml"
+
+Name = Annotated[str, Field(min_length=1, max_length=128)]
+Kind = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+Unit = Annotated[str, Field(max_length=16)]
+Pin = Annotated[int, Field(ge=0, le=63)]
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Policy = Literal["safe", "hold"]
+
+
+def _default_state_dir() -> Path:
+    # systemd's StateDirectory= sets STATE_DIRECTORY; elsewhere follow XDG.
+    if "STATE_DIRECTORY" in os.environ:
+        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "factory-gateway"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HardwareConfig(_Section):
+    backend: Literal["rpi_gpio", "simulated"] = Field(
+        description="Pin backend; chosen here explicitly, never by fallback"
+    )
+    numbering: Literal["BCM", "BOARD"] = "BCM"
+    simulated_wiring: dict[Pin, Pin] = Field(
+        default_factory=dict, description="simulated backend: input pin -> output pin it follows"
+    )
+
+
+class RelayConfig(_Section):
+    id: Identifier
+    name: Name
+    pin: Pin
+    active_low: bool = Field(default=False, description="the relay is on when the pin is low")
+    safe_state: bool = False
+    pulse_ms: Annotated[int, Field(gt=0, le=3_600_000)] | None = Field(
+        default=None, description="`on` switches on for this long, then off (timed here)"
+    )
+    min_interval_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    on_link_loss: Policy = "safe"
+    on_shutdown: Policy = "safe"
+
+
+class InputConfig(_Section):
+    id: Identifier
+    name: Name
+    pin: Pin
+    kind: Kind = "digital_input"
+    pull: Literal["up", "down", "off"] = "off"
+    debounce_ms: Annotated[int, Field(ge=0, le=10_000)] = 50
+    active_low: bool = Field(default=False, description="value is true when the pin is low")
+
+
+class _SensorBase(_Section):
+    id: Identifier
+    name: Name
+    kind: Kind
+    unit: Unit | None = None
+    interval_s: Seconds = 1.0
+    deadband: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(
+        default=0.0, description="publish only when the value moved at least this much"
+    )
+    precision: Annotated[int, Field(ge=0, le=6)] = 2
+
+
+class Ds18b20Config(_SensorBase):
+    type: Literal["ds18b20"]
+    kind: Kind = "temperature"
+    unit: Unit | None = "°C"
+    base_dir: Path = Path("/sys/bus/w1/devices")
+    serial: Annotated[str, Field(pattern=r"^28-[0-9a-f]{12}$")] | None = Field(
+        default=None, description="28-xxxxxxxxxxxx; the first one found when omitted"
+    )
+
+
+class CpuTempConfig(_SensorBase):
+    type: Literal["cpu_temp"]
+    kind: Kind = "temperature"
+    unit: Unit | None = "°C"
+    thermal_zone: Path = Path("/sys/class/thermal/thermal_zone0/temp")
+
+
+class SimulatedSensorConfig(_SensorBase):
+    type: Literal["simulated"]
+    setpoint: float
+    step: Annotated[float, Field(ge=0)] = Field(default=0.1, description="random-walk step")
+    minimum: float | None = None
+    maximum: float | None = None
+    seed: int | None = None
+
+
+SensorConfig = Annotated[
+    Ds18b20Config | CpuTempConfig | SimulatedSensorConfig, Field(discriminator="type")
+]
+
+
+class GatewayConfig(CommonSettings):
+    """Top-level keys; ``FACTORY_<KEY>`` in the environment overrides the file."""
+
+    model_config = SettingsConfigDict(env_prefix="FACTORY_", extra="forbid", frozen=True)
+
+    gateway_id: Identifier = "line1"
+    name: Name | None = None
+    state_dir: Path = Field(default_factory=_default_state_dir)
+    system_interval_s: Seconds = 2.0
+    republish_interval_s: Seconds = Field(
+        default=60.0, description="every state is republished at least this often"
+    )
+    link_loss_timeout_s: Seconds = 30.0
+    clock_skew_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 2.0
+    hardware: HardwareConfig
+    relays: list[RelayConfig] = Field(default_factory=list)
+    inputs: list[InputConfig] = Field(default_factory=list)
+    sensors: list[SensorConfig] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init kwargs; the environment wins over them.
+        return env_settings, init_settings
+
+    @model_validator(mode="after")
+    def _no_conflicts(self) -> GatewayConfig:
+        problems = find_conflicts(self.model_dump(mode="python"))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ConfigError(Exception):
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(problems))
+        self.source = source
+        self.problems = problems
+
+
+def find_conflicts(data: Mapping[str, Any]) -> list[str]:
+    """Duplicate pins and ids; tolerant of unvalidated input so it can run next to pydantic."""
+    problems: list[str] = []
+
+    def items(section: str) -> list[tuple[str, Mapping[str, Any]]]:
+        entries = data.get(section)
+        if not isinstance(entries, list):
+            return []
+        return [(f"{section}[{i}]", e) for i, e in enumerate(entries) if isinstance(e, Mapping)]
+
+    def duplicates(key: str, entries: list[tuple[str, Mapping[str, Any]]], what: str) -> None:
+        values = Counter(e.get(key) for _, e in entries if isinstance(e.get(key), str | int))
+        for where, e in entries:
+            value = e.get(key)
+            if isinstance(value, str | int) and values[value] > 1:
+                problems.append(f"{where}.{key}: duplicate {what} {value!r}")
+
+    pinned = items("relays") + items("inputs")
+    duplicates("pin", pinned, "pin")
+    duplicates("id", items("relays"), "relay id")
+    duplicates("id", items("sensors") + items("inputs"), "device id")
+    return problems
+
+
+def _describe(exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = ""
+        for part in err["loc"]:
+            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "value_error" and not loc:
+            out.extend(msg.split("; "))  # our cross-field checks, already naming their keys
+            continue
+        value = repr(err.get("input"))
+        value = value if len(value) <= 60 else value[:57] + "..."
+        out.append(f"{loc or '(top level)'}: {msg} (got {value})")
+    return out
+
+
+def parse_config(data: Mapping[str, Any], source: str = "configuration") -> GatewayConfig:
+    """Validate a config mapping (environment on top); raise ConfigError with every problem."""
+    problems: list[str] = []
+    url = data.get("mqtt_url")
+    if isinstance(url, str):
+        try:
+            if parse_mqtt_url(url).password:
+                problems.append(
+                    "mqtt_url: a password does not belong in the file, set FACTORY_MQTT_URL "
+                    "in the environment (got a URL with a password)"
+                )
+        except ValueError:
+            pass  # reported by the model below
+    try:
+        config = GatewayConfig(**data)
+    except ValidationError as exc:
+        problems.extend(p for p in _describe(exc) if p not in problems)
+        problems.extend(p for p in find_conflicts(data) if p not in problems)
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def load_config(path: Path) -> GatewayConfig:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
+    return parse_config(data, str(path))

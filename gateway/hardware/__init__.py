@@ -1,0 +1,1 @@
+"""Pin backends: one interface, one file per implementation, chosen explicitly by config."""

@@ -1,0 +1,400 @@
+"""The gateway component: hardware, sensors and MQTT wired together (``start``/``stop``).
+
+Threads: paho's network loop (never blocked: it only parses and hands work over), the
+actuator worker (every relay action, in order), the sampler worker (sensors, host stats,
+periodic republish) and the pin backend's edge-callback thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+
+import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+from pydantic import BaseModel
+
+from factory_core.contract import (
+    ContractError,
+    DeviceInfo,
+    DeviceState,
+    GatewayMeta,
+    RebirthTopic,
+    RelayInfo,
+    RelaySetTopic,
+    RelayState,
+    SystemStats,
+)
+from factory_core.mqtt import Will, make_client
+from gateway.actuation import IncomingCommand, Outbound, RelayController
+from gateway.command_log import CommandLog
+from gateway.config import GatewayConfig
+from gateway.deadband import Deadband
+from gateway.hardware.base import HardwareError, PinBackend
+from gateway.inputs import DigitalInput
+from gateway.ratelimit import RateLimitedLog
+from gateway.relays import Relay
+from gateway.sdnotify import Notifier
+from gateway.sensors import Sensor
+from gateway.sensors.cpu_temp import CpuTemperature
+from gateway.sensors.factory import make_sensor
+from gateway.system_stats import HostStats
+from gateway.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+def gateway_version() -> str:
+    try:
+        return version("factory-iot")
+    except PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+class Publisher:
+    """Stamps ``seq`` in wire order and drops telemetry while offline (republished later)."""
+
+    def __init__(self, client: paho.Client) -> None:
+        self.client = client
+        self.connected = False
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    def send(self, out: Outbound, force: bool = False) -> paho.MQTTMessageInfo | None:
+        with self._lock:
+            if not (self.connected or force):
+                return None
+            payload: BaseModel | bytes = out.payload
+            if isinstance(payload, DeviceState | RelayState):
+                payload = payload.model_copy(update={"seq": self._seq})
+                self._seq += 1
+            data = payload if isinstance(payload, bytes) else _to_bytes(payload)
+            props = None
+            if out.correlation is not None:
+                props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+                props.CorrelationData = out.correlation
+            try:
+                return self.client.publish(
+                    out.topic, data, qos=out.qos, retain=out.retain, properties=props
+                )
+            except ValueError as exc:  # e.g. a response topic with wildcards
+                log.warning("cannot publish on %r: %s", out.topic, exc)
+                return None
+
+
+def _to_bytes(model: BaseModel) -> bytes:
+    """Compact JSON without the optional nulls, but with required ones (a bad reading's
+    ``value`` is null and must be sent: contract ``to_bytes`` would drop it)."""
+    fields = type(model).model_fields
+    data = model.model_dump(mode="json")
+    kept = {k: v for k, v in data.items() if v is not None or fields[k].is_required()}
+    return json.dumps(kept, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass
+class _Channel:
+    """The last state of one device (sensor or input) and its publish policy."""
+
+    topic: str
+    unit: str | None
+    deadband: Deadband
+    precision: int = 2
+    state: DeviceState | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Gateway:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        backend: PinBackend,
+        *,
+        sensors: dict[str, Sensor] | None = None,
+        host_stats: HostStats | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.config = config
+        self.backend = backend
+        self.topics = config.topics
+        self.gw = config.gateway_id
+        self.notifier = notifier or Notifier({})
+        self.sensors = (
+            sensors if sensors is not None else {s.id: make_sensor(s) for s in config.sensors}
+        )
+        self.host_stats = host_stats
+        self.actuator = Worker(f"{self.gw}-actuator")
+        self.sampler = Worker(f"{self.gw}-sampler")
+        self.dropped = RateLimitedLog(log)
+        self.inputs = [DigitalInput(c, backend, self._on_input) for c in config.inputs]
+        self.channels: dict[str, _Channel] = {}
+        for s in config.sensors:
+            self.channels[s.id] = self._channel(s.id, s.unit, s.deadband, s.precision)
+        for i in config.inputs:
+            self.channels[i.id] = self._channel(i.id, None, 0.0, 0)
+        self.last_stats: SystemStats | None = None
+
+        self.client = make_client(
+            config.broker,
+            client_id=f"factory-gateway-{self.gw}",
+            on_connect=self._on_connect,
+            on_message=self._on_message,
+            on_disconnect=self._on_disconnect,
+            will=Will(self.topics.status(self.gw), b"offline"),
+        )
+        self.publisher = Publisher(self.client)
+        self.controller = RelayController(
+            self.gw,
+            self.topics,
+            [Relay(c, backend) for c in config.relays],
+            CommandLog(config.state_dir / f"{self.gw}-commands.log"),
+            send=self._send,
+            schedule=self.actuator.call_later,
+            clock_skew_s=config.clock_skew_s,
+        )
+        self._link_lock = threading.Lock()
+        self._link_epoch = 0
+        self._link_down_since = time.monotonic()
+        self._link_loss_applied: list[str] = []
+        self._republish_pending = threading.Event()
+        self._stopping = False
+        self._started = False
+
+    def _watchdog(self) -> None:
+        self.notifier.notify("WATCHDOG=1")
+
+    def _channel(self, dev: str, unit: str | None, deadband: float, precision: int) -> _Channel:
+        period = self.config.republish_interval_s
+        return _Channel(
+            self.topics.device_state(self.gw, dev), unit, Deadband(deadband, period), precision
+        )
+
+    def _send(self, out: Outbound) -> None:
+        self.publisher.send(out)
+
+    # ------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        """Safe states first, then inputs and samplers, then the broker (retried forever)."""
+        self.controller.boot()
+        for digital_input in self.inputs:
+            digital_input.setup()
+        if self.host_stats is None:
+            self.host_stats = HostStats(CpuTemperature())
+        self.actuator.start()
+        self.sampler.start()
+        for s in self.config.sensors:
+            self.sampler.call_every(s.interval_s, functools.partial(self._sample, s.id))
+        self.sampler.call_every(self.config.system_interval_s, self._publish_stats)
+        self.sampler.call_every(
+            self.config.republish_interval_s,
+            self._periodic_republish,
+            first_delay_s=self.config.republish_interval_s,
+        )
+        if self.notifier.watchdog_interval_s:
+            half = self.notifier.watchdog_interval_s / 2
+            self.actuator.call_every(half, self._watchdog, first_delay_s=half)
+        self._schedule_link_check(self._link_epoch, self._link_down_since)
+        broker = self.config.broker
+        self.client.connect_async(broker.host, broker.port, keepalive=self.config.mqtt_keepalive)
+        self.client.loop_start()
+        self._started = True
+        self.notifier.notify("READY=1", f"STATUS=gateway {self.gw} running")
+        log.info("gateway %s started (backend %s, broker %s)", self.gw, self.backend.name, broker)
+
+    def stop(self) -> None:
+        """Relays to their shutdown state, ``offline`` published, a clean disconnect."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self.notifier.notify("STOPPING=1")
+        if self._started:
+            self.sampler.stop()
+            self.actuator.run_sync(self.controller.shutdown)
+            self.actuator.stop()
+            if self.publisher.connected:
+                info = self.publisher.send(
+                    Outbound(self.topics.status(self.gw), b"offline", retain=True), force=True
+                )
+                if info is not None:
+                    try:
+                        info.wait_for_publish(2)
+                    except (RuntimeError, ValueError) as exc:
+                        log.warning("could not publish offline: %s", exc)
+            self.client.disconnect()
+            self.client.loop_stop()
+        held = [
+            r.config.pin for r in self.controller.relays.values() if r.config.on_shutdown == "hold"
+        ]
+        self.backend.close(keep=held)
+        log.info("gateway %s stopped", self.gw)
+
+    # ------------------------------------------------------------ MQTT events
+
+    def _on_connect(self, client: paho.Client) -> None:
+        with self._link_lock:
+            self._link_epoch += 1
+            down_for = time.monotonic() - self._link_down_since
+            moved, self._link_loss_applied = self._link_loss_applied, []
+            self.publisher.connected = True
+        client.subscribe(
+            [
+                (
+                    self.topics.command_filter(self.gw),
+                    SubscribeOptions(qos=1, retainAsPublished=True),
+                ),
+                (self.topics.rebirth(), SubscribeOptions(qos=1)),
+            ]
+        )
+        self.publisher.send(Outbound(self.topics.status(self.gw), b"online", retain=True))
+        if moved:
+            log.warning(
+                "control link back after %.1f s; relays driven to safe state meanwhile: %s",
+                down_for,
+                ", ".join(moved),
+            )
+        self._request_republish()
+
+    def _on_disconnect(self, _client: paho.Client, reason: ReasonCode) -> None:
+        with self._link_lock:
+            if not self.publisher.connected:
+                return  # a failed reconnect attempt: the link has been down since earlier
+            self.publisher.connected = False
+            self._link_epoch += 1
+            self._link_down_since = time.monotonic()
+            epoch, since = self._link_epoch, self._link_down_since
+        if not self._stopping:
+            log.warning("control link lost (%s)", reason)
+            self._schedule_link_check(epoch, since)
+
+    def _schedule_link_check(self, epoch: int, since: float) -> None:
+        def check() -> None:
+            with self._link_lock:
+                if epoch != self._link_epoch or self.publisher.connected or self._stopping:
+                    return
+            moved = self.controller.link_lost(time.monotonic() - since)
+            with self._link_lock:
+                self._link_loss_applied.extend(moved)
+
+        self.actuator.call_at(since + self.config.link_loss_timeout_s, check)
+
+    def _on_message(self, msg: paho.MQTTMessage) -> None:
+        try:
+            parsed = self.topics.parse(msg.topic)
+        except ContractError as exc:
+            self.dropped.warning("topic", "dropped a message: %s", exc)
+            return
+        if isinstance(parsed, RebirthTopic):
+            self._request_republish()
+            return
+        if not isinstance(parsed, RelaySetTopic) or parsed.gateway != self.gw:
+            self.dropped.warning("unexpected", "dropped a message on %r: not for us", msg.topic)
+            return
+        if msg.retain:
+            self.dropped.warning(
+                "retained",
+                "ignored a retained command on %r: commands must not be retained",
+                msg.topic,
+            )
+            return
+        if self._stopping:
+            return
+        props = getattr(msg, "properties", None)
+        expiry = getattr(props, "MessageExpiryInterval", None)
+        response_topic = getattr(props, "ResponseTopic", None)
+        correlation = getattr(props, "CorrelationData", None)
+        incoming = IncomingCommand(
+            topic=msg.topic,
+            relay_id=parsed.relay,
+            payload=bytes(msg.payload),
+            mqtt_expires_at=time.monotonic() + expiry if isinstance(expiry, int) else None,
+            response_topic=response_topic if isinstance(response_topic, str) else None,
+            correlation=bytes(correlation) if isinstance(correlation, bytes | bytearray) else None,
+        )
+        self.actuator.call_soon(lambda: self.controller.handle(incoming))
+
+    # ------------------------------------------------------------- publishing
+
+    def meta(self) -> GatewayMeta:
+        devices = [
+            DeviceInfo(id=s.id, name=s.name, kind=s.kind, unit=s.unit) for s in self.config.sensors
+        ] + [DeviceInfo(id=i.id, name=i.name, kind=i.kind) for i in self.config.inputs]
+        relays = [
+            RelayInfo(id=r.id, name=r.name, safe_state=r.safe_state) for r in self.config.relays
+        ]
+        return GatewayMeta(
+            version=gateway_version(), name=self.config.name, devices=devices, relays=relays
+        )
+
+    def _request_republish(self) -> None:
+        # Several rebirth requests in a burst cost one republish.
+        if not self._republish_pending.is_set():
+            self._republish_pending.set()
+            self.actuator.call_soon(self._republish_all)
+
+    def _republish_all(self) -> None:
+        self._republish_pending.clear()
+        self._send(Outbound(self.topics.meta(self.gw), _to_bytes(self.meta()), retain=True))
+        self.controller.publish_states()
+        for digital_input in self.inputs:
+            self._read_input(digital_input, force=True)
+        for dev, channel in self.channels.items():
+            if dev in self.sensors and channel.state is not None:
+                self._send(Outbound(channel.topic, channel.state, retain=True))
+        if self.last_stats is not None:
+            self._send(Outbound(self.topics.system(self.gw), self.last_stats, qos=0, retain=True))
+
+    def _periodic_republish(self) -> None:
+        self.actuator.call_soon(self.controller.publish_states)
+        for digital_input in self.inputs:
+            self._read_input(digital_input, force=True)
+
+    def _publish_device(self, dev: str, value: float | bool | None, force: bool) -> None:
+        channel = self.channels[dev]
+        with channel.lock:
+            state = DeviceState(
+                value=value,
+                unit=channel.unit,
+                ts=time.time(),
+                seq=0,
+                quality="good" if value is not None else "bad",
+            )
+            channel.state = state
+            if channel.deadband.offer(value, time.monotonic()) or force:
+                self._send(Outbound(channel.topic, state, retain=True))
+
+    def _sample(self, dev: str) -> None:
+        channel = self.channels[dev]
+        value: float | None
+        try:
+            value = round(float(self.sensors[dev].read()), channel.precision)
+        except Exception as exc:  # any sensor failure is a bad reading, never a crash
+            self.dropped.warning(f"sensor:{dev}", "sensor %s unreadable: %s", dev, exc)
+            value = None
+        self._publish_device(dev, value, force=False)
+
+    def _on_input(self, digital_input: DigitalInput, value: bool) -> None:
+        log.debug("input %s edge: %s", digital_input.id, value)
+        self._publish_device(digital_input.id, value, force=False)
+
+    def _read_input(self, digital_input: DigitalInput, force: bool) -> None:
+        try:
+            value: bool | None = digital_input.read()
+        except HardwareError as exc:
+            self.dropped.warning(
+                f"input:{digital_input.id}", "input %s unreadable: %s", digital_input.id, exc
+            )
+            value = None
+        self._publish_device(digital_input.id, value, force=force)
+
+    def _publish_stats(self) -> None:
+        assert self.host_stats is not None
+        self.last_stats = self.host_stats.sample()
+        self._send(Outbound(self.topics.system(self.gw), self.last_stats, qos=0, retain=True))

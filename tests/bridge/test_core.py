@@ -1,0 +1,197 @@
+"""The bridge's sans-I/O core: store, coalescer, history. No sockets, no real clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bridge.coalesce import Coalescer
+from bridge.history import History
+from bridge.store import EVENTS, FIELD, Delta, Store
+from factory_core.contract import Topics, decode
+
+T = Topics()
+
+
+def msg(topic: str, payload: bytes | str) -> Any:
+    return decode(T, topic, payload.encode() if isinstance(payload, str) else payload)
+
+
+def meta() -> Any:
+    return msg(
+        T.meta("line1"),
+        '{"version": "1", "name": "Line 1", "devices": [{"id": "temperature", "name": "Oven",'
+        ' "kind": "temperature", "unit": "C"}], "relays": [{"id": "relay_1", "name": "Motor"}]}',
+    )
+
+
+def device(value: float, seq: int = 1, ts: float = 100.0) -> Any:
+    return msg(
+        T.device_state("line1", "temperature"), f'{{"value": {value}, "ts": {ts}, "seq": {seq}}}'
+    )
+
+
+# --------------------------------------------------------------------------- store
+
+
+def test_store_builds_entries_from_meta_and_states_and_counts_versions() -> None:
+    store = Store()
+    store.apply(msg(T.status("line1"), "online"), now=1)
+    deltas = store.apply(meta(), now=2)
+    assert [d.event for d in deltas] == ["gateways_update", "devices_update", "relays_update"]
+    assert store.version == 4 and deltas[-1].version == 4 and deltas[-1].prev == 3
+    (delta,) = store.apply(device(21.5), now=3)
+    entry = delta.items["line1/temperature"]
+    assert entry["value"] == 21.5 and entry["name"] == "Oven" and entry["unit"] == "C"
+    assert entry["quality"] == "good" and entry["ts"] == 100.0
+    assert store.apply(device(21.5), now=4) == []  # a repeat changes nothing, costs no version
+    assert store.knows_relay("line1", "relay_1") and not store.knows_relay("line1", "relay_9")
+
+
+def test_store_marks_everything_of_an_offline_gateway_stale() -> None:
+    store = Store()
+    store.apply(msg(T.status("line1"), "online"), now=1)
+    store.apply(meta(), now=1)
+    store.apply(device(3), now=1)
+    store.apply(msg(T.relay_state("line1", "relay_1"), '{"on": true, "ts": 1, "seq": 2}'), now=1)
+    deltas = store.apply(msg(T.status("line1"), "offline"), now=5)
+    assert {d.event for d in deltas} == {"gateways_update", "devices_update", "relays_update"}
+    assert store.devices["line1/temperature"]["quality"] == "stale"
+    assert store.devices["line1/temperature"]["value"] == 3
+    assert store.relays["line1/relay_1"] == {**store.relays["line1/relay_1"], "quality": "stale"}
+    assert store.gateways_online() == []
+    # A value that arrives for an offline gateway (retained) is stale from the start.
+    (late,) = store.apply(device(4, seq=9), now=6)
+    assert late.items["line1/temperature"]["quality"] == "stale"
+
+
+def test_store_events_since_and_resync() -> None:
+    store = Store(event_buffer=3)
+    for i in range(5):
+        store.apply(device(i, seq=i), now=i)
+    assert store.version == 5
+    assert [d.version for d in store.events_since(3) or []] == [4, 5]
+    assert store.events_since(5) == []
+    assert store.events_since(1) is None  # older than the ring remembers
+    assert store.events_since(6) is None  # from another bridge process
+
+
+# --------------------------------------------------------------------------- coalescer
+
+
+def delta(version: int, event: str = "devices_update", **items: Any) -> Delta:
+    return Delta(event, version - 1, version, {k: {"v": v} for k, v in items.items()})  # type: ignore[arg-type]
+
+
+def test_idle_client_gets_an_update_at_once() -> None:
+    c = Coalescer(interval=0.05, version=0)
+    c.offer(delta(1, a=1))
+    (out,) = c.take(now=100.0)
+    assert out.payload == {"prev": 0, "version": 1, "devices": {"a": {"v": 1}}}
+    assert c.due_at() is None
+
+
+def test_burst_is_merged_newest_value_per_key_within_the_interval() -> None:
+    c = Coalescer(interval=0.05, version=0)
+    c.offer(delta(1, a=1))
+    assert len(c.take(now=10.0)) == 1
+    for v in range(2, 1002):
+        c.offer(delta(v, a=v, b=-v))
+    assert c.take(now=10.01) == []  # inside the interval: held
+    assert c.pending == 2  # bounded by keys, not by the 1000 updates
+    assert c.due_at() == pytest.approx(10.05)
+    (out,) = c.take(now=10.05)
+    assert out.payload == {
+        "prev": 1,
+        "version": 1001,
+        "devices": {"a": {"v": 1001}, "b": {"v": -1001}},
+    }
+
+
+def test_flush_chains_versions_across_events_and_skips_what_the_snapshot_holds() -> None:
+    c = Coalescer(interval=1.0, version=5)
+    c.offer(delta(5, a=0))  # already in the full state at version 5
+    c.offer(delta(6, a=1))
+    c.offer(delta(7, "relays_update", r=True))
+    c.offer(delta(8, a=2))
+    first, second = c.take(now=0.0)
+    assert (first.event, first.payload["prev"], first.payload["version"]) == ("relays_update", 5, 7)
+    assert (second.event, second.payload["prev"], second.payload["version"]) == (
+        "devices_update",
+        7,
+        8,
+    )
+    c.offer(delta(9, a=3))
+    c.reset(9)  # the client asked for the full state meanwhile
+    assert c.take(now=5.0) == [] and c.due_at() is None
+
+
+def test_interval_zero_disables_coalescing() -> None:
+    c = Coalescer(interval=0, version=0)
+    for v in range(1, 4):
+        c.offer(delta(v, a=v))
+        assert [o.payload["version"] for o in c.take(now=1.0)] == [v]
+
+
+updates = st.lists(
+    st.tuples(st.sampled_from(EVENTS), st.sampled_from("abcd"), st.integers(), st.booleans()),
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(updates=updates, interval=st.sampled_from([0, 0.05, 0.3]))
+def test_coalesced_stream_gives_the_same_final_state_as_every_delta(
+    updates: list[tuple[str, str, int, bool]], interval: float
+) -> None:
+    direct: dict[str, dict[str, Any]] = {FIELD[e]: {} for e in EVENTS}
+    client: dict[str, dict[str, Any]] = {FIELD[e]: {} for e in EVENTS}
+    held = 0
+    c = Coalescer(interval, version=0)
+    now = 0.0
+    for version, (event, key, value, flush) in enumerate(updates, start=1):
+        d = Delta(event, version - 1, version, {key: {"v": value}})  # type: ignore[arg-type]
+        direct[FIELD[d.event]].update(d.items)
+        c.offer(d)
+        now += 0.02
+        if flush:
+            for out in c.take(now):
+                assert out.payload["prev"] == held  # never a gap
+                held = out.payload["version"]
+                client[FIELD[out.event]].update(out.payload[FIELD[out.event]])
+    for out in c.take(now + 1):
+        assert out.payload["prev"] == held
+        held = out.payload["version"]
+        client[FIELD[out.event]].update(out.payload[FIELD[out.event]])
+    assert client == direct
+    assert held == len(updates)
+
+
+# --------------------------------------------------------------------------- history
+
+
+def test_history_is_bucketed_and_bounded() -> None:
+    h = History(window=100, points=10)  # 10 s buckets
+    for t in range(0, 1000):
+        h.add("k", float(t), t)
+    points = h.get("k")
+    assert len(points) == 10
+    assert points[-1] == (999.0, 999)  # the last value of the newest bucket
+    assert points[0][0] >= 900  # nothing older than the window before the newest sample
+    assert [p[0] for p in points] == sorted(p[0] for p in points)
+
+
+def test_history_ignores_late_and_null_samples() -> None:
+    h = History(window=60, points=6)
+    h.add("k", 100.0, 1.5)
+    h.add("k", 50.0, 9.9)  # older than the newest bucket
+    h.add("k", 101.0, None)
+    h.add("k", 102.0, float("nan"))
+    h.add("k", 130.0, True)
+    assert h.get("k") == [(100.0, 1.5), (130.0, True)]
+    assert h.get("other") == []
+    with pytest.raises(ValueError, match="points"):
+        History(window=10, points=1)

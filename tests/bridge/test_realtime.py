@@ -1,0 +1,175 @@
+"""Socket.IO and HTTP against a real bridge process, a real Mosquitto and a gateway on the wire."""
+
+from __future__ import annotations
+
+import json
+
+from bridge_helpers import FakeGateway, LiveClient, wait_until
+
+
+def test_full_state_on_connect_then_versioned_deltas(bridges, gateway: FakeGateway, clients):
+    gateway.publish_device("temperature", 20.5)
+    bridge = bridges()
+    client: LiveClient = clients(bridge)
+    client.wait(lambda: "line1/relay_1" in client.state["relays"], "retained state")
+    state = client.state
+    assert state["gateways"]["line1"]["online"] is True
+    assert state["gateways"]["line1"]["name"] == "Fake line1"
+    assert state["relays"]["line1/relay_1"]["on"] is False
+    assert state["relays"]["line1/relay_1"]["name"] == "Relay 1"
+    client.wait(lambda: client.item("devices", "line1/temperature")["value"] == 20.5, "retained")
+
+    before = client.version
+    gateway.publish_device("temperature", 21.25)
+    client.wait(lambda: client.item("devices", "line1/temperature")["value"] == 21.25, "delta")
+    device = client.item("devices", "line1/temperature")
+    assert device["quality"] == "good" and device["ts"] > 0 and device["name"] == "Temperature"
+    deltas = client.received("devices_update")
+    assert deltas[-1]["prev"] >= before and deltas[-1]["version"] > deltas[-1]["prev"]
+    assert client.gaps == 0
+
+    # What the client holds is what the bridge holds: same values at the same version.
+    server = bridge.get("/api/state").json()
+    client.wait(lambda: client.version == server["version"] or client.version > server["version"])
+    assert server["devices"]["line1/temperature"]["value"] == 21.25
+    assert [p[1] for p in server["history"]["line1/temperature"]][-1] == 21.25
+
+
+def test_polling_transport_gets_state_and_deltas(bridges, gateway: FakeGateway, clients):
+    bridge = bridges()
+    client = clients(bridge, ["polling"])
+    assert client.sio.transport() == "polling"
+    gateway.publish_device("humidity", 55)
+    client.wait(lambda: (client.item("devices", "line1/humidity") or {}).get("value") == 55)
+    assert client.gaps == 0
+
+
+def test_requests_answer_full_state_of_each_kind(bridges, gateway: FakeGateway, clients):
+    gateway.publish_system(12.5)
+    bridge = bridges()
+    client = clients(bridge)
+    client.wait(lambda: "line1" in client.state["system_stats"], "gateway stats")
+    devices = client.call("request_devices")
+    assert set(devices) == {"version", "devices"}
+    assert set(devices["devices"]) == {"line1/temperature", "line1/humidity"}
+    relays = client.call("request_relays")
+    assert set(relays["relays"]) == {"line1/relay_1", "line1/relay_2"}
+    stats = client.call("request_system_stats")
+    assert stats["system_stats"]["line1"]["cpu"] == 12.5
+    # The bridge's own process stats, at its own rate.
+    client.wait(lambda: "bridge" in client.state["system_stats"], "bridge stats")
+    assert client.state["system_stats"]["bridge"]["memory"] > 0
+    full = client.call("request_state")
+    assert full["version"] >= devices["version"] and "history" in full
+    # As the seed did: the answers are also pushed as events, without prev.
+    client.wait(lambda: any("prev" not in d for d in client.received("relays_update")))
+    for kind in ("devices", "relays", "system_stats", "gateways"):
+        answer = bridge.get(f"/api/{kind}").json()
+        assert set(answer) == {"version", kind}
+
+
+def test_gap_detection_and_polling_catch_up(bridges, gateway: FakeGateway, clients):
+    bridge = bridges(FACTORY_EVENT_BUFFER="5")
+    client = clients(bridge)
+    held = client.version
+    gateway.publish_device("temperature", 1.0)
+    client.wait(lambda: client.version > held)
+    answer = bridge.get("/api/events", params={"since": held}).json()
+    assert answer["version"] >= held + 1
+    first = answer["events"][0]
+    assert first["event"] == "devices_update" and first["data"]["prev"] == held
+    assert bridge.get("/api/events", params={"since": answer["version"]}).json()["events"] == []
+
+    for value in range(10):  # more changes than the ring holds
+        gateway.publish_device("humidity", value)
+    client.wait(lambda: client.item("devices", "line1/humidity")["value"] == 9)
+    assert bridge.get("/api/events", params={"since": held}).json() == {
+        "version": bridge.get("/api/state").json()["version"],
+        "resync": True,
+    }
+    future = bridge.get("/api/events", params={"since": 10**6}).json()
+    assert future["resync"] is True
+    # A client that missed something asks for the whole state and continues from there.
+    full = client.call("request_state")
+    assert full["devices"]["line1/humidity"]["value"] == 9
+    bad = bridge.get("/api/events", params={"since": "yesterday"})
+    assert bad.status_code == 400 and "since" in bad.json()["detail"]
+
+
+def test_gateway_death_makes_its_values_stale_for_every_client(
+    bridges, gateway: FakeGateway, clients
+):
+    gateway.publish_device("temperature", 30.0)
+    gateway.publish_system(5.0)
+    bridge = bridges()
+    one, two = clients(bridge), clients(bridge, ["polling"])
+    for c in (one, two):
+        c.wait(lambda c=c: c.item("devices", "line1/temperature")["value"] == 30.0)
+    gateway.crash()  # the broker publishes its last will: status offline
+    for c in (one, two):
+        c.wait(lambda c=c: c.state["gateways"]["line1"]["online"] is False, "offline")
+        c.wait(lambda c=c: c.item("devices", "line1/temperature")["quality"] == "stale")
+        c.wait(lambda c=c: c.item("relays", "line1/relay_1")["quality"] == "stale")
+        assert c.item("devices", "line1/temperature")["value"] == 30.0  # last known, marked
+        c.wait(lambda c=c: c.state["system_stats"]["line1"]["quality"] == "stale")
+        assert c.gaps == 0
+    state = bridge.get("/api/state").json()
+    assert state["devices"]["line1/humidity"]["quality"] == "stale"
+    assert bridge.get("/api/health").json()["gateways_online"] == []
+
+
+def test_coalescing_burst_arrives_as_few_messages_with_exact_final_values(
+    bridges, gateway: FakeGateway, clients
+):
+    bridge = bridges(FACTORY_COALESCE_MS="200")
+    client = clients(bridge)
+    burst = 3000
+    for i in range(burst):
+        gateway.publish_device("temperature" if i % 2 else "humidity", i, qos=0)
+    gateway.publish_device("temperature", 99999, qos=1)
+    gateway.publish_device("humidity", -1, qos=1)
+    client.wait(lambda: client.item("devices", "line1/temperature")["value"] == 99999)
+    client.wait(lambda: client.item("devices", "line1/humidity")["value"] == -1)
+    messages = client.received("devices_update")
+    assert len(messages) < burst // 10, f"{len(messages)} messages for {burst} updates"
+    assert client.gaps == 0
+    # Each message holds at most one entry per device: newest value per key.
+    assert all(len(m["devices"]) <= 2 for m in messages)
+    applied = bridge.metric("bridge_state_changes_total")
+    assert applied > len(messages)
+
+
+def test_bridge_asks_gateways_to_republish_on_start(bridges, probe):
+    bridges()
+    rebirth = probe.wait_for(lambda m: m.topic == "factory/rebirth", what="rebirth")
+    assert rebirth.payload == b""
+
+
+def test_malformed_mqtt_is_dropped_counted_and_harmless(bridges, gateway: FakeGateway, probe):
+    bridge = bridges()
+    probe.publish("factory/line1/devices/temperature/state", b"{not json")
+    probe.publish("factory/line1/devices/temperature/state", json.dumps({"value": "hot"}))
+    probe.publish("factory/LINE!/status", b"online")
+    probe.publish("factory/line1/devices/Not-An-Id/state", b"{}")
+    wait_until(lambda: bridge.metric('bridge_mqtt_dropped_total{reason="payload"}') == 2)
+    wait_until(lambda: bridge.metric('bridge_mqtt_dropped_total{reason="topic"}') == 2)
+    assert "dropped a message" in bridge.proc.log()
+    gateway.publish_device("temperature", 7)
+    wait_until(
+        lambda: bridge.get("/api/devices").json()["devices"]["line1/temperature"]["value"] == 7
+    )
+    assert bridge.get("/api/health").status_code == 200
+
+
+def test_history_endpoint(bridges, gateway: FakeGateway):
+    bridge = bridges()
+    for value in (1.0, 2.0, 3.0):
+        gateway.publish_device("temperature", value)
+    wait_until(
+        lambda: bridge.get("/api/devices").json()["devices"]["line1/temperature"]["value"] == 3.0
+    )
+    answer = bridge.get("/api/devices/line1/temperature/history").json()
+    assert answer["key"] == "line1/temperature"
+    assert answer["points"][-1][1] == 3.0 and 1 <= len(answer["points"]) <= 300
+    missing = bridge.get("/api/devices/line1/nope/history")
+    assert missing.status_code == 404 and "nope" in missing.json()["detail"]

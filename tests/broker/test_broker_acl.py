@@ -1,0 +1,115 @@
+"""Who may do what on the broker: every refusal here is Mosquitto's own, against the ACL and
+password file rendered from a plant description. A denied PUBLISH is dropped silently (QoS 1
+is still acknowledged), so each test asserts on what a subscriber receives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from devtools.local_broker import LocalBroker
+from devtools.mqtt_probe import MqttProbe
+from factory_core.contract import Topics
+from tests.broker.helpers import barrier, try_login
+
+t = Topics()
+
+
+@pytest.fixture
+def line1(plant_broker: LocalBroker) -> Iterator[MqttProbe]:
+    """Gateway line1, subscribed to every command (its own, and line2's if it could)."""
+    with MqttProbe(plant_broker.url_for("line1"), [t.all_commands_filter(), t.rebirth()]) as p:
+        yield p
+
+
+def test_anonymous_clients_are_refused(plant_broker: LocalBroker) -> None:
+    outcome = try_login("127.0.0.1", plant_broker.port)
+    assert not outcome.connected
+    assert outcome.reason == "Not authorized"
+
+
+@pytest.mark.parametrize("user", ["line1", "nobody"])
+def test_a_wrong_password_is_refused(plant_broker: LocalBroker, user: str) -> None:
+    outcome = try_login("127.0.0.1", plant_broker.port, user, "not-the-password")
+    assert not outcome.connected
+    assert outcome.reason == "Not authorized"
+
+
+def test_every_user_logs_in_with_its_own_password(plant_broker: LocalBroker) -> None:
+    for user, password in plant_broker.passwords.items():
+        assert try_login("127.0.0.1", plant_broker.port, user, password).connected, user
+
+
+def test_a_gateway_publishes_only_into_its_own_subtree(line1: MqttProbe, admin: MqttProbe) -> None:
+    forged = [
+        t.status("line2"),
+        t.relay_state("line2", "relay_1"),
+        t.relay_set("line2", "relay_1"),
+        t.rebirth(),
+        "elsewhere/line1/status",
+    ]
+    for topic in forged:
+        line1.publish(topic, "forged")
+    line1.publish(t.relay_state("line1", "relay_1"), "genuine")
+
+    admin.wait_for(lambda m: m.topic == t.relay_state("line1", "relay_1"), what="line1's own")
+    assert [m.topic for m in admin.messages if m.text == "forged"] == []
+
+
+def test_a_gateway_reads_only_its_own_commands_and_rebirth(
+    line1: MqttProbe, admin: MqttProbe
+) -> None:
+    admin.publish(t.relay_set("line2", "relay_1"), "for line2")
+    admin.publish(t.status("line2"), "online")
+    admin.publish(t.rebirth(), "")
+    barrier(admin, line1, t.relay_set("line1", "relay_1"))
+
+    assert [m.topic for m in line1.messages if "line2" in m.topic] == []
+    assert line1.on_topic(t.rebirth()), "a gateway must hear rebirth requests"
+
+
+def test_a_reader_sees_telemetry_and_can_publish_nothing(
+    plant_broker: LocalBroker, admin: MqttProbe
+) -> None:
+    with MqttProbe(plant_broker.url_for("historian"), [t.everything_filter()]) as reader:
+        for topic in (t.relay_set("line1", "relay_1"), t.rebirth(), t.status("line1")):
+            reader.publish(topic, "from the reader")
+        barrier(admin, admin, t.relay_set("line1", "relay_1"))
+        assert [m.topic for m in admin.messages if m.text == "from the reader"] == []
+
+        admin.publish(t.relay_set("line1", "relay_2"), "a command")
+        barrier(admin, reader, t.relay_state("line1", "relay_2"))
+        assert reader.on_topic(t.relay_set("line1", "relay_2")) == [], "commands aren't telemetry"
+
+
+def test_a_writer_commands_only_its_listed_relays(
+    plant_broker: LocalBroker, admin: MqttProbe
+) -> None:
+    with MqttProbe(plant_broker.url_for("scada"), t.telemetry_filters()) as scada:
+        scada.publish(t.relay_set("line1", "relay_2"), "not listed")
+        scada.publish(t.relay_set("line2", "relay_1"), "not listed")
+        scada.publish(t.relay_set("line1", "relay_1"), "listed")
+
+        admin.wait_for(lambda m: m.text == "listed", what="the listed relay's command")
+        assert [m.topic for m in admin.messages if m.text == "not listed"] == []
+        barrier(admin, scada, t.relay_result("line1", "relay_1"))
+
+
+def test_the_bridge_reads_everything_and_commands_any_relay(
+    plant_broker: LocalBroker, line1: MqttProbe, admin: MqttProbe
+) -> None:
+    with MqttProbe(plant_broker.url_for("bridge"), [t.everything_filter()]) as bridge:
+        line1.publish(t.relay_state("line1", "relay_1"), "from line1")
+        bridge.wait_for(lambda m: m.text == "from line1", what="line1's telemetry")
+
+        bridge.publish(t.rebirth(), "")
+        bridge.publish(t.relay_set("line2", "relay_3"), "bridge command")
+        bridge.publish(t.relay_set("line1", "relay_1"), "bridge command")
+        line1.wait_for(lambda m: m.topic == t.rebirth(), what="rebirth")
+        line1.wait_for(lambda m: m.text == "bridge command", what="the bridge's command")
+        admin.wait_for(lambda m: m.topic == t.relay_set("line2", "relay_3"), what="to line2")
+
+        bridge.publish(t.relay_state("line1", "relay_1"), "forged by bridge")
+        barrier(admin, admin, t.status("line1"))
+        assert [m.topic for m in admin.messages if m.text == "forged by bridge"] == []

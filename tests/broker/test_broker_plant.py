@@ -1,0 +1,205 @@
+"""The plant description: validation (pure), the ACL it renders (pure), and the
+`factory-broker render` command writing a password file that Mosquitto accepts."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from factory_core.broker_admin import (
+    PlantError,
+    Role,
+    main,
+    parse_plant,
+    password_env_var,
+    read_secrets,
+    render_acl,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "mosquitto" / "plant.example.toml"
+
+PLANT_TOML = """
+prefix = "acme/plant-a"
+gateways = ["line1", "line2"]
+
+[users.bridge]
+role = "bridge"
+
+[users.historian]
+role = "reader"
+
+[users.scada]
+role = "writer"
+relays = ["line1/relay_1"]
+"""
+
+
+def acl_blocks(text: str) -> dict[str, list[str]]:
+    """user -> its topic lines, as Mosquitto reads the file."""
+    blocks: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("user "):
+            current = blocks.setdefault(line.removeprefix("user "), [])
+        elif line.startswith("topic "):
+            assert current is not None, f"rule outside a user block: {line}"
+            current.append(line.removeprefix("topic "))
+        elif line.startswith("pattern"):
+            pytest.fail(f"pattern rules apply to every user: {line}")
+    return blocks
+
+
+def test_each_role_gets_exactly_its_topics() -> None:
+    acl = acl_blocks(render_acl(parse_plant(tomllib.loads(PLANT_TOML))))
+    p = "acme/plant-a"
+    assert acl["line1"] == [
+        f"write {p}/line1/#",
+        f"read {p}/line1/relays/+/set",
+        f"read {p}/rebirth",
+    ]
+    assert acl["line2"][0] == f"write {p}/line2/#"
+    assert acl["bridge"] == [f"read {p}/#", f"write {p}/+/relays/+/set", f"write {p}/rebirth"]
+    telemetry = [
+        f"read {p}/+/{tail}"
+        for tail in ("status", "meta", "devices/+/state", "relays/+/state", "relays/+/result",
+                     "system")
+    ]  # fmt: skip
+    assert acl["historian"] == telemetry
+    assert acl["scada"] == [*telemetry, f"write {p}/line1/relays/relay_1/set"]
+    assert all(not rule.startswith(("write", "readwrite")) for rule in acl["historian"])
+
+
+def test_the_shipped_example_is_valid() -> None:
+    plant = parse_plant(tomllib.loads(EXAMPLE.read_text()))
+    assert {u.role for u in plant.users} == {Role.GATEWAY, Role.BRIDGE, Role.READER, Role.WRITER}
+
+
+def test_every_problem_is_reported_at_once_naming_key_and_value() -> None:
+    bad = """
+prefix = "fac tory"
+gateways = ["line1", "Line 2", "line1"]
+colour = "red"
+
+[users.line1]
+role = "reader"
+
+[users.boss]
+role = "superuser"
+
+[users.scada]
+role = "writer"
+relays = ["line9/relay_1", "line1-relay_2"]
+
+[users."bad user"]
+role = "reader"
+
+[users.viewer]
+role = "reader"
+relays = ["line1/relay_1"]
+"""
+    with pytest.raises(PlantError) as caught:
+        parse_plant(tomllib.loads(bad))
+    text = "\n".join(caught.value.problems)
+    for expected in (
+        "colour: unknown key",
+        "prefix: topic prefix 'fac tory' is invalid",
+        "gateways[1]: 'Line 2' is not a gateway id",
+        "duplicate user 'line1' (already a gateway)",
+        "users.line1: duplicate user 'line1'",
+        "users.boss.role: unknown role 'superuser'",
+        "users.scada.relays[0]: 'line9/relay_1' names gateway 'line9'",
+        "users.scada.relays[1]: 'line1-relay_2' is not 'gateway/relay'",
+        "users.bad user: 'bad user' is not a valid user name",
+        "users.viewer.relays: only a writer lists relays",
+    ):
+        assert expected in text, f"missing {expected!r} in:\n{text}"
+    assert len(caught.value.problems) == 10
+
+
+def test_users_sharing_a_password_variable_are_refused() -> None:
+    data = {"gateways": ["line-1"], "users": {"LINE_1": {"role": "reader"}}}
+    with pytest.raises(PlantError, match="FACTORY_BROKER_PASSWORD_LINE_1"):
+        parse_plant(data)
+
+
+def test_a_writer_without_relays_is_refused() -> None:
+    with pytest.raises(PlantError, match=r"users.scada.relays: a writer needs"):
+        parse_plant({"gateways": ["line1"], "users": {"scada": {"role": "writer"}}})
+
+
+def _write_plant(tmp_path: Path) -> Path:
+    path = tmp_path / "plant.toml"
+    path.write_text(PLANT_TOML)
+    return path
+
+
+def test_render_exits_2_on_an_invalid_plant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "plant.toml"
+    path.write_text('gateways = ["Line 1"]\n[users.x]\nrole = "root"\n')
+    assert main(["render", "--plant", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "gateways[0]: 'Line 1'" in err and "users.x.role: unknown role 'root'" in err
+    assert not (tmp_path / "out").exists(), "nothing is written from an invalid description"
+
+
+def test_render_exits_2_on_broken_toml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "plant.toml"
+    path.write_text("gateways = [\n")
+    assert main(["render", "--plant", str(path), "--out", str(tmp_path)]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_render_takes_passwords_from_env_and_stores_generated_ones_privately(
+    tmp_path: Path,
+) -> None:
+    out, secrets = tmp_path / "auth", tmp_path / "secrets.env"
+    env = {**os.environ, password_env_var("line1"): "line1-secret"}
+    plant = _write_plant(tmp_path)
+    command = [sys.executable, "-m", "factory_core.broker_admin", "render",
+               "--plant", str(plant), "--out", str(out), "--secrets", str(secrets)]  # fmt: skip
+    first = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    assert "line1-secret" not in first.stdout
+    stored = read_secrets(secrets)
+    assert password_env_var("line1") not in stored, "passwords from the environment stay there"
+    assert set(stored) == {password_env_var(u) for u in ("line2", "bridge", "historian", "scada")}
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+    assert stat.S_IMODE((out / "passwd").stat().st_mode) == 0o600
+
+    passwd = (out / "passwd").read_text()
+    assert "line1-secret" not in passwd and stored[password_env_var("bridge")] not in passwd
+    assert [line.split(":")[0] for line in passwd.splitlines()] == [
+        "line1", "line2", "bridge", "historian", "scada"
+    ]  # fmt: skip
+    assert all(line.split(":")[1].startswith("$7$") for line in passwd.splitlines())
+
+    subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    assert read_secrets(secrets) == stored, "a second run keeps everyone's password"
+
+
+def test_render_without_a_secrets_file_prints_generated_passwords_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plant = _write_plant(tmp_path)
+    assert main(["render", "--plant", str(plant), "--out", str(tmp_path / "auth")]) == 0
+    printed = capsys.readouterr().out
+    assert f"{password_env_var('historian')}=" in printed
+    assert (tmp_path / "auth" / "acl").read_text() == render_acl(
+        parse_plant(tomllib.loads(PLANT_TOML))
+    )
+
+
+def test_a_password_mosquitto_cannot_store_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(password_env_var("bridge"), "pass:word")
+    assert main(["render", "--plant", str(_write_plant(tmp_path)), "--out", str(tmp_path)]) == 2
+    assert "FACTORY_BROKER_PASSWORD_BRIDGE" in capsys.readouterr().err

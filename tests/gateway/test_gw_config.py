@@ -1,0 +1,136 @@
+"""Configuration: the shipped examples load, and bad config reports every problem at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gw_helpers import board
+
+from gateway.config import DEMO_CONFIG, EXAMPLES, ConfigError, load_config, parse_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_demo_board_has_the_fixed_ids() -> None:
+    config = load_config(DEMO_CONFIG)
+    assert config.gateway_id == "line1"
+    assert config.hardware.backend == "simulated"
+    assert [(r.id, r.name) for r in config.relays] == [
+        ("relay_1", "Conveyor motor"),
+        ("relay_2", "Coolant pump"),
+        ("relay_3", "Warning light"),
+        ("relay_4", "Exhaust fan"),
+    ]
+    devices = {s.id: (s.kind, s.unit) for s in config.sensors}
+    assert devices == {
+        "temperature": ("temperature", "°C"),
+        "humidity": ("humidity", "%"),
+        "vibration": ("vibration", "mm/s"),
+        "pressure": ("pressure", "bar"),
+    }
+    assert [(i.id, i.kind) for i in config.inputs] == [("machine_running", "digital_input")]
+
+
+def test_pi_example_is_valid() -> None:
+    config = load_config(EXAMPLES / "pi.toml")
+    assert config.hardware.backend == "rpi_gpio"
+    assert {s.type for s in config.sensors} == {"ds18b20", "cpu_temp"}
+
+
+def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("FACTORY_GATEWAY_ID", "line7")
+    monkeypatch.setenv("FACTORY_LINK_LOSS_TIMEOUT_S", "5")
+    monkeypatch.setenv("FACTORY_HTTP_PORT", "5000")  # the bridge's: not ours, ignored
+    config = parse_config(board(tmp_path))
+    assert (config.gateway_id, config.link_loss_timeout_s) == ("line7", 5.0)
+
+
+BAD = """
+gateway_id = "Line 1!"
+mqtt_url = "mqtt://gw:secret@broker:1883"
+system_interval_s = -1
+colour = "blue"
+
+[hardware]
+backend = "arduino"
+
+[[relays]]
+id = "relay_1"
+name = "Motor"
+pin = 5
+
+[[relays]]
+id = "relay_1"
+name = "Pump"
+pin = 5
+safe_state = "maybe"
+
+[[inputs]]
+id = "door"
+name = "Door"
+pin = 5
+pull = "sideways"
+
+[[sensors]]
+type = "ds18b20"
+id = "oven temp"
+name = "Oven"
+interval_s = 0
+"""
+
+EXPECTED = [
+    "gateway_id: String should match pattern",
+    "'Line 1!'",
+    "mqtt_url: a password does not belong in the file",
+    "system_interval_s: Input should be greater than 0 (got -1)",
+    "colour: Extra inputs are not permitted (got 'blue')",
+    "hardware.backend: Input should be 'rpi_gpio' or 'simulated' (got 'arduino')",
+    "relays[1].safe_state: Input should be a valid boolean",
+    "inputs[0].pull: Input should be 'up', 'down' or 'off' (got 'sideways')",
+    "sensors[0].ds18b20.id: String should match pattern",
+    "sensors[0].ds18b20.interval_s: Input should be greater than 0 (got 0)",
+    "relays[0].pin: duplicate pin 5",
+    "inputs[0].pin: duplicate pin 5",
+    "relays[1].id: duplicate relay id 'relay_1'",
+]
+
+
+def test_every_config_error_is_reported_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    text = "\n".join(caught.value.problems)
+    for fragment in EXPECTED:
+        assert fragment in text
+
+
+def test_cli_exits_2_listing_every_error_without_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD)
+    run = subprocess.run(
+        [sys.executable, "-m", "gateway", "--config", str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert f"configuration errors in {path}" in run.stderr
+    for fragment in EXPECTED:
+        assert fragment in run.stderr
+    assert "secret" not in run.stderr + run.stdout
+
+
+def test_unreadable_and_malformed_files_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the file"):
+        load_config(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("gateway_id = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(broken)

@@ -1,0 +1,295 @@
+// The I/O edge: one Socket.IO connection, HTTP polling when it is down, timers. It turns what
+// arrives into calls of the pure reducers and publishes snapshots for React.
+import type { io as ioFn, Socket } from 'socket.io-client';
+import type { DashboardConfig } from './config';
+import { awaitsSocket, type ConnectionEvent, type Mode, nextMode, polls } from './connection';
+import {
+  applyDelta,
+  applyState,
+  dismissError,
+  emptyPlant,
+  markPending,
+  normalizeOutcome,
+  type PlantState,
+  relayKey,
+  resolveCommand,
+} from './plant';
+import type { CommandOutcome, Delta, DeltaEvent, EventsAnswer, FullState } from './types';
+import { DELTA_EVENTS } from './types';
+
+export interface Snapshot {
+  plant: PlantState;
+  mode: Mode;
+  /** When something last proved our data current (browser clock, ms). */
+  lastSyncMs: number | null;
+  httpError: string | null;
+}
+
+export interface ClientDeps {
+  io: typeof ioFn;
+  fetch: typeof fetch;
+  now: () => number;
+  /** The page's base URL; the API and Socket.IO are resolved relative to it. */
+  baseUrl: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const isFullState = (v: unknown): v is FullState =>
+  isObject(v) && typeof v.version === 'number' && isObject(v.devices) && isObject(v.relays);
+const isDelta = (v: unknown): v is Delta => isObject(v) && typeof v.version === 'number';
+
+export class LiveClient {
+  private snapshot: Snapshot = {
+    plant: emptyPlant,
+    mode: 'connecting',
+    lastSyncMs: null,
+    httpError: null,
+  };
+  private readonly listeners = new Set<() => void>();
+  private socket: Socket | null = null;
+  private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
+  private pollTimer: ReturnType<typeof setTimeout> | null = null;
+  // Bumped whenever polling stops, so an answer still in flight cannot overwrite socket data.
+  private pollGeneration = 0;
+  private resyncing = false;
+  private running = false;
+
+  constructor(
+    private readonly config: DashboardConfig,
+    private readonly deps: ClientDeps,
+  ) {}
+
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  readonly getSnapshot = (): Snapshot => this.snapshot;
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const socket = this.deps.io(new URL('.', this.deps.baseUrl).origin, {
+      ...this.config.socket,
+      path: new URL('socket.io', this.deps.baseUrl).pathname,
+      autoConnect: false,
+    });
+    socket.on('connect', () => this.onSocket('socket_up'));
+    socket.on('disconnect', () => this.onSocket('socket_down'));
+    socket.on('state', (full: unknown) => this.receiveState(full));
+    for (const event of DELTA_EVENTS) {
+      socket.on(event, (delta: unknown) => this.receiveDelta(event, delta));
+    }
+    // The heartbeat proves a quiet plant's data is still current.
+    socket.io.on('ping', () => this.update({ lastSyncMs: this.deps.now() }));
+    this.socket = socket;
+    this.armFallbackTimer();
+    socket.connect();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.clearTimers();
+    this.socket?.removeAllListeners();
+    this.socket?.io.removeAllListeners();
+    this.socket?.disconnect();
+    this.socket = null;
+  }
+
+  /** Asks for a relay to switch. The switch shows pending until the outcome arrives. */
+  setRelay(gateway: string, relay: string, on: boolean): void {
+    const key = relayKey(gateway, relay);
+    if (this.snapshot.plant.pending[key] !== undefined) return;
+    this.updatePlant((p) => markPending(p, key, on, this.deps.now()));
+    const done = (outcome: CommandOutcome) =>
+      this.updatePlant((p) => resolveCommand(p, key, outcome, this.deps.now()));
+    const socket = this.socket;
+    if (socket?.connected) {
+      socket
+        .timeout(this.config.commandTimeoutMs)
+        .emit('set_relay', { gateway, relay, on }, (err: Error | null, answer: unknown) => {
+          done(
+            err
+              ? this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`)
+              : normalizeOutcome(answer),
+          );
+        });
+      return;
+    }
+    this.postRelay(gateway, relay, on).then(done);
+  }
+
+  dismissError(gateway: string, relay: string): void {
+    this.updatePlant((p) => dismissError(p, relayKey(gateway, relay)));
+  }
+
+  // --------------------------------------------------------------- connection mode
+
+  private onSocket(event: ConnectionEvent): void {
+    const mode = nextMode(this.snapshot.mode, event);
+    if (event === 'socket_up') this.update({ mode, lastSyncMs: this.deps.now(), httpError: null });
+    else this.update({ mode });
+    this.reconcileTimers();
+  }
+
+  private reconcileTimers(): void {
+    const { mode } = this.snapshot;
+    if (awaitsSocket(mode)) this.armFallbackTimer();
+    else if (this.fallbackTimer !== null) {
+      clearTimeout(this.fallbackTimer);
+      this.fallbackTimer = null;
+    }
+    if (polls(mode)) {
+      if (this.pollTimer === null) this.schedulePoll(0);
+    } else this.stopPolling();
+  }
+
+  private armFallbackTimer(): void {
+    if (this.fallbackTimer !== null) return;
+    this.fallbackTimer = setTimeout(() => {
+      this.fallbackTimer = null;
+      this.update({ mode: nextMode(this.snapshot.mode, 'fallback_timeout') });
+      this.reconcileTimers();
+    }, this.config.fallbackAfterMs);
+  }
+
+  private clearTimers(): void {
+    if (this.fallbackTimer !== null) clearTimeout(this.fallbackTimer);
+    this.fallbackTimer = null;
+    this.stopPolling();
+  }
+
+  private stopPolling(): void {
+    if (this.pollTimer !== null) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    this.pollGeneration += 1;
+  }
+
+  // --------------------------------------------------------------- receiving data
+
+  private receiveState(full: unknown): boolean {
+    if (!isFullState(full)) return false;
+    this.update({
+      plant: applyState(this.snapshot.plant, full, this.config.history),
+      lastSyncMs: this.deps.now(),
+    });
+    return true;
+  }
+
+  /** Returns false when a gap was found (the caller fetches the full state). */
+  private receiveDelta(_event: DeltaEvent, delta: unknown): boolean {
+    if (!isDelta(delta)) return true;
+    const result = applyDelta(this.snapshot.plant, delta, this.config.history);
+    this.update({ plant: result.state, lastSyncMs: this.deps.now() });
+    if (result.outcome === 'gap') {
+      this.resync();
+      return false;
+    }
+    return true;
+  }
+
+  private resync(): void {
+    const socket = this.socket;
+    if (this.resyncing || socket === null || !socket.connected) return; // polling resyncs itself
+    this.resyncing = true;
+    socket
+      .timeout(this.config.requestTimeoutMs)
+      .emit('request_state', (err: Error | null, full: unknown) => {
+        this.resyncing = false;
+        if (err === null) this.receiveState(full);
+      });
+  }
+
+  // --------------------------------------------------------------- HTTP
+
+  private url(path: string): string {
+    return new URL(path, this.deps.baseUrl).toString();
+  }
+
+  private async getJson(path: string): Promise<unknown> {
+    const res = await this.deps.fetch(this.url(path), {
+      headers: { Accept: 'application/json' },
+      signal: AbortSignal.timeout(this.config.requestTimeoutMs),
+      cache: 'no-store',
+    });
+    if (!res.ok) throw new Error(`GET ${path} answered HTTP ${res.status}`);
+    return res.json();
+  }
+
+  private schedulePoll(delayMs: number): void {
+    const generation = this.pollGeneration;
+    this.pollTimer = setTimeout(async () => {
+      await this.poll(generation);
+      if (generation === this.pollGeneration && polls(this.snapshot.mode)) {
+        this.schedulePoll(this.config.pollIntervalMs);
+      }
+    }, delayMs);
+  }
+
+  private async poll(generation: number): Promise<void> {
+    const current = () => generation === this.pollGeneration;
+    try {
+      const version = this.snapshot.plant.version;
+      if (version !== null) {
+        const answer = (await this.getJson(`api/events?since=${version}`)) as EventsAnswer;
+        if (!current()) return;
+        // A version below ours means the bridge restarted: its history is not ours.
+        const continues = isObject(answer) && !answer.resync && answer.version >= version;
+        if (continues) {
+          const allApplied = (answer.events ?? []).every((e) =>
+            this.receiveDelta(e.event as DeltaEvent, e.data),
+          );
+          if (allApplied) {
+            this.update({ lastSyncMs: this.deps.now(), httpError: null });
+            return;
+          }
+        }
+      }
+      const full = await this.getJson('api/state');
+      if (!current()) return;
+      if (!this.receiveState(full)) throw new Error('GET api/state answered no valid state');
+      this.update({ httpError: null });
+    } catch (err) {
+      if (current()) this.update({ httpError: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  private async postRelay(gateway: string, relay: string, on: boolean): Promise<CommandOutcome> {
+    const path = `api/relays/${encodeURIComponent(gateway)}/${encodeURIComponent(relay)}`;
+    try {
+      const res = await this.deps.fetch(this.url(path), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ on }),
+        signal: AbortSignal.timeout(this.config.commandTimeoutMs),
+      });
+      const body: unknown = await res.json().catch(() => null);
+      return normalizeOutcome(body, res.status);
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'TimeoutError') {
+        return this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`);
+      }
+      return this.failure('not_connected', `bridge unreachable: ${String(err)}`);
+    }
+  }
+
+  private seconds(): number {
+    return this.config.commandTimeoutMs / 1000;
+  }
+
+  private failure(error: string, detail: string): CommandOutcome {
+    return { ok: false, id: null, on: null, error, detail };
+  }
+
+  // --------------------------------------------------------------- snapshots
+
+  private updatePlant(change: (p: PlantState) => PlantState): void {
+    this.update({ plant: change(this.snapshot.plant) });
+  }
+
+  private update(patch: Partial<Snapshot>): void {
+    if (!this.running) return;
+    this.snapshot = { ...this.snapshot, ...patch };
+    for (const listener of this.listeners) listener();
+  }
+}

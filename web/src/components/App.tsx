@@ -1,0 +1,55 @@
+import type { LiveClient } from '../client';
+import type { DashboardConfig } from '../config';
+import { indicator } from '../connection';
+import { useNow, useSnapshot } from '../hooks';
+import { gatewayIds } from '../plant';
+import { ConnectionIndicator } from './ConnectionIndicator';
+import { GatewayPanel } from './GatewayPanel';
+import { StatsPanel } from './StatsPanel';
+
+export function App({ client, config }: { client: LiveClient; config: DashboardConfig }) {
+  const snap = useSnapshot(client);
+  const now = useNow(1000);
+  const ind = indicator(snap.mode, snap.lastSyncMs, now, config.freshness, snap.httpError);
+  const { plant } = snap;
+  const ids = gatewayIds(plant);
+  return (
+    <>
+      <header className="topbar">
+        <h1>Factory IoT</h1>
+        <ConnectionIndicator mode={snap.mode} ind={ind} />
+      </header>
+      <main className="plant" data-stale={ind.stale} aria-busy={plant.version === null}>
+        {plant.version === null && (
+          <p className="placeholder" data-testid="placeholder">
+            Waiting for the plant's state from the bridge…
+          </p>
+        )}
+        {plant.version !== null && ids.length === 0 && (
+          <p className="placeholder" data-testid="placeholder">
+            No gateway has reported yet.
+          </p>
+        )}
+        {ids.map((id) => (
+          <GatewayPanel
+            key={id}
+            id={id}
+            plant={plant}
+            client={client}
+            config={config}
+            nowMs={now}
+          />
+        ))}
+        {plant.systemStats.bridge !== undefined && (
+          <StatsPanel
+            id="bridge"
+            title="Bridge"
+            stats={plant.systemStats.bridge}
+            stale={false}
+            nowMs={now}
+          />
+        )}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,52 @@
+import { formatAge, formatValue } from '../format';
+import type { CardState } from '../plant';
+import type { Device, HistoryPoint } from '../types';
+import { Sparkline } from './Sparkline';
+
+interface Props {
+  device: Device;
+  card: CardState;
+  history: HistoryPoint[];
+  nowMs: number;
+  freshMs: number;
+}
+
+const STATE_TEXT: Record<CardState['state'], string> = {
+  good: '',
+  stale: 'stale',
+  bad: 'sensor error',
+};
+
+export function DeviceCard({ device, card, history, nowMs, freshMs }: Props) {
+  const name = device.name ?? device.id;
+  const note = card.gatewayOnline ? STATE_TEXT[card.state] : 'gateway offline';
+  return (
+    <article
+      className={`card device card-${card.state}`}
+      data-testid={`device-${device.gateway}-${device.id}`}
+      data-state={card.state}
+      aria-label={name}
+    >
+      <header className="card-head">
+        <h3 className="card-title">{name}</h3>
+        <span className="card-age" data-testid="age">
+          {device.ts === null ? 'no reading' : formatAge(nowMs - device.ts * 1000, freshMs, 'ago')}
+        </span>
+      </header>
+      <p className="reading">
+        <span className="value" data-testid="value">
+          {card.state === 'bad' ? '—' : formatValue(device.value)}
+        </span>
+        {device.unit && typeof device.value !== 'boolean' && (
+          <span className="unit" data-testid="unit">
+            {device.unit}
+          </span>
+        )}
+      </p>
+      <Sparkline points={history} />
+      <p className="card-note" data-testid="note" role={card.state === 'bad' ? 'alert' : undefined}>
+        {note}
+      </p>
+    </article>
+  );
+}

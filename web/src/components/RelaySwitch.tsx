@@ -1,0 +1,83 @@
+import type { CommandError, SwitchState } from '../plant';
+import type { Relay } from '../types';
+
+interface Props {
+  relay: Relay;
+  state: SwitchState;
+  error: CommandError | undefined;
+  requested: boolean | undefined;
+  gatewayOnline: boolean;
+  onToggle: (on: boolean) => void;
+  onDismiss: () => void;
+}
+
+const ERRORS: Record<string, string> = {
+  timeout: 'no answer in time',
+  gateway_offline: 'gateway offline',
+  not_connected: 'bridge not connected',
+  unknown_relay: 'unknown relay',
+  expired: 'command expired',
+  duplicate: 'duplicate command',
+  too_soon: 'switched too recently',
+  readback_mismatch: 'relay did not follow',
+  hardware_error: 'hardware error',
+  invalid: 'invalid command',
+};
+
+export function RelaySwitch(props: Props) {
+  const { relay, state, error, requested, gatewayOnline, onToggle, onDismiss } = props;
+  const id = `relay-${relay.gateway}-${relay.id}`;
+  const name = relay.name ?? relay.id;
+  const known = typeof relay.on === 'boolean';
+  // The switch always shows the state read back from the pin, never the one requested.
+  const on = relay.on === true;
+  const busy = state === 'pending';
+  const stale = !gatewayOnline || relay.quality === 'stale';
+  const disabled = busy || !gatewayOnline || !known;
+  let status = on ? 'On' : known ? 'Off' : 'Unknown';
+  if (busy) status = `Switching ${requested ? 'on' : 'off'}…`;
+  else if (!gatewayOnline) status = `${status} (gateway offline)`;
+  return (
+    <div className={`relay relay-${state}${stale ? ' relay-stale' : ''}`} data-testid={id}>
+      <span className="relay-name" id={`${id}-name`}>
+        {name}
+      </span>
+      <button
+        type="button"
+        role="switch"
+        className="switch"
+        aria-checked={known ? on : 'mixed'}
+        aria-labelledby={`${id}-name`}
+        aria-describedby={`${id}-status`}
+        aria-disabled={disabled}
+        aria-busy={busy}
+        data-state={state}
+        data-on={on}
+        onClick={() => {
+          if (!disabled) onToggle(!on);
+        }}
+      >
+        <span className="switch-knob" aria-hidden="true" />
+      </button>
+      <span className="relay-status" id={`${id}-status`} data-testid="relay-status">
+        {status}
+      </span>
+      {error !== undefined && (
+        <p className="relay-error" role="alert" data-testid="relay-error">
+          <span>
+            Failed: {ERRORS[error.code] ?? error.code}
+            {error.detail ? ` — ${error.detail}` : ''}
+          </span>
+          <button
+            type="button"
+            className="dismiss"
+            onClick={onDismiss}
+            aria-label={`Dismiss error for ${name}`}
+          >
+            ×
+          </button>
+        </p>
+      )}
+    </div>
+  );
+}

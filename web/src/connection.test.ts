@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { awaitsSocket, indicator, type Mode, nextMode, polls } from './connection';
+
+const fresh = { realtimeFreshMs: 45000, pollFreshMs: 5000 };
+
+describe('nextMode', () => {
+  it('goes real-time whenever the socket connects, from any mode', () => {
+    for (const m of ['connecting', 'reconnecting', 'fallback', 'realtime'] as Mode[]) {
+      expect(nextMode(m, 'socket_up')).toBe('realtime');
+    }
+  });
+
+  it('reconnects after losing the socket, then falls back to HTTP when the timer fires', () => {
+    const lost = nextMode('realtime', 'socket_down');
+    expect(lost).toBe('reconnecting');
+    expect(awaitsSocket(lost)).toBe(true);
+    const fallback = nextMode(lost, 'fallback_timeout');
+    expect(fallback).toBe('fallback');
+    expect(polls(fallback)).toBe(true);
+  });
+
+  it('falls back when the first connection never comes', () => {
+    expect(nextMode('connecting', 'fallback_timeout')).toBe('fallback');
+    expect(nextMode('connecting', 'socket_down')).toBe('connecting');
+  });
+
+  it('ignores a late fallback timer once connected, and stays in fallback on socket errors', () => {
+    expect(nextMode('realtime', 'fallback_timeout')).toBe('realtime');
+    expect(nextMode('fallback', 'socket_down')).toBe('fallback');
+    expect(polls('realtime')).toBe(false);
+  });
+});
+
+describe('indicator', () => {
+  it('says real-time and live when data is current', () => {
+    expect(indicator('realtime', 1000, 2000, fresh, null)).toEqual({
+      label: 'Real-time Connected',
+      tone: 'ok',
+      age: 'live',
+      stale: false,
+      detail: null,
+    });
+  });
+
+  it('shows the age of the newest data once it is stale', () => {
+    const ind = indicator('reconnecting', 0, 12_400, fresh, null);
+    expect(ind.label).toBe('Reconnecting…');
+    expect(ind.age).toBe('12 s old');
+    expect(ind.stale).toBe(true);
+  });
+
+  it('is red in fallback and names why the bridge is unreachable', () => {
+    const ok = indicator('fallback', 0, 1000, fresh, null);
+    expect([ok.label, ok.tone, ok.age]).toEqual(['HTTP Fallback Mode', 'error', 'live']);
+    const down = indicator('fallback', 0, 30_000, fresh, 'GET api/state answered HTTP 502');
+    expect(down.age).toBe('30 s old');
+    expect(down.detail).toContain('HTTP 502');
+  });
+
+  it('has no age before the first data', () => {
+    const ind = indicator('connecting', null, 1, fresh, null);
+    expect([ind.label, ind.age, ind.stale]).toEqual(['Connecting…', 'no data yet', true]);
+  });
+});

@@ -1,0 +1,74 @@
+// Which way the dashboard gets its data, and what the header says about it. A small state
+// machine: the live client feeds it socket and timer events and does what the mode asks.
+import { formatAge } from './format';
+
+export type Mode = 'connecting' | 'realtime' | 'reconnecting' | 'fallback';
+
+export type ConnectionEvent = 'socket_up' | 'socket_down' | 'fallback_timeout';
+
+export function nextMode(mode: Mode, event: ConnectionEvent): Mode {
+  switch (event) {
+    case 'socket_up':
+      return 'realtime';
+    case 'socket_down':
+      return mode === 'realtime' ? 'reconnecting' : mode;
+    case 'fallback_timeout':
+      return mode === 'connecting' || mode === 'reconnecting' ? 'fallback' : mode;
+  }
+}
+
+/** While waiting for a socket, the fallback timer runs; it fires `fallback_timeout`. */
+export const awaitsSocket = (mode: Mode): boolean =>
+  mode === 'connecting' || mode === 'reconnecting';
+
+/** The socket keeps retrying in the background in every mode; HTTP polls only in fallback. */
+export const polls = (mode: Mode): boolean => mode === 'fallback';
+
+export interface FreshnessConfig {
+  /** In real time, the bridge's heartbeat proves the data current at least this often. */
+  realtimeFreshMs: number;
+  /** Over HTTP, a poll answer proves the data current. */
+  pollFreshMs: number;
+}
+
+export type Tone = 'ok' | 'warn' | 'error';
+
+export interface Indicator {
+  label: string;
+  tone: Tone;
+  age: string;
+  stale: boolean;
+  detail: string | null;
+}
+
+const LABELS: Record<Mode, [string, Tone]> = {
+  connecting: ['Connecting…', 'warn'],
+  realtime: ['Real-time Connected', 'ok'],
+  reconnecting: ['Reconnecting…', 'warn'],
+  fallback: ['HTTP Fallback Mode', 'error'],
+};
+
+/** What the header shows: the mode and the age of the newest data, so it is never silently stale. */
+export function indicator(
+  mode: Mode,
+  lastSyncMs: number | null,
+  nowMs: number,
+  fresh: FreshnessConfig,
+  httpError: string | null,
+): Indicator {
+  const [label, tone] = LABELS[mode];
+  const freshMs = mode === 'realtime' ? fresh.realtimeFreshMs : fresh.pollFreshMs;
+  const ageMs = lastSyncMs === null ? null : nowMs - lastSyncMs;
+  const stale = ageMs === null || ageMs >= freshMs;
+  let detail: string | null = null;
+  if (mode === 'fallback') {
+    detail = httpError === null ? 'retrying real-time' : `bridge unreachable: ${httpError}`;
+  }
+  return {
+    label,
+    tone,
+    age: ageMs === null ? 'no data yet' : formatAge(ageMs, freshMs),
+    stale,
+    detail,
+  };
+}

@@ -1,0 +1,47 @@
+// Text the operator reads: ages, values, uptimes. Pure, so every wording is unit-tested.
+import type { DeviceValue } from './types';
+
+/**
+ * "live" while younger than `freshMs`, then "12 s old", "4 min old", "2 h old", "3 d old".
+ * The `ago` style ("just now", "12 s ago") is for readings that are expected to rest a while.
+ */
+export function formatAge(ageMs: number, freshMs: number, style: 'old' | 'ago' = 'old'): string {
+  const age = Math.max(0, ageMs);
+  if (age < freshMs) return style === 'old' ? 'live' : 'just now';
+  const s = Math.floor(age / 1000);
+  const text =
+    s < 60
+      ? `${s} s`
+      : s < 3600
+        ? `${Math.floor(s / 60)} min`
+        : s < 86400
+          ? `${Math.floor(s / 3600)} h`
+          : `${Math.floor(s / 86400)} d`;
+  return `${text} ${style}`;
+}
+
+export function formatValue(value: DeviceValue): string {
+  if (value === null) return '—';
+  if (typeof value === 'boolean') return value ? 'On' : 'Off';
+  if (!Number.isFinite(value)) return '—';
+  const abs = Math.abs(value);
+  const digits = abs >= 1000 ? 0 : abs >= 10 ? 1 : 2;
+  return value.toFixed(digits);
+}
+
+export function formatPercent(value: number | null | undefined): string {
+  return typeof value === 'number' && Number.isFinite(value) ? `${value.toFixed(1)} %` : '—';
+}
+
+export function formatTemperature(value: number | null | undefined): string {
+  return typeof value === 'number' && Number.isFinite(value) ? `${value.toFixed(1)} °C` : '—';
+}
+
+export function formatUptime(seconds: number | null | undefined): string {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.floor(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+}

@@ -1,0 +1,246 @@
+// The plant as the dashboard holds it, and the pure reducers that change it. No I/O here:
+// the live client (client.ts) feeds these with what arrives over Socket.IO or HTTP.
+import type {
+  CommandOutcome,
+  Delta,
+  Device,
+  DeviceValue,
+  FullState,
+  Gateway,
+  HistoryPoint,
+  Relay,
+  SystemStats,
+} from './types';
+
+export interface PendingCommand {
+  requested: boolean;
+  sinceMs: number;
+}
+
+export interface CommandError {
+  code: string;
+  detail: string | null;
+  atMs: number;
+}
+
+export interface PlantState {
+  /** The bridge's version of what we hold; null until the first full state. */
+  version: number | null;
+  gateways: Record<string, Gateway>;
+  devices: Record<string, Device>;
+  relays: Record<string, Relay>;
+  systemStats: Record<string, SystemStats>;
+  history: Record<string, HistoryPoint[]>;
+  pending: Record<string, PendingCommand>;
+  commandErrors: Record<string, CommandError>;
+}
+
+export interface HistoryLimits {
+  maxPoints: number;
+  windowS: number;
+}
+
+export const emptyPlant: PlantState = {
+  version: null,
+  gateways: {},
+  devices: {},
+  relays: {},
+  systemStats: {},
+  history: {},
+  pending: {},
+  commandErrors: {},
+};
+
+export type DeltaOutcome = 'applied' | 'ignored' | 'gap';
+
+export interface DeltaResult {
+  state: PlantState;
+  outcome: DeltaOutcome;
+}
+
+export const relayKey = (gateway: string, relay: string): string => `${gateway}/${relay}`;
+
+function isPlottable(value: DeviceValue): value is number | boolean {
+  return typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+}
+
+function trimHistory(points: HistoryPoint[], limits: HistoryLimits): HistoryPoint[] {
+  const last = points[points.length - 1];
+  if (last === undefined) return points;
+  const oldest = last[0] - limits.windowS;
+  let start = Math.max(0, points.length - limits.maxPoints);
+  while (start < points.length && (points[start]?.[0] ?? 0) < oldest) start += 1;
+  return start === 0 ? points : points.slice(start);
+}
+
+/** Adds a live reading to a device's history, keeping it ordered by time and bounded. */
+export function extendHistory(
+  points: HistoryPoint[] | undefined,
+  device: Pick<Device, 'value' | 'ts' | 'quality'>,
+  limits: HistoryLimits,
+): HistoryPoint[] {
+  const current = points ?? [];
+  if (device.quality === 'bad' || device.ts === null || !isPlottable(device.value)) return current;
+  const last = current[current.length - 1];
+  // A repeated or out-of-order reading (e.g. a periodic re-publish) must not bend the line.
+  if (last !== undefined && device.ts <= last[0]) return current;
+  return trimHistory([...current, [device.ts, device.value]], limits);
+}
+
+/** Replaces everything the bridge owns with a full state; keeps the commands in flight. */
+export function applyState(state: PlantState, full: FullState, limits: HistoryLimits): PlantState {
+  const history: Record<string, HistoryPoint[]> = {};
+  for (const [key, device] of Object.entries(full.devices)) {
+    const given = (full.history?.[key] ?? []).filter(
+      (p): p is HistoryPoint => Array.isArray(p) && typeof p[0] === 'number',
+    );
+    history[key] = extendHistory(trimHistory(given, limits), device, limits);
+  }
+  return {
+    ...state,
+    version: full.version,
+    gateways: { ...full.gateways },
+    devices: { ...full.devices },
+    relays: { ...full.relays },
+    systemStats: { ...full.system_stats },
+    history,
+  };
+}
+
+function merge<T extends object>(
+  held: Record<string, T>,
+  changed: Record<string, T> | undefined,
+): Record<string, T> {
+  if (changed === undefined) return held;
+  const out = { ...held };
+  for (const [key, value] of Object.entries(changed)) {
+    out[key] = { ...out[key], ...value } as T;
+  }
+  return out;
+}
+
+/**
+ * Applies a delta only if it continues exactly from the version held. An older or repeated
+ * delta is ignored; anything else means something was missed and the caller must fetch the
+ * full state.
+ */
+export function applyDelta(state: PlantState, delta: Delta, limits: HistoryLimits): DeltaResult {
+  if (state.version === null || typeof delta.version !== 'number') return { state, outcome: 'gap' };
+  if (delta.version <= state.version) return { state, outcome: 'ignored' };
+  if (delta.prev !== state.version) return { state, outcome: 'gap' };
+  const devices = merge(state.devices, delta.devices);
+  let history = state.history;
+  if (delta.devices !== undefined) {
+    history = { ...history };
+    for (const key of Object.keys(delta.devices)) {
+      const device = devices[key];
+      if (device !== undefined) history[key] = extendHistory(history[key], device, limits);
+    }
+  }
+  return {
+    outcome: 'applied',
+    state: {
+      ...state,
+      version: delta.version,
+      devices,
+      history,
+      relays: merge(state.relays, delta.relays),
+      systemStats: merge(state.systemStats, delta.system_stats),
+      gateways: merge(state.gateways, delta.gateways),
+    },
+  };
+}
+
+/** Records that a command is on its way; the relay keeps showing its known state. */
+export function markPending(
+  state: PlantState,
+  key: string,
+  requested: boolean,
+  nowMs: number,
+): PlantState {
+  const { [key]: _cleared, ...commandErrors } = state.commandErrors;
+  return {
+    ...state,
+    pending: { ...state.pending, [key]: { requested, sinceMs: nowMs } },
+    commandErrors,
+  };
+}
+
+/** Ends a command: the relay shows what the gateway read back, and the error if it failed. */
+export function resolveCommand(
+  state: PlantState,
+  key: string,
+  outcome: CommandOutcome,
+  nowMs: number,
+): PlantState {
+  const { [key]: _done, ...pending } = state.pending;
+  const { [key]: _old, ...commandErrors } = state.commandErrors;
+  if (!outcome.ok) {
+    commandErrors[key] = { code: outcome.error ?? 'failed', detail: outcome.detail, atMs: nowMs };
+  }
+  let relays = state.relays;
+  const relay = relays[key];
+  if (relay !== undefined && typeof outcome.on === 'boolean' && relay.on !== outcome.on) {
+    relays = { ...relays, [key]: { ...relay, on: outcome.on } };
+  }
+  return { ...state, pending, commandErrors, relays };
+}
+
+export function dismissError(state: PlantState, key: string): PlantState {
+  const { [key]: _gone, ...commandErrors } = state.commandErrors;
+  return { ...state, commandErrors };
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/**
+ * Reads a command outcome from a Socket.IO ack or an HTTP answer. Anything that is not a
+ * well-formed outcome becomes a failure naming what came back, never a success.
+ */
+export function normalizeOutcome(raw: unknown, httpStatus?: number): CommandOutcome {
+  const body = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+  const on = typeof body.on === 'boolean' ? body.on : null;
+  if (body.ok === true && (httpStatus === undefined || httpStatus < 400)) {
+    return { ok: true, id: str(body.id), on, error: null, detail: str(body.detail) };
+  }
+  const where = httpStatus === undefined ? '' : ` (HTTP ${httpStatus})`;
+  const error = str(body.error) ?? (httpStatus === undefined ? 'bad_answer' : `http_${httpStatus}`);
+  const detail =
+    str(body.detail) ??
+    (typeof body.ok === 'boolean' || str(body.error) !== null
+      ? null
+      : `unexpected answer from the bridge${where}: ${JSON.stringify(raw)?.slice(0, 120)}`);
+  return { ok: false, id: str(body.id), on, error, detail };
+}
+
+export interface CardState {
+  state: 'good' | 'stale' | 'bad';
+  gatewayOnline: boolean;
+}
+
+/** How a device card looks: stale when its gateway is offline or the bridge says so. */
+export function deviceCardState(plant: PlantState, device: Device): CardState {
+  const gatewayOnline = plant.gateways[device.gateway]?.online !== false;
+  if (!gatewayOnline || device.quality === 'stale') return { state: 'stale', gatewayOnline };
+  if (device.quality === 'bad') return { state: 'bad', gatewayOnline };
+  return { state: 'good', gatewayOnline };
+}
+
+export type SwitchState = 'on' | 'off' | 'pending' | 'error' | 'unknown';
+
+export function relaySwitchState(plant: PlantState, key: string): SwitchState {
+  if (plant.pending[key] !== undefined) return 'pending';
+  if (plant.commandErrors[key] !== undefined) return 'error';
+  const on = plant.relays[key]?.on;
+  if (typeof on !== 'boolean') return 'unknown';
+  return on ? 'on' : 'off';
+}
+
+/** Gateway ids in display order: those with meta first, then any only seen through data. */
+export function gatewayIds(plant: PlantState): string[] {
+  const ids = new Set(Object.keys(plant.gateways));
+  for (const d of Object.values(plant.devices)) ids.add(d.gateway);
+  for (const r of Object.values(plant.relays)) ids.add(r.gateway);
+  for (const id of Object.keys(plant.systemStats)) if (id !== 'bridge') ids.add(id);
+  return [...ids];
+}
