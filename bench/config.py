@@ -39,6 +39,7 @@ class BenchConfig:
     poll_duration: float = 30.0
     gateway_rate: float = 50.0
     out_dir: Path = RESULTS_DIR
+    profile: bool = False  # py-spy the bridge during each measured step
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -114,6 +115,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-duration", type=_positive, help="seconds of polling")
     p.add_argument("--clients-per-process", type=int, help="Socket.IO clients per process")
     p.add_argument("--out-dir", type=Path, help="where results go (default bench/results)")
+    p.add_argument(
+        "--profile", action="store_true", default=None, help="py-spy the bridge in each step"
+    )
     return p
 
 
@@ -132,6 +136,7 @@ def from_args(args: argparse.Namespace) -> BenchConfig:
         "poll_duration",
         "clients_per_process",
         "out_dir",
+        "profile",
     ):
         value = getattr(args, name)
         if value is not None:

@@ -86,6 +86,10 @@ class Group:
             raise
         return self
 
+    def cpu_seconds(self) -> float:
+        """CPU time the group's processes have used so far."""
+        return sum(cpu_seconds(w.proc.pid) for w in self.workers if w.proc.running())
+
     def finish(self) -> list[Any]:
         self.results = [w.finish() for w in self.workers]
         return self.results

@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.config import BenchConfig
 from bench.lab import Lab, cpu_seconds, rss
+from bench.profile import Profiler
 from bench.report import Row, ScenarioResult, Target
 from bench.stats import memory_per_client, ratio, staleness, summarize, window
 from devtools.procs import ManagedProcess, python_module
@@ -28,6 +29,11 @@ class Run:
     config: BenchConfig
     lab: Lab
     floor_ms: float | None = None
+
+    def profiler(self, stack: Stack, step: str) -> Profiler:
+        out = self.lab.workdir / "profiles" / f"{step.replace(' ', '_').replace('/', '_')}.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Profiler(stack.bridge.pid, out, self.config.duration, self.config.profile)
 
 
 def _samples(results: Sequence[dict[str, Any]]) -> list[list[float]]:
@@ -103,7 +109,10 @@ def gateway_cpu(run: Run, mqtt_url: str) -> ScenarioResult:
 
 def push_case(run: Run, stack: Stack, clients: int, label: str) -> Row:
     cfg = run.config
-    with run.lab.sio_clients(stack.base_url, clients) as group:
+    with (
+        run.lab.sio_clients(stack.base_url, clients) as group,
+        run.profiler(stack, f"push-{clients}-{label}"),
+    ):
         pub = run.lab.publish(cfg.push_rate, cfg.duration, cfg.push_devices)
         time.sleep(GRACE_S)
         results = group.finish()
@@ -198,7 +207,8 @@ def ingest(run: Run, stack: Stack, res: ScenarioResult, label: str) -> float | N
         for offered in cfg.rates:
             before = bridge_counter(stack, "bridge_mqtt_messages_total")
             cpu0, t0 = cpu_seconds(bridge_pid), time.monotonic()
-            pub = run.lab.publish(offered, cfg.duration, cfg.ingest_devices)
+            with run.profiler(stack, f"ingest-{offered}-{label}"):
+                pub = run.lab.publish(offered, cfg.duration, cfg.ingest_devices)
             processed = _drain(stack, before, pub["sent"])
             cpu = 100 * (cpu_seconds(bridge_pid) - cpu0) / (time.monotonic() - t0)
             steps.append({"offered": offered, "pub": pub, "processed": processed, "cpu": cpu})
@@ -254,26 +264,35 @@ def fan_out(run: Run, stack: Stack) -> ScenarioResult:
     res = ScenarioResult("fan_out")
     best: int | None = None
     per_client: float | None = None
+    bridge = stack.bridge.pid
     for n in cfg.fanout:
-        rss0 = rss(stack.bridge.pid)
+        rss0 = rss(bridge)
         with run.lab.sio_clients(stack.base_url, n) as group:
-            rss1 = rss(stack.bridge.pid)
-            pub = run.lab.publish(cfg.fanout_rate, cfg.duration, cfg.push_devices)
+            rss1 = rss(bridge)
+            t0, cpu0, load0 = time.monotonic(), cpu_seconds(bridge), group.cpu_seconds()
+            with run.profiler(stack, f"fanout-{n}"):
+                pub = run.lab.publish(cfg.fanout_rate, cfg.duration, cfg.push_devices)
+            elapsed = time.monotonic() - t0
+            cpu = 100 * (cpu_seconds(bridge) - cpu0) / elapsed
+            receivers = 100 * (group.cpu_seconds() - load0) / elapsed
             time.sleep(GRACE_S)
             results = group.finish()
         failures = _failures(results)
         summary = summarize(window(_samples(results), pub["start"], pub["end"]), pub["rate"])
         mem = memory_per_client(rss0, rss1, n)
         ok = summary.p99 <= 50 and not any(failures.values())
-        note = (
-            f"bridge RSS {rss0 / 2**20:.0f} -> {rss1 / 2**20:.0f} MiB, {mem / 1024:.0f} KiB/client"
-        )
+        note = f"bridge RSS {rss0 / 2**20:.0f} -> {rss1 / 2**20:.0f} MiB"
+        note += f", {mem / 1024:.0f} KiB/client, CPU bridge {cpu:.0f}%, receivers {receivers:.0f}%"
         note += f"; {failures}" if any(failures.values()) else ""
         res.rows.append(Row(f"{n} clients, {pub['rate']:.0f}/s", summary, note))
+        res.details.setdefault("steps", []).append(
+            {"clients": n, "rss_before": rss0, "rss_after": rss1, "bridge_cpu": cpu,
+             "receivers_cpu": receivers, **failures}
+        )  # fmt: skip
         if ok:
             best, per_client = n, mem
-        else:
-            break
+        if any(failures.values()) or summary.p99 > 1000:
+            break  # past the point where more clients tell anything
     res.figures["max_clients_p99_under_50ms"] = best
     res.figures["bridge_kib_per_client"] = per_client / 1024 if per_client is not None else None
     res.targets.append(Target("clients at p99 <= 50 ms", best, ">=", 1000, "clients"))

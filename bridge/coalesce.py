@@ -2,13 +2,14 @@
 
 A client gets at most one message per event per ``interval``; what arrives in between is
 merged, newest value per key, so a slow client costs memory bounded by the number of keys,
-never by the message rate. When the client has been quiet for ``interval``, the next delta
-goes out at once.
+never by the message rate. An event that has been quiet for ``interval`` goes out at once,
+whatever the other events are doing.
 
 Versions: every message's ``prev`` is the version of the previous message this client got
 (or of the full state it got), so the client's gap check holds across coalesced messages.
-All events are flushed together, ordered by the newest version they hold; after a flush
-the client is exactly at the last message's version.
+A message's ``version`` is the newest change it holds, or the client's version if that is
+newer (an event held back may go out after a newer one: then ``version == prev``). Once
+nothing is pending the client is exactly at the bridge's version.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Coalescer:
         self.interval = interval
         self.sent_version = version
         self._pending: dict[Event, _Pending] = {}
-        self._last_flush = float("-inf")
+        self._last_sent: dict[Event, float] = {}
 
     def reset(self, version: int) -> None:
         """The client has just received the full state at ``version``."""
@@ -59,24 +60,22 @@ class Coalescer:
         """How many keys are waiting (the memory this client costs)."""
         return sum(len(p.items) for p in self._pending.values())
 
+    def _due(self, event: Event) -> float:
+        return self._last_sent.get(event, float("-inf")) + self.interval
+
     def due_at(self) -> float | None:
         """When ``take`` will have something to send; None when nothing is waiting."""
-        return self._last_flush + self.interval if self._pending else None
+        return min((self._due(e) for e in self._pending), default=None)
 
     def take(self, now: float) -> list[Outgoing]:
         """The messages to send now (possibly none); call when the client can take more."""
-        due = self.due_at()
-        if due is None or now < due:
-            return []
+        ready = [(e, p) for e, p in self._pending.items() if now >= self._due(e)]
         out = []
-        for event, pending in sorted(self._pending.items(), key=lambda kv: kv[1].version):
-            payload = {
-                "prev": self.sent_version,
-                "version": pending.version,
-                FIELD[event]: pending.items,
-            }
+        for event, pending in sorted(ready, key=lambda ep: ep[1].version):
+            version = max(pending.version, self.sent_version)
+            payload = {"prev": self.sent_version, "version": version, FIELD[event]: pending.items}
             out.append(Outgoing(event, payload))
-            self.sent_version = pending.version
-        self._pending.clear()
-        self._last_flush = now
+            self.sent_version = version
+            self._last_sent[event] = now
+            del self._pending[event]
         return out

@@ -14,6 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from factory_core.mqtt import set_nodelay
 from factory_core.settings import parse_mqtt_url
 
 
@@ -52,6 +53,7 @@ class MqttProbe:
         self.client.on_message = self._on_message
 
     def _on_connect(self, c: paho.Client, _u: object, _f: object, rc: object, _p: object) -> None:
+        set_nodelay(c)
         for f in self.filters:
             c.subscribe(f, qos=1)
         self._connected.set()

@@ -77,15 +77,19 @@ def is_identifier(value: str) -> bool:
 # --------------------------------------------------------------------------- payloads
 
 
-class _Payload(BaseModel):
+class ContractModel(BaseModel):
     # Unknown fields are ignored so that field devices may add their own; known fields are strict.
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     def to_bytes(self) -> bytes:
-        return self.model_dump_json(exclude_none=True).encode()
+        """Compact JSON without optional nulls; a required null (a bad reading) is kept."""
+        fields = type(self).model_fields
+        data = self.model_dump(mode="json")
+        kept = {k: v for k, v in data.items() if v is not None or fields[k].is_required()}
+        return json.dumps(kept, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-class DeviceInfo(_Payload):
+class DeviceInfo(ContractModel):
     id: Identifier
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     kind: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")] = Field(
@@ -94,20 +98,20 @@ class DeviceInfo(_Payload):
     unit: Annotated[str, StringConstraints(max_length=16)] | None = None
 
 
-class RelayInfo(_Payload):
+class RelayInfo(ContractModel):
     id: Identifier
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     safe_state: StrictBool = False
 
 
-class GatewayMeta(_Payload):
+class GatewayMeta(ContractModel):
     version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     name: Annotated[str, StringConstraints(max_length=128)] | None = None
     devices: list[DeviceInfo] = Field(default_factory=list, max_length=1024)
     relays: list[RelayInfo] = Field(default_factory=list, max_length=1024)
 
 
-class DeviceState(_Payload):
+class DeviceState(ContractModel):
     value: StrictBool | Number | None = Field(
         description="the reading; a boolean for digital inputs; null when quality is bad"
     )
@@ -117,7 +121,7 @@ class DeviceState(_Payload):
     quality: Quality = "good"
 
 
-class RelayState(_Payload):
+class RelayState(ContractModel):
     on: StrictBool = Field(description="the level read back from the pin")
     ts: Timestamp
     seq: Annotated[int, Field(ge=0)]
@@ -127,14 +131,14 @@ class RelayState(_Payload):
     )
 
 
-class RelayCommand(_Payload):
+class RelayCommand(ContractModel):
     on: StrictBool
     id: CommandId
     by: Annotated[str, StringConstraints(min_length=1, max_length=128)] = "unknown"
     deadline: Timestamp = Field(description="Unix time after which the command must not run")
 
 
-class CommandResult(_Payload):
+class CommandResult(ContractModel):
     id: CommandId
     ok: StrictBool
     on: StrictBool | None = Field(default=None, description="the relay's state read back")
@@ -142,7 +146,7 @@ class CommandResult(_Payload):
     detail: Annotated[str, StringConstraints(max_length=512)] | None = None
 
 
-class SystemStats(_Payload):
+class SystemStats(ContractModel):
     cpu: Annotated[float, Field(ge=0, le=100)] = Field(description="CPU use, percent")
     memory: Annotated[float, Field(ge=0, le=100)] = Field(description="memory use, percent")
     disk: Annotated[float, Field(ge=0, le=100)] = Field(description="root disk use, percent")
@@ -154,7 +158,7 @@ class SystemStats(_Payload):
     ts: Timestamp
 
 
-PAYLOAD_MODELS: Final[dict[str, type[_Payload]]] = {
+PAYLOAD_MODELS: Final[dict[str, type[ContractModel]]] = {
     "meta": GatewayMeta,
     "device_state": DeviceState,
     "relay_state": RelayState,
@@ -380,7 +384,7 @@ class Message:
     payload: Payload
 
 
-_PAYLOAD_FOR_TOPIC: Final[dict[type, type[_Payload]]] = {
+_PAYLOAD_FOR_TOPIC: Final[dict[type, type[ContractModel]]] = {
     MetaTopic: GatewayMeta,
     DeviceStateTopic: DeviceState,
     RelayStateTopic: RelayState,
@@ -390,7 +394,7 @@ _PAYLOAD_FOR_TOPIC: Final[dict[type, type[_Payload]]] = {
 }
 
 
-def decode_json(topic: str, payload: bytes, model: type[_Payload]) -> Any:
+def decode_json(topic: str, payload: bytes, model: type[ContractModel]) -> Any:
     """Validate one JSON payload against a model, naming what was wrong on failure."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise PayloadError(topic, f"{len(payload)} bytes exceeds the {MAX_PAYLOAD_BYTES} limit")

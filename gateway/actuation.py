@@ -12,9 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pydantic import BaseModel
-
-from factory_core.contract import CommandResult, ErrorCode, RelayState, Topics
+from factory_core.contract import CommandResult, ContractModel, ErrorCode, RelayState, Topics
 from gateway.command_log import CommandLog
 from gateway.commands import Clocks, Execute, decide
 from gateway.hardware.base import HardwareError
@@ -28,7 +26,7 @@ audit = logging.getLogger("gateway.audit")
 @dataclass(frozen=True, slots=True)
 class Outbound:
     topic: str
-    payload: BaseModel | bytes  # a DeviceState/RelayState gets its seq when it is sent
+    payload: ContractModel | bytes  # a DeviceState/RelayState gets its seq when it is sent
     qos: int = 1
     retain: bool = False
     correlation: bytes | None = None

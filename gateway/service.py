@@ -8,7 +8,6 @@ periodic republish) and the pin backend's edge-callback thread.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import threading
 import time
@@ -20,10 +19,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
-from pydantic import BaseModel
 
 from factory_core.contract import (
     ContractError,
+    ContractModel,
     DeviceInfo,
     DeviceState,
     GatewayMeta,
@@ -72,11 +71,11 @@ class Publisher:
         with self._lock:
             if not (self.connected or force):
                 return None
-            payload: BaseModel | bytes = out.payload
+            payload: ContractModel | bytes = out.payload
             if isinstance(payload, DeviceState | RelayState):
                 payload = payload.model_copy(update={"seq": self._seq})
                 self._seq += 1
-            data = payload if isinstance(payload, bytes) else _to_bytes(payload)
+            data = payload if isinstance(payload, bytes) else payload.to_bytes()
             props = None
             if out.correlation is not None:
                 props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
@@ -88,15 +87,6 @@ class Publisher:
             except ValueError as exc:  # e.g. a response topic with wildcards
                 log.warning("cannot publish on %r: %s", out.topic, exc)
                 return None
-
-
-def _to_bytes(model: BaseModel) -> bytes:
-    """Compact JSON without the optional nulls, but with required ones (a bad reading's
-    ``value`` is null and must be sent: contract ``to_bytes`` would drop it)."""
-    fields = type(model).model_fields
-    data = model.model_dump(mode="json")
-    kept = {k: v for k, v in data.items() if v is not None or fields[k].is_required()}
-    return json.dumps(kept, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 @dataclass
@@ -341,7 +331,7 @@ class Gateway:
 
     def _republish_all(self) -> None:
         self._republish_pending.clear()
-        self._send(Outbound(self.topics.meta(self.gw), _to_bytes(self.meta()), retain=True))
+        self._send(Outbound(self.topics.meta(self.gw), self.meta().to_bytes(), retain=True))
         self.controller.publish_states()
         for digital_input in self.inputs:
             self._read_input(digital_input, force=True)

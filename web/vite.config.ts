@@ -14,7 +14,9 @@ export default defineConfig({
   server: {
     proxy: {
       '/api': { target: bridge, changeOrigin: true },
-      '/socket.io': { target: bridge, changeOrigin: true, ws: true },
+      // The bridge accepts Socket.IO only from its own origin; to it, the dev server is a
+      // stranger unless the proxied requests carry the bridge's origin.
+      '/socket.io': { target: bridge, changeOrigin: true, ws: true, headers: { origin: bridge } },
     },
   },
   test: { include: ['src/**/*.test.ts'], environment: 'node' },

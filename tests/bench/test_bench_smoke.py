@@ -40,5 +40,4 @@ def test_quick_run_measures_every_scenario(tmp_path: Path) -> None:
                 assert math.isfinite(row[stat]), (name, row["case"], stat)
             assert row["count"] > 0, (name, row["case"])
     assert doc["scenarios"]["sensor_push"]["rows"][0]["p50_ratio"] > 0
-    assert "| p99" not in run.stdout  # the table is printed, not markdown
     assert "p50/floor" in run.stdout

@@ -129,6 +129,20 @@ def test_flush_chains_versions_across_events_and_skips_what_the_snapshot_holds()
     assert c.take(now=5.0) == [] and c.due_at() is None
 
 
+def test_each_event_has_its_own_interval_and_the_chain_never_breaks() -> None:
+    c = Coalescer(interval=0.05, version=0)
+    c.offer(delta(1, a=1))
+    assert len(c.take(now=1.0)) == 1
+    c.offer(delta(2, a=2))  # devices: held until 1.05
+    c.offer(delta(3, "system_stats_update", bridge=1))  # a quiet event goes out at once
+    (stats,) = c.take(now=1.01)
+    assert (stats.event, stats.payload["prev"], stats.payload["version"]) == (
+        "system_stats_update", 1, 3,
+    )  # fmt: skip
+    (devices,) = c.take(now=1.05)
+    assert devices.payload == {"prev": 3, "version": 3, "devices": {"a": {"v": 2}}}
+
+
 def test_interval_zero_disables_coalescing() -> None:
     c = Coalescer(interval=0, version=0)
     for v in range(1, 4):
