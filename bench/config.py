@@ -108,6 +108,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=_positive, help="seconds of load per measured step")
     p.add_argument("--clients", type=_ints, help="sensor push client counts, e.g. 1,10,100")
     p.add_argument("--rates", type=_ints, help="ingest ramp, MQTT messages/s, e.g. 1000,5000")
+    p.add_argument("--ingest-clients", type=int, help="clients connected during ingest")
     p.add_argument("--fanout", type=_ints, help="fan-out ramp, client counts, e.g. 250,500")
     p.add_argument("--push-rate", type=_positive, help="sensor updates/s for push and raw")
     p.add_argument("--relay-commands", type=int, help="relay commands to time")
@@ -130,6 +131,7 @@ def from_args(args: argparse.Namespace) -> BenchConfig:
         "clients",
         "rates",
         "fanout",
+        "ingest_clients",
         "push_rate",
         "relay_commands",
         "poll_interval",

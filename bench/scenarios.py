@@ -209,8 +209,8 @@ def ingest(run: Run, stack: Stack, res: ScenarioResult, label: str) -> float | N
             cpu0, t0 = cpu_seconds(bridge_pid), time.monotonic()
             with run.profiler(stack, f"ingest-{offered}-{label}"):
                 pub = run.lab.publish(offered, cfg.duration, cfg.ingest_devices)
-            processed = _drain(stack, before, pub["sent"])
             cpu = 100 * (cpu_seconds(bridge_pid) - cpu0) / (time.monotonic() - t0)
+            processed = _drain(stack, before, pub["sent"])
             steps.append({"offered": offered, "pub": pub, "processed": processed, "cpu": cpu})
             if processed < 0.99 * pub["sent"]:
                 break  # the bridge fell behind: higher rates only make it worse

@@ -146,6 +146,7 @@ def create_app(
         authorize,
         interval=settings.coalesce_ms / 1000,
         stuck_after=settings.client_stuck_s,
+        burst=settings.coalesce_burst,
     )
     app.register_blueprint(make_api(store, commands, lambda: link.connected, metrics, authorize))
     app.register_error_handler(HTTPException, json_http_error)

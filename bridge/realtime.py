@@ -18,7 +18,7 @@ from flask import request
 from flask_socketio import SocketIO
 
 from bridge.auth import Authorize
-from bridge.coalesce import Coalescer
+from bridge.coalesce import Coalescer, RateMeter, merge
 from bridge.commands import Commands, Outcome, parse_request
 from bridge.metrics import Metrics
 from bridge.store import Delta, Store
@@ -45,6 +45,7 @@ class Realtime:
         authorize: Authorize,
         interval: float,
         stuck_after: float,
+        burst: int = 10,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.socketio = socketio
@@ -56,6 +57,8 @@ class Realtime:
         self.stuck_after = stuck_after
         self.clock = clock
         self._clients: dict[str, _Client] = {}
+        self._incoming: list[Delta] = []
+        self._rate = RateMeter(interval, burst)
         self._wake = socketio.server.eio.create_event()
         self._running = False
         self._task: Any = None
@@ -81,9 +84,11 @@ class Realtime:
         """New changes for every client; the flusher sends them when each client can take them."""
         if not deltas:
             return
-        for client in self._clients.values():
-            for delta in deltas:
-                client.coalescer.offer(delta)
+        now = self.clock()
+        for delta in deltas:
+            self._rate.record(delta.event, now)
+        # Merged once per flush for all clients: the per-message cost does not grow with them.
+        self._incoming.extend(deltas)
         self._wake.set()
 
     # Handlers --------------------------------------------------------------
@@ -150,6 +155,11 @@ class Realtime:
             self._wake.wait(min(wait, _MAX_IDLE_WAIT))
 
     def _flush_once(self, now: float) -> float | None:
+        batch, self._incoming = merge(self._incoming), []
+        for client in self._clients.values():
+            for delta in batch:
+                client.coalescer.offer(delta)
+        busy = self._rate.busy(now)
         next_due: float | None = None
         recheck = now + max(self.interval, 0.02)
         for sid, client in list(self._clients.items()):
@@ -162,7 +172,7 @@ class Realtime:
                 elif now - client.stuck_since >= self.stuck_after:
                     self._cut(sid)
                     continue
-                if client.needs_state or client.coalescer.due_at() is not None:
+                if client.needs_state or client.coalescer.due_at(busy) is not None:
                     next_due = recheck if next_due is None else min(next_due, recheck)
                 continue
             client.stuck_since = None
@@ -171,9 +181,9 @@ class Realtime:
                 state = self.store.snapshot()
                 client.coalescer.reset(state["version"])
                 self._emit("state", state, sid)
-            for out in client.coalescer.take(now):
+            for out in client.coalescer.take(now, busy):
                 self._emit(out.event, out.payload, sid)
-            due = client.coalescer.due_at()
+            due = client.coalescer.due_at(busy)
             if due is not None:
                 next_due = due if next_due is None else min(next_due, due)
         return next_due

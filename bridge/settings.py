@@ -45,7 +45,16 @@ class BridgeSettings(CommonSettings):
         default=5.0, gt=0, le=300, description="Seconds a relay command may take, end to end"
     )
     coalesce_ms: int = Field(
-        default=50, ge=0, le=10_000, description="Minimum ms between two pushes to a client; 0 off"
+        default=50,
+        ge=0,
+        le=10_000,
+        description="Under load, minimum ms between two pushes of an event to a client; 0 off",
+    )
+    coalesce_burst: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Deltas per event per coalescing interval still forwarded one by one",
     )
     client_stuck_s: float = Field(
         default=10.0, gt=0, le=3600, description="Disconnect a client whose queue stays full"

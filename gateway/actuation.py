@@ -40,10 +40,14 @@ class IncomingCommand:
     mqtt_expires_at: float | None = None  # monotonic
     response_topic: str | None = None
     correlation: bytes | None = None
+    received_at: float | None = None  # monotonic; for the command latency metric
 
 
 Send = Callable[[Outbound], None]
 Schedule = Callable[[float, Job], Handle]
+# Told of every answered command: its outcome ("ok" or the error code) and, when the
+# command says when it arrived, the seconds since then.
+ObserveCommand = Callable[[str, float | None], None]
 
 
 class RelayController:
@@ -58,6 +62,7 @@ class RelayController:
         clock_skew_s: float,
         wall: Callable[[], float] = time.time,
         mono: Callable[[], float] = time.monotonic,
+        observe: ObserveCommand | None = None,
     ) -> None:
         self.gateway_id = gateway_id
         self.topics = topics
@@ -68,6 +73,7 @@ class RelayController:
         self.clock_skew_s = clock_skew_s
         self.wall = wall
         self.mono = mono
+        self.observe = observe
         self._pulses: dict[str, Handle] = {}
 
     # ------------------------------------------------------------------ states
@@ -177,6 +183,9 @@ class RelayController:
         self.send(Outbound(self.topics.relay_result(self.gateway_id, incoming.relay_id), result))
         if incoming.response_topic:
             self.send(Outbound(incoming.response_topic, result, correlation=incoming.correlation))
+        if self.observe is not None:
+            since = incoming.received_at
+            self.observe(error or "ok", None if since is None else self.mono() - since)
 
     # ------------------------------------------------------------------ pulses
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from factory_core.logs import LOG_FORMATS, log_format_from_env, setup_logging
 from gateway.config import DEMO_CONFIG, ConfigError, GatewayConfig, load_config
 from gateway.hardware.base import HardwareError
 from gateway.hardware.factory import make_backend
@@ -29,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Factory IoT gateway: sensors, inputs and relays on MQTT.",
         epilog="Environment: FACTORY_MQTT_URL (mqtt://user:pass@host:port), "
         "FACTORY_TOPIC_PREFIX, FACTORY_GATEWAY_ID, FACTORY_STATE_DIR and any other top-level "
-        "config key as FACTORY_<KEY> override the file.",
+        "config key as FACTORY_<KEY> override the file; FACTORY_LOG_FORMAT=json is "
+        "--log-format json.",
     )
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--config", type=Path, metavar="FILE", help="gateway TOML config")
@@ -38,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--check", action="store_true", help="validate the config and exit")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=None,
+        help="text (default) or json: one object per line (env FACTORY_LOG_FORMAT)",
+    )
     return p
 
 
@@ -46,10 +54,13 @@ def load(args: argparse.Namespace) -> GatewayConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        log_format = args.log_format or log_format_from_env()
+    except ValueError as exc:
+        parser.error(str(exc))
+    setup_logging(args.log_level, log_format)
     try:
         config = load(args)
     except ConfigError as exc:

@@ -115,6 +115,18 @@ class SimulatedSensorConfig(_SensorBase):
     seed: int | None = None
 
 
+class HomeAssistantConfig(_Section):
+    enabled: bool = Field(default=False, description="publish Home Assistant MQTT discovery")
+    discovery_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")] = (
+        "homeassistant"
+    )
+    removal_window_s: Seconds = Field(
+        default=1.0,
+        description="after connecting, how long to collect Home Assistant's retained configs "
+        "of this gateway before clearing those no longer in the config",
+    )
+
+
 SensorConfig = Annotated[
     Ds18b20Config | CpuTempConfig | SimulatedSensorConfig, Field(discriminator="type")
 ]
@@ -134,6 +146,11 @@ class GatewayConfig(CommonSettings):
     )
     link_loss_timeout_s: Seconds = 30.0
     clock_skew_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 2.0
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=0, description="Prometheus metrics on this HTTP port; 0 = off"
+    )
+    metrics_host: str = Field(default="0.0.0.0", description="address the metrics listen on")
+    home_assistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
     hardware: HardwareConfig
     relays: list[RelayConfig] = Field(default_factory=list)
     inputs: list[InputConfig] = Field(default_factory=list)

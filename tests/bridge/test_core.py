@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.coalesce import Coalescer
+from bridge.coalesce import Coalescer, RateMeter, merge
 from bridge.history import History
 from bridge.store import EVENTS, FIELD, Delta, Store
 from factory_core.contract import Topics, decode
@@ -209,3 +209,29 @@ def test_history_ignores_late_and_null_samples() -> None:
     assert h.get("other") == []
     with pytest.raises(ValueError, match="points"):
         History(window=10, points=1)
+
+
+def test_a_quiet_event_is_forwarded_at_once_and_a_busy_one_is_held() -> None:
+    meter = RateMeter(interval=0.05, burst=3)
+    c = Coalescer(interval=0.05, version=0)
+    for v, t in enumerate([1.00, 1.01, 1.02], start=1):  # 3 within 50 ms: not busy yet
+        meter.record("devices_update", t)
+        c.offer(delta(v, a=v))
+        (out,) = c.take(now=t, busy=meter.busy(t))
+        assert out.payload["version"] == v
+    meter.record("devices_update", 1.03)  # the 4th within 50 ms: busy
+    c.offer(delta(4, a=4))
+    assert meter.busy(1.03) == {"devices_update"}
+    assert c.take(now=1.03, busy=meter.busy(1.03)) == []
+    assert c.due_at(meter.busy(1.03)) == pytest.approx(1.07)
+    (held,) = c.take(now=1.07, busy=meter.busy(1.07))
+    assert held.payload["devices"] == {"a": {"v": 4}}
+    assert meter.busy(1.2) == set(), "quiet again once the window has passed"
+
+
+def test_merge_keeps_the_newest_value_per_key_and_the_newest_version() -> None:
+    merged = merge([delta(1, a=1, b=1), delta(2, "relays_update", r=True), delta(3, a=3)])
+    assert [(d.event, d.version, d.items) for d in merged] == [
+        ("relays_update", 2, {"r": {"v": True}}),
+        ("devices_update", 3, {"a": {"v": 3}, "b": {"v": 1}}),
+    ]

@@ -106,6 +106,24 @@ def test_ds18b20_failures_are_sensor_errors(tmp_path: Path) -> None:
         Ds18b20(tmp_path, "28-000000000001").read()
 
 
+def test_ds18b20_power_on_reset_value_is_not_a_reading(tmp_path: Path) -> None:
+    write_ds18b20(tmp_path, 85000)
+    sensor = Ds18b20(tmp_path)
+    with pytest.raises(SensorError, match=r"85\.000 °C, its power-on reset value"):
+        sensor.read()
+    write_ds18b20(tmp_path, 84500)
+    assert sensor.read() == pytest.approx(84.5)
+    write_ds18b20(tmp_path, 85000)  # a process really warming up through 85 °C
+    assert sensor.read() == pytest.approx(85.0)
+    write_ds18b20(tmp_path, 21000)
+    assert sensor.read() == pytest.approx(21.0)
+    write_ds18b20(tmp_path, 85000)  # a jump from 21 °C: the sensor was power-cycled
+    with pytest.raises(SensorError, match="reset value"):
+        sensor.read()
+    write_ds18b20(tmp_path, 85001)
+    assert sensor.read() == pytest.approx(85.001)
+
+
 def test_cpu_temperature_from_a_thermal_zone(tmp_path: Path) -> None:
     zone = tmp_path / "temp"
     zone.write_text("48312\n")

@@ -48,6 +48,7 @@ export class LiveClient {
   private readonly listeners = new Set<() => void>();
   private socket: Socket | null = null;
   private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private pollTimer: ReturnType<typeof setTimeout> | null = null;
   // Bumped whenever polling stops, so an answer still in flight cannot overwrite socket data.
   private pollGeneration = 0;
@@ -75,7 +76,11 @@ export class LiveClient {
       autoConnect: false,
     });
     socket.on('connect', () => this.onSocket('socket_up'));
-    socket.on('disconnect', () => this.onSocket('socket_down'));
+    socket.on('disconnect', () => {
+      this.onSocket('socket_down');
+      this.retryIfAbandoned();
+    });
+    socket.on('connect_error', () => this.retryIfAbandoned());
     socket.on('state', (full: unknown) => this.receiveState(full));
     for (const event of DELTA_EVENTS) {
       socket.on(event, (delta: unknown) => this.receiveDelta(event, delta));
@@ -144,6 +149,20 @@ export class LiveClient {
     } else this.stopPolling();
   }
 
+  /**
+   * Socket.IO stops retrying on its own when the server ends the session or refuses the
+   * connection (e.g. a slow client cut off, an authorisation change). The dashboard never
+   * gives up, so it starts the next attempt itself.
+   */
+  private retryIfAbandoned(): void {
+    const socket = this.socket;
+    if (socket === null || socket.active || this.retryTimer !== null) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.running && !socket.connected) socket.connect();
+    }, this.config.socket.reconnectionDelayMax ?? 5000);
+  }
+
   private armFallbackTimer(): void {
     if (this.fallbackTimer !== null) return;
     this.fallbackTimer = setTimeout(() => {
@@ -155,7 +174,9 @@ export class LiveClient {
 
   private clearTimers(): void {
     if (this.fallbackTimer !== null) clearTimeout(this.fallbackTimer);
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.fallbackTimer = null;
+    this.retryTimer = null;
     this.stopPolling();
   }
 

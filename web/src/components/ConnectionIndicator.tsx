@@ -7,12 +7,14 @@ export function ConnectionIndicator({ mode, ind }: { mode: Mode; ind: Indicator 
       data-testid="connection-status"
       data-mode={mode}
       data-stale={ind.stale}
-      role="status"
-      aria-live="polite"
     >
       <span className="conn-dot" aria-hidden="true" />
-      <span className="conn-label" data-testid="connection-label">
+      {/* Only the mode is announced: an age ticking every second would drown a screen reader. */}
+      <span className="conn-label" data-testid="connection-label" role="status" aria-live="polite">
         {ind.label}
+        {ind.stale && ind.age !== 'no data yet' ? (
+          <span className="sr-only"> (data is stale)</span>
+        ) : null}
       </span>
       <span className="conn-age" data-testid="data-age">
         {ind.age}

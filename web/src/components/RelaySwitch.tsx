@@ -46,7 +46,7 @@ export function RelaySwitch(props: Props) {
         type="button"
         role="switch"
         className="switch"
-        aria-checked={known ? on : 'mixed'}
+        aria-checked={on}
         aria-labelledby={`${id}-name`}
         aria-describedby={`${id}-status`}
         aria-disabled={disabled}
