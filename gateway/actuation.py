@@ -30,6 +30,7 @@ class Outbound:
     qos: int = 1
     retain: bool = False
     correlation: bytes | None = None
+    kind: str = ""  # the metrics label; by default from the payload's type
 
 
 @dataclass(frozen=True, slots=True)

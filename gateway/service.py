@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from typing import Final
 
 import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
@@ -21,6 +22,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from factory_core.contract import (
+    CommandResult,
     ContractError,
     ContractModel,
     DeviceInfo,
@@ -37,8 +39,15 @@ from gateway.actuation import IncomingCommand, Outbound, RelayController
 from gateway.command_log import CommandLog
 from gateway.config import GatewayConfig
 from gateway.deadband import Deadband
+from gateway.discovery import (
+    DiscoveryMessage,
+    discovery_filter,
+    discovery_messages,
+    removals,
+)
 from gateway.hardware.base import HardwareError, PinBackend
 from gateway.inputs import DigitalInput
+from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateLimitedLog
 from gateway.relays import Relay
 from gateway.sdnotify import Notifier
@@ -58,11 +67,20 @@ def gateway_version() -> str:
         return "0.0.0+unknown"
 
 
+_KINDS: Final[dict[type, str]] = {
+    DeviceState: "device_state",
+    RelayState: "relay_state",
+    CommandResult: "result",
+    SystemStats: "system",
+}
+
+
 class Publisher:
     """Stamps ``seq`` in wire order and drops telemetry while offline (republished later)."""
 
-    def __init__(self, client: paho.Client) -> None:
+    def __init__(self, client: paho.Client, metrics: GatewayMetrics) -> None:
         self.client = client
+        self.metrics = metrics
         self.connected = False
         self._seq = 0
         self._lock = threading.Lock()
@@ -81,12 +99,15 @@ class Publisher:
                 props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
                 props.CorrelationData = out.correlation
             try:
-                return self.client.publish(
+                info = self.client.publish(
                     out.topic, data, qos=out.qos, retain=out.retain, properties=props
                 )
             except ValueError as exc:  # e.g. a response topic with wildcards
                 log.warning("cannot publish on %r: %s", out.topic, exc)
                 return None
+        kind = out.kind or _KINDS.get(type(out.payload), "other")
+        self.metrics.messages_published.labels(kind).inc()
+        return info
 
 
 @dataclass
@@ -111,6 +132,7 @@ class Gateway:
         host_stats: HostStats | None = None,
         notifier: Notifier | None = None,
     ) -> None:
+        """``start()`` starts it; OSError from there if the metrics port is taken."""
         self.config = config
         self.backend = backend
         self.topics = config.topics
@@ -139,7 +161,8 @@ class Gateway:
             on_disconnect=self._on_disconnect,
             will=Will(self.topics.status(self.gw), b"offline"),
         )
-        self.publisher = Publisher(self.client)
+        self.metrics = GatewayMetrics(self.gw)
+        self.publisher = Publisher(self.client, self.metrics)
         self.controller = RelayController(
             self.gw,
             self.topics,
@@ -148,12 +171,20 @@ class Gateway:
             send=self._send,
             schedule=self.actuator.call_later,
             clock_skew_s=config.clock_skew_s,
+            observe=self._observe_command,
         )
         self._link_lock = threading.Lock()
         self._link_epoch = 0
         self._link_down_since = time.monotonic()
         self._link_loss_applied: list[str] = []
         self._republish_pending = threading.Event()
+        ha = config.home_assistant
+        self._ha_status_topic = f"{ha.discovery_prefix}/status"
+        self._ha_filter = discovery_filter(ha.discovery_prefix, self.gw)
+        self._ha_lock = threading.Lock()
+        self._ha_seen: set[str] | None = None  # retained configs seen; None = not collecting
+        self._ha_round = 0
+        self._discovery_pending = threading.Event()
         self._stopping = False
         self._started = False
 
@@ -173,6 +204,8 @@ class Gateway:
 
     def start(self) -> None:
         """Safe states first, then inputs and samplers, then the broker (retried forever)."""
+        if self.config.metrics_port:
+            self.metrics.serve(self.config.metrics_port, self.config.metrics_host)
         self.controller.boot()
         for digital_input in self.inputs:
             digital_input.setup()
@@ -211,7 +244,8 @@ class Gateway:
             self.actuator.stop()
             if self.publisher.connected:
                 info = self.publisher.send(
-                    Outbound(self.topics.status(self.gw), b"offline", retain=True), force=True
+                    Outbound(self.topics.status(self.gw), b"offline", retain=True, kind="status"),
+                    force=True,
                 )
                 if info is not None:
                     try:
@@ -224,6 +258,7 @@ class Gateway:
             r.config.pin for r in self.controller.relays.values() if r.config.on_shutdown == "hold"
         ]
         self.backend.close(keep=held)
+        self.metrics.stop()
         log.info("gateway %s stopped", self.gw)
 
     # ------------------------------------------------------------ MQTT events
@@ -234,16 +269,22 @@ class Gateway:
             down_for = time.monotonic() - self._link_down_since
             moved, self._link_loss_applied = self._link_loss_applied, []
             self.publisher.connected = True
-        client.subscribe(
-            [
-                (
-                    self.topics.command_filter(self.gw),
-                    SubscribeOptions(qos=1, retainAsPublished=True),
-                ),
-                (self.topics.rebirth(), SubscribeOptions(qos=1)),
+        self.metrics.mqtt_connected.set(1)
+        subscriptions = [
+            (self.topics.command_filter(self.gw), SubscribeOptions(qos=1, retainAsPublished=True)),
+            (self.topics.rebirth(), SubscribeOptions(qos=1)),
+        ]
+        if self.config.home_assistant.enabled:
+            self._start_collecting_discovery()
+            subscriptions += [
+                (self._ha_status_topic, SubscribeOptions(qos=1)),
+                # noLocal: what we publish there ourselves is not what Home Assistant has.
+                (self._ha_filter, SubscribeOptions(qos=1, noLocal=True)),
             ]
+        client.subscribe(subscriptions)
+        self.publisher.send(
+            Outbound(self.topics.status(self.gw), b"online", retain=True, kind="status")
         )
-        self.publisher.send(Outbound(self.topics.status(self.gw), b"online", retain=True))
         if moved:
             log.warning(
                 "control link back after %.1f s; relays driven to safe state meanwhile: %s",
@@ -251,6 +292,8 @@ class Gateway:
                 ", ".join(moved),
             )
         self._request_republish()
+        if self.config.home_assistant.enabled:
+            self._request_discovery()
 
     def _on_disconnect(self, _client: paho.Client, reason: ReasonCode) -> None:
         with self._link_lock:
@@ -260,7 +303,9 @@ class Gateway:
             self._link_epoch += 1
             self._link_down_since = time.monotonic()
             epoch, since = self._link_epoch, self._link_down_since
+        self.metrics.mqtt_connected.set(0)
         if not self._stopping:
+            self.metrics.link_losses.inc()
             log.warning("control link lost (%s)", reason)
             self._schedule_link_check(epoch, since)
 
@@ -269,6 +314,7 @@ class Gateway:
             with self._link_lock:
                 if epoch != self._link_epoch or self.publisher.connected or self._stopping:
                     return
+            self.metrics.link_loss_timeouts.inc()
             moved = self.controller.link_lost(time.monotonic() - since)
             with self._link_lock:
                 self._link_loss_applied.extend(moved)
@@ -276,6 +322,8 @@ class Gateway:
         self.actuator.call_at(since + self.config.link_loss_timeout_s, check)
 
     def _on_message(self, msg: paho.MQTTMessage) -> None:
+        if self.config.home_assistant.enabled and self._on_home_assistant(msg):
+            return
         try:
             parsed = self.topics.parse(msg.topic)
         except ContractError as exc:
@@ -307,8 +355,67 @@ class Gateway:
             mqtt_expires_at=time.monotonic() + expiry if isinstance(expiry, int) else None,
             response_topic=response_topic if isinstance(response_topic, str) else None,
             correlation=bytes(correlation) if isinstance(correlation, bytes | bytearray) else None,
+            received_at=time.monotonic(),
         )
         self.actuator.call_soon(lambda: self.controller.handle(incoming))
+
+    def _observe_command(self, outcome: str, seconds: float | None) -> None:
+        self.metrics.commands.labels(outcome).inc()
+        if seconds is not None:
+            self.metrics.command_latency.observe(seconds)
+
+    # ---------------------------------------------------- Home Assistant discovery
+
+    def _on_home_assistant(self, msg: paho.MQTTMessage) -> bool:
+        """Handle Home Assistant's birth and our retained discovery configs; False if neither."""
+        if msg.topic == self._ha_status_topic:
+            if bytes(msg.payload).strip() == b"online":
+                log.info("Home Assistant is online: republishing discovery")
+                self._request_discovery()
+            return True
+        if not paho.topic_matches_sub(self._ha_filter, msg.topic):
+            return False
+        if msg.retain and msg.payload:
+            with self._ha_lock:
+                if self._ha_seen is not None:
+                    self._ha_seen.add(msg.topic)
+        return True
+
+    def _start_collecting_discovery(self) -> None:
+        """Collect the configs the broker retains for us, then clear those we no longer have.
+
+        Retained messages follow the SUBACK at once; a short window catches them all.
+        """
+        with self._ha_lock:
+            self._ha_seen = set()
+            self._ha_round += 1
+            this_round = self._ha_round
+
+        def clear_departed() -> None:
+            with self._ha_lock:
+                if this_round != self._ha_round or self._ha_seen is None:
+                    return  # a reconnect started a new round
+                seen, self._ha_seen = self._ha_seen, None
+            current = self._discovery()
+            for gone in removals(seen, current):
+                log.info("Home Assistant: removing %s (no longer in the config)", gone.topic)
+                self._send(Outbound(gone.topic, gone.payload, retain=True, kind="discovery"))
+
+        self.actuator.call_later(self.config.home_assistant.removal_window_s, clear_departed)
+
+    def _discovery(self) -> list[DiscoveryMessage]:
+        prefix = self.config.home_assistant.discovery_prefix
+        return discovery_messages(self.topics, self.gw, self.meta(), prefix)
+
+    def _request_discovery(self) -> None:
+        if not self._discovery_pending.is_set():
+            self._discovery_pending.set()
+            self.actuator.call_soon(self._publish_discovery)
+
+    def _publish_discovery(self) -> None:
+        self._discovery_pending.clear()
+        for message in self._discovery():
+            self._send(Outbound(message.topic, message.payload, retain=True, kind="discovery"))
 
     # ------------------------------------------------------------- publishing
 
@@ -331,7 +438,8 @@ class Gateway:
 
     def _republish_all(self) -> None:
         self._republish_pending.clear()
-        self._send(Outbound(self.topics.meta(self.gw), self.meta().to_bytes(), retain=True))
+        meta = self.meta().to_bytes()
+        self._send(Outbound(self.topics.meta(self.gw), meta, retain=True, kind="meta"))
         self.controller.publish_states()
         for digital_input in self.inputs:
             self._read_input(digital_input, force=True)
@@ -366,6 +474,7 @@ class Gateway:
         try:
             value = round(float(self.sensors[dev].read()), channel.precision)
         except Exception as exc:  # any sensor failure is a bad reading, never a crash
+            self.metrics.sensor_read_errors.labels(dev).inc()
             self.dropped.warning(f"sensor:{dev}", "sensor %s unreadable: %s", dev, exc)
             value = None
         self._publish_device(dev, value, force=False)
@@ -378,6 +487,7 @@ class Gateway:
         try:
             value: bool | None = digital_input.read()
         except HardwareError as exc:
+            self.metrics.sensor_read_errors.labels(digital_input.id).inc()
             self.dropped.warning(
                 f"input:{digital_input.id}", "input %s unreadable: %s", digital_input.id, exc
             )

@@ -136,7 +136,8 @@ def test_devices_appear_live_and_follow_mqtt(
     )
     wait_seen(page, selector, "text", "99.5")
 
-    page.emulate_media(color_scheme="dark")
+    # Reduced motion switches transitions off, so the picture is not caught mid-fade.
+    page.emulate_media(color_scheme="dark", reduced_motion="reduce")
     screenshot(page, "02-realtime-dark")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "03-phone")
@@ -255,3 +256,26 @@ def test_killed_gateway_turns_its_cards_stale(
     expect(pressure.get_by_test_id("note")).to_have_text("sensor error")
     expect(pressure.get_by_test_id("value")).to_have_text("—")
     screenshot(page, "07-bad-sensor")
+
+
+def test_bridge_restart_shows_reconnecting_then_recovers(
+    stack: Stack, page: Page, gateway_probe: MqttProbe
+) -> None:
+    open_dashboard(page, stack)
+
+    stack.bridge.stop()
+
+    expect(status(page)).to_contain_text("Reconnecting…")
+    expect(status(page)).to_contain_text("HTTP Fallback Mode")
+    # Nothing answers at all: the header says so, and how old the data on screen is.
+    expect(status(page)).to_contain_text("bridge unreachable")
+    expect(status(page)).to_contain_text(re.compile(r"\d+ s old"))
+    screenshot(page, "08-bridge-down")
+
+    stack.bridge.start()
+
+    expect(status(page)).to_contain_text("Real-time Connected", timeout=30_000)
+    expect(status(page)).to_contain_text("live")
+    # The new bridge process counts versions from zero again; the page follows it anyway.
+    gateway_probe.publish(topics.device_state(GW, "probe_gauge"), reading(33.3, unit="bar"))
+    expect(page.locator(value_selector("probe_gauge"))).to_have_text("33.3")

@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import jinja2
+from conftest import GatewayFactory
+from gw_helpers import GW, board
 
+from devtools.local_broker import LocalBroker
+from devtools.mqtt_probe import MqttProbe
 from factory_core.contract import (
     DeviceInfo,
     DeviceState,
@@ -95,3 +100,105 @@ def test_devices_that_left_the_config_are_removed() -> None:
         ("homeassistant/sensor/factory_line1/humidity/config", b"")
     ]
     assert discovery_filter("homeassistant", "line1") == "homeassistant/+/factory_line1/+/config"
+
+
+# ------------------------------------------------- the gateway publishing them (real broker)
+
+HA = "homeassistant"
+HA_ON = {"home_assistant": {"enabled": True, "removal_window_s": 0.5}}
+
+
+def _config_topic(component: str, item: str) -> str:
+    return f"{HA}/{component}/factory_{GW}/{item}/config"
+
+
+EXPECTED = {
+    **{_config_topic("switch", r): r for r in ("motor", "light", "horn", "valve")},
+    _config_topic("binary_sensor", "door"): "door",
+    _config_topic("sensor", "oven"): "oven",
+}
+
+
+def _configs(probe: MqttProbe) -> dict[str, dict[str, object]]:
+    """Every non-empty discovery config seen, by topic (the last one wins)."""
+    return {
+        m.topic: json.loads(m.payload)
+        for m in probe.messages
+        if m.topic.startswith(f"{HA}/") and m.topic != f"{HA}/status" and m.payload
+    }
+
+
+def _wait_for_all(probe: MqttProbe, topics_wanted: set[str]) -> dict[str, dict[str, object]]:
+    for topic in sorted(topics_wanted):
+        probe.wait_for(lambda m, t=topic: m.topic == t and bool(m.payload), what=topic)
+    return _configs(probe)
+
+
+def test_discovery_is_off_by_default(
+    start_gateway: GatewayFactory, broker_env: LocalBroker
+) -> None:
+    with MqttProbe(broker_env.url, [f"{HA}/#", topics.meta(GW)]) as ha:
+        start_gateway()
+        ha.wait_for(lambda m: m.topic == topics.meta(GW), what="meta")
+        time.sleep(0.5)  # discovery would follow meta at once
+        assert _configs(ha) == {}
+
+
+def test_the_gateway_announces_its_entities_to_home_assistant(
+    start_gateway: GatewayFactory, broker_env: LocalBroker
+) -> None:
+    with MqttProbe(broker_env.url, [f"{HA}/#"]) as ha:
+        start_gateway(**HA_ON)
+        configs = _wait_for_all(ha, set(EXPECTED))
+        assert set(configs) == set(EXPECTED)
+        for topic, item in EXPECTED.items():
+            config = configs[topic]
+            assert config["availability_topic"] == topics.status(GW)
+            assert config["unique_id"] == f"factory_{GW}_{item}"
+            assert config["device"]["name"] == "Test board"  # type: ignore[index]
+            if "/switch/" in topic:
+                assert config["state_topic"] == topics.relay_state(GW, item)
+                assert config["command_topic"] == topics.relay_set(GW, item)
+            else:
+                assert config["state_topic"] == topics.device_state(GW, item)
+                assert "command_topic" not in config
+        assert configs[_config_topic("sensor", "oven")]["unit_of_measurement"] == "°C"
+
+        # Home Assistant (re)starts and announces itself: the configs come again.
+        ha.clear()
+        ha.publish(f"{HA}/status", "online")
+        assert set(_wait_for_all(ha, set(EXPECTED))) == set(EXPECTED)
+
+    with MqttProbe(broker_env.url, [f"{HA}/+/factory_{GW}/+/config"]) as late:
+        assert late.wait_for(lambda m: m.topic in EXPECTED).retain, "configs must be retained"
+
+
+def test_a_sensor_removed_from_the_config_is_removed_from_home_assistant(
+    start_gateway: GatewayFactory, broker_env: LocalBroker, tmp_path: Path
+) -> None:
+    spare = {
+        "type": "simulated",
+        "id": "spare",
+        "name": "Spare",
+        "kind": "pressure",
+        "unit": "bar",
+        "setpoint": 6.0,
+    }
+    oven = board(tmp_path)["sensors"][0]
+    spare_topic = _config_topic("sensor", "spare")
+    with MqttProbe(broker_env.url, [f"{HA}/#"]) as ha:
+        first = start_gateway(sensors=[oven, spare], **HA_ON)
+        _wait_for_all(ha, {*EXPECTED, spare_topic})
+        first.stop()
+        ha.clear()
+        start_gateway(**HA_ON)
+        cleared = ha.wait_for(lambda m: m.topic == spare_topic, timeout=15, what="removal")
+        assert cleared.payload == b""
+        _wait_for_all(ha, set(EXPECTED))
+        assert all(not m.payload for m in ha.messages if m.topic == spare_topic)
+
+    # What Home Assistant reads when it starts now: the current entities and nothing else.
+    with MqttProbe(broker_env.url, [f"{HA}/+/factory_{GW}/+/config"]) as late:
+        late.wait_for(lambda m: m.topic == _config_topic("sensor", "oven"))
+        time.sleep(0.3)  # retained messages all follow the SUBACK
+        assert set(_configs(late)) == set(EXPECTED)

@@ -27,12 +27,7 @@ export function DeviceCard({ device, card, history, nowMs, freshMs }: Props) {
       data-state={card.state}
       aria-label={name}
     >
-      <header className="card-head">
-        <h3 className="card-title">{name}</h3>
-        <span className="card-age" data-testid="age">
-          {device.ts === null ? 'no reading' : formatAge(nowMs - device.ts * 1000, freshMs, 'ago')}
-        </span>
-      </header>
+      <h3 className="card-title">{name}</h3>
       <p className="reading">
         <span className="value" data-testid="value">
           {card.state === 'bad' ? '—' : formatValue(device.value)}
@@ -44,9 +39,18 @@ export function DeviceCard({ device, card, history, nowMs, freshMs }: Props) {
         )}
       </p>
       <Sparkline points={history} />
-      <p className="card-note" data-testid="note" role={card.state === 'bad' ? 'alert' : undefined}>
-        {note}
-      </p>
+      <footer className="card-foot">
+        <span
+          className="card-note"
+          data-testid="note"
+          role={card.state === 'bad' ? 'alert' : undefined}
+        >
+          {note}
+        </span>
+        <span className="card-age" data-testid="age">
+          {device.ts === null ? 'no reading' : formatAge(nowMs - device.ts * 1000, freshMs, 'ago')}
+        </span>
+      </footer>
     </article>
   );
 }
