@@ -128,6 +128,9 @@ def render(results: list[ScenarioResult], floor_ms: float | None) -> str:
             )
     heads = ["scenario", "case", "n", "rate/s", "p50 ms", "p90 ms", "p99 ms", "max ms"]
     out = _grid([*heads, "p50/floor", "p99/floor"], lines) if lines else []
+    notes = [[res.name, row.case, row.note] for res in results for row in res.rows if row.note]
+    if notes:
+        out += ["", *_grid(["scenario", "case", "note"], notes)]
     figures = [
         [res.name, name, _num(value)] for res in results for name, value in res.figures.items()
     ]

@@ -15,7 +15,7 @@ from bench.config import BenchConfig
 from bench.lab import Lab, cpu_seconds, rss
 from bench.profile import Profiler
 from bench.report import Row, ScenarioResult, Target
-from bench.stats import memory_per_client, ratio, staleness, summarize, window
+from bench.stats import memory_per_client, percentile, ratio, staleness, summarize, window
 from devtools.procs import ManagedProcess, python_module
 from devtools.stack import Stack
 
@@ -65,14 +65,40 @@ def raw_mqtt(run: Run) -> ScenarioResult:
     res = ScenarioResult("raw_mqtt")
     with run.lab.mqtt_subscriber() as group:
         pub = run.lab.publish(cfg.push_rate, cfg.duration, cfg.push_devices)
+        # The same hop at the ingest rates: what one paho subscriber (no gevent) can take.
+        ramp = []
+        for offered in cfg.rates:
+            step = run.lab.publish(offered, min(cfg.duration, 4.0), cfg.ingest_devices)
+            ramp.append((offered, step))
+            time.sleep(GRACE_S)
+            if step["rate"] < 0.95 * offered:
+                break  # the generator itself is the ceiling
         time.sleep(GRACE_S)
         [sub] = group.finish()
     summary = summarize(window(sub["samples"], pub["start"], pub["end"]), pub["rate"])
     res.rows.append(Row(f"publish -> subscribe, {cfg.push_rate:g}/s, QoS 1", summary))
     res.figures["floor_p50_ms"] = summary.p50
-    res.details["sent"] = pub["sent"]
     run.floor_ms = summary.p50
+    best: float | None = None
+    for offered, step in ramp:
+        lat = window(sub["samples"], step["start"], step["end"])
+        if not lat:
+            continue
+        got = len(lat) / step["sent"]
+        ok = got >= 0.99 and step["rate"] >= 0.95 * offered and percentile_ms(lat, 99) <= 100
+        note = f"subscriber got {got:.0%}{', SUSTAINED' if ok else ''}"
+        case = f"{offered}/s offered, plain paho subscriber"
+        res.rows.append(Row(case, summarize(lat, step["rate"]), note))
+        if ok:
+            best = max(best or 0.0, step["rate"])
+        else:
+            break
+    res.figures["paho_subscriber_max_rate"] = best
     return res
+
+
+def percentile_ms(seconds: list[float], q: float) -> float:
+    return percentile(sorted(seconds), q) * 1000
 
 
 # --------------------------------------------------------------------------- gateway CPU

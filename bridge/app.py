@@ -14,14 +14,22 @@ from flask import Flask, Response, send_from_directory
 from flask_cors import CORS
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bridge.auth import Authorize, allow_all
+from bridge.accounts import Accounts
+from bridge.audit import AuditLog
+from bridge.auth import CSRF_HEADER, Auth, origin_allowed
+from bridge.command_gate import CommandGate
 from bridge.commands import Commands, Outcome
+from bridge.files import ensure_private_dir, secret_file
 from bridge.history import History
 from bridge.http_api import json_http_error, make_api
+from bridge.http_auth import install_auth
 from bridge.metrics import Metrics
 from bridge.mqtt_link import MqttLink
+from bridge.ratelimit import RateLimiter
 from bridge.realtime import Realtime
+from bridge.sessions import Sessions
 from bridge.settings import BridgeSettings
 from bridge.store import Entry, Store
 from factory_core.contract import CommandResult, Message, RelayResultTopic
@@ -41,6 +49,8 @@ class Bridge:
     realtime: Realtime
     commands: Commands
     metrics: Metrics
+    auth: Auth
+    audit: AuditLog
     clock: Callable[[], float]
     _stats_task: Any = field(default=None, init=False)
     _running: bool = field(default=False, init=False)
@@ -71,6 +81,7 @@ class Bridge:
         process.cpu_percent()  # the first reading is meaningless; it starts the interval
         while self._running:
             self.socketio.sleep(self.settings.bridge_stats_interval)
+            self.realtime.revalidate()
             self.realtime.publish(self.store.set_bridge_stats(self._own_stats(process)))
 
     def _own_stats(self, process: psutil.Process) -> Entry:
@@ -98,7 +109,6 @@ def create_app(
     *,
     mqtt: MqttLink | None = None,
     clock: Callable[[], float] = time.time,
-    authorize: Authorize = allow_all,
 ) -> Bridge:
     metrics = Metrics()
     store = Store(
@@ -112,18 +122,37 @@ def create_app(
         keepalive=settings.mqtt_keepalive,
         on_dropped=lambda reason: metrics.dropped.labels(reason).inc(),
     )
+    state = settings.state_dir
+    ensure_private_dir(state)
+    auth = Auth(Accounts(state), Sessions(state / "sessions.json", settings.session_hours * 3600))
+    audit = AuditLog(state / "audit.jsonl")
+    secret = (
+        settings.secret_key.get_secret_value()
+        if settings.secret_key is not None
+        else secret_file(state / "secret_key")
+    )
 
     app = Flask(__name__, static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     origins = settings.cors_origin_list
     if origins:
-        CORS(app, resources={r"/api/*": {"origins": origins}})
+        CORS(
+            app,
+            resources={r"/api/*": {"origins": origins}},
+            supports_credentials=True,
+            allow_headers=["Content-Type", "Authorization", CSRF_HEADER],
+        )
     socketio = SocketIO(
         app,
         async_mode="gevent",
-        # None is engine.io's same-origin-only; an explicit list is the allowlist.
-        cors_allowed_origins=origins or None,
+        # Checked on every Engine.IO request with an Origin, WebSocket upgrades included.
+        cors_allowed_origins=lambda origin, environ: origin_allowed(origin, environ, origins),
+        cors_credentials=bool(origins),
+        manage_session=False,
     )
+    if settings.trust_proxy:
+        # Outermost, so that Engine.IO's origin check sees the browser's scheme and host too.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     def observe(outcome: Outcome, seconds: float) -> None:
         metrics.commands.labels(outcome.error or "ok").inc()
@@ -138,21 +167,29 @@ def create_app(
         settings.command_ttl,
         observe,
     )
+    gate = CommandGate(
+        commands, audit, RateLimiter(settings.command_rate, settings.command_burst), clock
+    )
     realtime = Realtime(
         socketio,
         store,
-        commands,
+        gate,
         metrics,
-        authorize,
+        auth,
         interval=settings.coalesce_ms / 1000,
         stuck_after=settings.client_stuck_s,
         burst=settings.coalesce_burst,
     )
-    app.register_blueprint(make_api(store, commands, lambda: link.connected, metrics, authorize))
+    limiter = install_auth(app, settings, auth, secret, realtime.disconnect_session)
+    api = make_api(store, gate, lambda: link.connected, metrics, audit)
+    limiter.limit(settings.http_rate_limit)(api)
+    app.register_blueprint(api)
     app.register_error_handler(HTTPException, json_http_error)
     _serve_dashboard(app, settings)
 
-    bridge = Bridge(settings, app, socketio, store, link, realtime, commands, metrics, clock)
+    bridge = Bridge(
+        settings, app, socketio, store, link, realtime, commands, metrics, auth, audit, clock
+    )
     link.subscribe(bridge.on_message)
     return bridge
 

@@ -6,36 +6,130 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import getpass  # noqa: E402
 import logging  # noqa: E402
+import secrets  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 
+from bridge.accounts import ROLES, Account, AccountError, Accounts  # noqa: E402
 from bridge.app import create_app  # noqa: E402
+from bridge.files import StateFileError  # noqa: E402
 from bridge.server import PortInUseError, make_server  # noqa: E402
-from bridge.settings import SettingsError, load_settings  # noqa: E402
+from bridge.sessions import Sessions  # noqa: E402
+from bridge.settings import BridgeSettings, SettingsError, load_settings  # noqa: E402
 
 log = logging.getLogger("bridge")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="factory-bridge",
-        description="Serve the plant's MQTT state to browsers over Socket.IO and HTTP.",
+        description="Serve the plant's MQTT state to browsers over Socket.IO and HTTP; "
+        "without a command, run the bridge.",
         epilog="Settings come from FACTORY_* environment variables; see docs/configuration.md.",
     )
     parser.add_argument("--env-file", help="read FACTORY_* settings from this file too")
-    args = parser.parse_args(argv)
+    parser.add_argument("--state-dir", help="the bridge's state dir (default: FACTORY_STATE_DIR)")
+    commands = parser.add_subparsers(dest="command", metavar="{users,tokens}")
+    users = commands.add_parser("users", help="dashboard users: add, remove, list")
+    user_cmd = users.add_subparsers(dest="action", required=True, metavar="{add,remove,list}")
+    add = user_cmd.add_parser("add", help="add a user (asks for the password)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=ROLES)
+    how = add.add_mutually_exclusive_group()
+    how.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    how.add_argument("--generate-password", action="store_true", help="make one; print it")
+    user_cmd.add_parser("remove", help="remove a user and end their sessions").add_argument("name")
+    user_cmd.add_parser("list", help="list users and roles")
+    tokens = commands.add_parser("tokens", help="API tokens for scripts: add, revoke, list")
+    token_cmd = tokens.add_subparsers(dest="action", required=True, metavar="{add,revoke,list}")
+    add_token = token_cmd.add_parser("add", help="make a token; it is shown once")
+    add_token.add_argument("name")
+    add_token.add_argument("--role", required=True, choices=ROLES)
+    token_cmd.add_parser("revoke", help="revoke a token").add_argument("name")
+    token_cmd.add_parser("list", help="list tokens and roles (never the secrets)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is not None:
+        state_dir = Path(args.state_dir or _settings_or_exit(args.env_file).state_dir)
+        try:
+            return manage(args, state_dir)
+        except (AccountError, StateFileError, OSError) as exc:
+            print(f"factory-bridge {args.command} {args.action}: {exc}", file=sys.stderr)
+            return 1
+    settings = _settings_or_exit(args.env_file)
+    if args.state_dir:
+        settings = settings.model_copy(update={"state_dir": Path(args.state_dir)})
+    return serve(settings)
+
+
+def _settings_or_exit(env_file: str | None) -> BridgeSettings:
     try:
-        settings = load_settings(args.env_file)
+        return load_settings(env_file)
     except SettingsError as exc:
         print(f"factory-bridge: {exc}", file=sys.stderr)
-        return 2
+        raise SystemExit(2) from None
+
+
+def manage(args: argparse.Namespace, state_dir: Path) -> int:
+    accounts = Accounts(state_dir)
+    listed: list[Account] = []
+    if (args.command, args.action) == ("users", "add"):
+        password = _password(args)
+        accounts.add_user(args.name, args.role, password)
+        print(f"added user {args.name} ({args.role})")
+        if args.generate_password:
+            print(f"password: {password}")
+    elif (args.command, args.action) == ("users", "remove"):
+        accounts.remove_user(args.name)
+        Sessions(state_dir / "sessions.json", 0).end_user(args.name)
+        print(f"removed user {args.name}; their sessions are ended")
+    elif (args.command, args.action) == ("tokens", "add"):
+        secret = accounts.add_token(args.name, args.role)
+        print(f"added token {args.name} ({args.role}); it is shown only now:\n{secret}")
+    elif (args.command, args.action) == ("tokens", "revoke"):
+        accounts.revoke_token(args.name)
+        print(f"revoked token {args.name}")
+    else:
+        listed = accounts.users() if args.command == "users" else accounts.tokens()
+        for account in listed:
+            created = datetime.fromtimestamp(account.created, UTC).strftime("%Y-%m-%d %H:%M")
+            print(f"{account.name:<32} {account.role:<8} created {created} UTC")
+        if not listed:
+            print(f"no {args.command} in {state_dir}", file=sys.stderr)
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.generate_password:
+        return secrets.token_urlsafe(15)
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise AccountError("no terminal to ask for the password: use --password-stdin")
+    first = getpass.getpass(f"password for {args.name}: ")
+    if getpass.getpass("again: ") != first:
+        raise AccountError("the two passwords differ")
+    return first
+
+
+def serve(settings: BridgeSettings) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    bridge = create_app(settings)
+    try:
+        bridge = create_app(settings)
+    except (StateFileError, OSError) as exc:
+        print(f"factory-bridge: state dir {settings.state_dir}: {exc}", file=sys.stderr)
+        return 1
     try:
         server = make_server(bridge.app, settings.http_host, settings.http_port)
     except PortInUseError as exc:
@@ -47,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for sig in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(sig, server.stop)
+    if not bridge.auth.accounts.users() and not bridge.auth.accounts.tokens():
+        log.warning(
+            "no users or tokens in %s: nobody can log in; add one with "
+            "`factory-bridge users add NAME --role admin`",
+            settings.state_dir,
+        )
     bridge.start()
     log.info(
         "bridge %s on http://%s:%d, broker %s",

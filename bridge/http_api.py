@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from bridge.auth import Action, Authorize
-from bridge.commands import Commands, Outcome, parse_request
+from bridge.audit import AuditLog, AuditQuery, parse_audit_query
+from bridge.command_gate import CommandGate
+from bridge.commands import Outcome, SetRelay, parse_request
+from bridge.http_auth import error, principal
 from bridge.metrics import CONTENT_TYPE, Metrics
 from bridge.store import Store
 
 STATUS_FOR_ERROR: Final[dict[str | None, int]] = {
     None: 200,
     "invalid": 400,
+    "forbidden": 403,
+    "rate_limited": 429,
     "unknown_relay": 404,
     "gateway_offline": 503,
     "not_connected": 503,
@@ -23,25 +28,19 @@ STATUS_FOR_ERROR: Final[dict[str | None, int]] = {
 REJECTED: Final = 409  # the gateway said no: expired, duplicate, too_soon, hardware ...
 
 
-def error(status: int, code: str, detail: str) -> tuple[Response, int]:
-    return jsonify({"error": code, "detail": detail}), status
-
-
 def make_api(
     store: Store,
-    commands: Commands,
+    gate: CommandGate,
     mqtt_connected: Any,
     metrics: Metrics,
-    authorize: Authorize,
+    audit: AuditLog,
 ) -> Blueprint:
-    """``mqtt_connected`` is a zero-argument callable telling whether the broker link is up."""
-    api = Blueprint("api", __name__)
+    """``mqtt_connected`` is a zero-argument callable telling whether the broker link is up.
 
-    @api.before_request
-    def _authorize() -> None:
-        action: Action = "set_relay" if request.method == "POST" else "read"
-        if not authorize(request.environ, action):
-            abort(403, description=f"not allowed to {action.replace('_', ' ')}")
+    Who may call is settled before these views run (``http_auth``); only the actions beyond
+    reading are checked here.
+    """
+    api = Blueprint("api", __name__)
 
     @api.get("/api/state")
     def state() -> Any:
@@ -71,24 +70,38 @@ def make_api(
     @api.post("/api/relays/<gateway>/<relay>")
     def set_relay(gateway: str, relay: str) -> Any:
         body = request.get_json(silent=True, force=True)
-        if not isinstance(body, dict):
-            outcome = Outcome(
-                False, None, None, "invalid", 'body must be a JSON object: {"on": true}'
-            )
-        elif extra := sorted(set(body) - {"on"}):
-            outcome = Outcome(
-                False, None, None, "invalid", f"unexpected field(s): {', '.join(extra)}"
-            )
-        else:
-            parsed = parse_request({"gateway": gateway, "relay": relay, **body})
-            if isinstance(parsed, Outcome):
-                outcome = parsed
-            else:
-                outcome = commands.send(parsed, by=f"http:{request.remote_addr or '?'}")
-        if outcome.error == "invalid":
-            commands.observe(outcome, 0.0)
-        status = STATUS_FOR_ERROR.get(outcome.error, REJECTED)
-        return jsonify(outcome.to_dict()), status
+        requested = body.get("on") if isinstance(body, dict) else None
+        audited = {"gateway": gateway, "relay": relay, "on": requested}
+        decision = gate.submit(
+            principal(),
+            audited,
+            "http",
+            request.remote_addr,
+            lambda _d: _parse_body(body, gateway, relay),
+        )
+        outcome = decision.outcome
+        answer = jsonify(outcome.to_dict())
+        if decision.retry_after is not None:
+            answer.headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
+        return answer, STATUS_FOR_ERROR.get(outcome.error, REJECTED)
+
+    @api.get("/api/audit")
+    def audit_page() -> Any:
+        query = _audit_query()
+        if not isinstance(query, AuditQuery):
+            return query
+        return audit.query(query)
+
+    @api.get("/api/audit.csv")
+    def audit_csv() -> Any:
+        query = _audit_query()
+        if not isinstance(query, AuditQuery):
+            return query
+        return Response(
+            audit.csv(query),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+        )
 
     @api.get("/api/health")
     def health() -> Any:
@@ -109,6 +122,24 @@ def make_api(
     return api
 
 
+def _parse_body(body: object, gateway: str, relay: str) -> SetRelay | Outcome:
+    """HTTP's body is ``{"on": <bool>}`` alone; gateway and relay come from the path."""
+    if not isinstance(body, dict):
+        return Outcome(False, None, None, "invalid", 'body must be a JSON object: {"on": true}')
+    if extra := sorted(set(body) - {"on"}):
+        return Outcome(False, None, None, "invalid", f"unexpected field(s): {', '.join(extra)}")
+    return parse_request({"gateway": gateway, "relay": relay, **body})
+
+
+def _audit_query() -> AuditQuery | tuple[Response, int]:
+    caller = principal()
+    if caller is None or not caller.can("audit"):
+        who = f"{caller.name} ({caller.role})" if caller else "nobody"
+        return error(403, "forbidden", f"{who} may not read the audit log (admins only)")
+    query = parse_audit_query(request.args)
+    return query if isinstance(query, AuditQuery) else error(400, "invalid", query)
+
+
 def _kind_view(store: Store, field: str) -> Any:
     def view() -> Any:
         return store.kind(field)
@@ -120,7 +151,7 @@ def json_http_error(exc: HTTPException) -> Any:
     """Errors under /api and /metrics as JSON, everything else as Flask renders it."""
     if not request.path.startswith(("/api", "/metrics")):
         return exc
-    code = (exc.name or "error").lower().replace(" ", "_")
+    code = "rate_limited" if exc.code == 429 else (exc.name or "error").lower().replace(" ", "_")
     detail = {
         404: f"no such path: {request.path}",
         405: f"{request.method} is not allowed on {request.path}",

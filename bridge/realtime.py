@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request
-from flask_socketio import SocketIO
+from flask import request, session
+from flask_socketio import ConnectionRefusedError, SocketIO
 
-from bridge.auth import Authorize
+from bridge.auth import Auth, Principal, socket_token
 from bridge.coalesce import Coalescer, RateMeter, merge
-from bridge.commands import Commands, Outcome, parse_request
+from bridge.command_gate import CommandGate
 from bridge.metrics import Metrics
 from bridge.store import Delta, Store
 
@@ -31,6 +31,7 @@ _MAX_IDLE_WAIT = 1.0  # also how often a backlogged client is re-checked when no
 @dataclass(slots=True)
 class _Client:
     coalescer: Coalescer
+    principal: Principal
     needs_state: bool = True
     stuck_since: float | None = None
 
@@ -40,9 +41,9 @@ class Realtime:
         self,
         socketio: SocketIO,
         store: Store,
-        commands: Commands,
+        gate: CommandGate,
         metrics: Metrics,
-        authorize: Authorize,
+        auth: Auth,
         interval: float,
         stuck_after: float,
         burst: int = 10,
@@ -50,9 +51,9 @@ class Realtime:
     ) -> None:
         self.socketio = socketio
         self.store = store
-        self.commands = commands
+        self.gate = gate
         self.metrics = metrics
-        self.authorize = authorize
+        self.auth = auth
         self.interval = interval
         self.stuck_after = stuck_after
         self.clock = clock
@@ -104,15 +105,39 @@ class Realtime:
         on("request_gateways", self._requester("gateways"))
         on("set_relay", self._on_set_relay)
 
-    def _on_connect(self, _auth: Any = None) -> bool:
-        if not self.authorize(request.environ, "read"):
-            return False
+    def _on_connect(self, auth: Any = None) -> bool:
+        token = socket_token(auth, request.headers.get("Authorization"))
+        principal = self.auth.identify(token, None if token else session.get("sid"))
+        if principal is None:
+            detail = 'log in first, or connect with auth={"token": "<API token>"}'
+            raise ConnectionRefusedError("unauthorized", {"detail": detail})
         sid: str = request.sid  # type: ignore[attr-defined]
         # The state goes out from the flusher, after the CONNECT packet, never before it.
-        self._clients[sid] = _Client(Coalescer(self.interval, self.store.version))
+        self._clients[sid] = _Client(Coalescer(self.interval, self.store.version), principal)
         self.metrics.clients.set(len(self._clients))
         self._wake.set()
         return True
+
+    def disconnect_session(self, session_id: str) -> None:
+        """Logout: that session's sockets go at once, not at their next command."""
+        for sid, client in list(self._clients.items()):
+            if client.principal.session == session_id:
+                self._drop(sid, "its session ended")
+
+    def revalidate(self) -> None:
+        """Drop clients whose user, token or session is gone; pick up role changes."""
+        for sid, client in list(self._clients.items()):
+            current = self.auth.refresh(client.principal)
+            if current is None:
+                self._drop(sid, f"{client.principal.name} is no longer authorised")
+            else:
+                client.principal = current
+
+    def _drop(self, sid: str, why: str) -> None:
+        log.info("disconnecting client %s: %s", sid, why)
+        self._clients.pop(sid, None)
+        self.metrics.clients.set(len(self._clients))
+        self.socketio.server.disconnect(sid, namespace="/")
 
     def _on_disconnect(self, *_args: Any) -> None:
         self._clients.pop(request.sid, None)  # type: ignore[attr-defined]
@@ -135,14 +160,15 @@ class Realtime:
         return handler
 
     def _on_set_relay(self, data: Any = None, *_extra: Any) -> dict[str, Any]:
-        if not self.authorize(request.environ, "set_relay"):
-            return Outcome(False, None, None, "invalid", "not allowed to switch relays").to_dict()
-        parsed = parse_request(data)
-        if isinstance(parsed, Outcome):
-            self.commands.observe(parsed, 0.0)
-            return parsed.to_dict()
-        by = f"socketio:{request.remote_addr or '?'}"
-        return self.commands.send(parsed, by=by).to_dict()
+        sid: str = request.sid  # type: ignore[attr-defined]
+        client = self._clients.get(sid)
+        # Authorised per command: the role may have changed, the session may have ended.
+        # A client found gone is answered here and dropped by the next ``revalidate``.
+        current = self.auth.refresh(client.principal) if client is not None else None
+        if client is not None and current is not None:
+            client.principal = current
+        decision = self.gate.submit(current, data, "socketio", request.remote_addr)
+        return decision.outcome.to_dict()
 
     # Flusher ---------------------------------------------------------------
 

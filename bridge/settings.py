@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, ValidationError
-from pydantic_settings import SettingsConfigDict
+from limits import parse_many
+from pydantic import AfterValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from factory_core.settings import CommonSettings
 
@@ -19,9 +22,33 @@ ENV_PREFIX = "FACTORY_"
 
 def _origins(value: str) -> str:
     for origin in _split(value):
-        if origin != "*" and not origin.startswith(("http://", "https://")):
-            raise ValueError(f"origin {origin!r} must be '*' or start with http:// or https://")
+        if origin == "*":
+            raise ValueError("'*' is not allowed: list the origins (scheme://host[:port])")
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise ValueError(f"origin {origin!r} must be http(s)://host[:port], without a path")
     return value
+
+
+def _rate_limit(value: str) -> str:
+    try:
+        parsed = parse_many(value)
+    except ValueError:
+        parsed = []
+    if not parsed:
+        raise ValueError(f"rate limit {value!r} must look like '10/minute' or '100 per hour'")
+    return value
+
+
+def _secret(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and len(value.get_secret_value()) < 32:
+        raise ValueError(f"must be at least 32 characters (got {len(value.get_secret_value())})")
+    return value
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "factory-bridge"
 
 
 def _split(value: str) -> list[str]:
@@ -63,6 +90,31 @@ class BridgeSettings(CommonSettings):
     cors_origins: Annotated[str, AfterValidator(_origins)] = Field(
         default="", description="Comma-separated allowed origins; empty: same origin only"
     )
+    state_dir: Path = Field(
+        default_factory=_default_state_dir,
+        description="Users, tokens, sessions, secret key and audit log",
+    )
+    secret_key: Annotated[SecretStr | None, AfterValidator(_secret)] = Field(
+        default=None, description="Signs session cookies; default: generated into the state dir"
+    )
+    session_hours: float = Field(default=12, gt=0, le=24 * 30, description="Login lifetime, h")
+    cookie_secure: bool = Field(default=False, description="Always mark the cookie Secure")
+    trust_proxy: bool = Field(
+        default=False, description="Honour X-Forwarded-For/-Proto/-Host from one reverse proxy"
+    )
+    http_rate_limit: Annotated[str, AfterValidator(_rate_limit)] = Field(
+        default="600/minute", description="HTTP API requests per user (or per address)"
+    )
+    login_rate_limit: Annotated[str, AfterValidator(_rate_limit)] = Field(
+        default="10/minute", description="Login attempts per address and per user name"
+    )
+    command_rate: float = Field(
+        default=60, gt=0, le=100_000, description="Relay commands per minute per user"
+    )
+    command_burst: int = Field(
+        default=10, ge=1, le=10_000, description="Relay commands a user may send at once"
+    )
+    metrics_public: bool = Field(default=False, description="Serve /metrics without login")
     history_window_s: float = Field(default=3600, gt=0, description="History kept per device, s")
     history_points: int = Field(default=300, ge=2, le=10_000, description="Points per history")
     event_buffer: int = Field(default=1000, ge=1, le=1_000_000, description="Deltas kept")
@@ -81,6 +133,24 @@ class BridgeSettings(CommonSettings):
         # Unique per process so that several bridges can share one broker.
         host = "".join(c for c in socket.gethostname() if c.isalnum() or c in "-_")[:24]
         return self.bridge_id or f"bridge-{host}-{uuid.uuid4().hex[:8]}"
+
+
+FIELD_NAMES: frozenset[str] = frozenset(BridgeSettings.model_fields)
+
+
+class _GivenSettings(BridgeSettings):
+    """Reads only the values it is given: the environment plays no part."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 class SettingsError(Exception):
@@ -102,10 +172,24 @@ def load_settings(env_file: str | None = None) -> BridgeSettings:
         raise SettingsError(_describe(exc)) from None
 
 
+def parse_settings(values: Mapping[str, str]) -> BridgeSettings:
+    """Settings from ``FACTORY_*`` values alone (no environment, no file); SettingsError if bad."""
+    fields: dict[str, Any] = {
+        key.removeprefix(ENV_PREFIX).lower(): value
+        for key, value in values.items()
+        if key.startswith(ENV_PREFIX) and key.removeprefix(ENV_PREFIX).lower() in FIELD_NAMES
+    }
+    try:
+        return _GivenSettings(**fields)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
 def _describe(exc: ValidationError) -> list[str]:
     problems = []
     for err in exc.errors(include_url=False):
         field = str(err["loc"][0]) if err["loc"] else "?"
         msg = err["msg"].removeprefix("Value error, ")
-        problems.append(f"{ENV_PREFIX}{field.upper()}={err.get('input')!r}: {msg}")
+        shown = "<hidden>" if field == "secret_key" else repr(err.get("input"))
+        problems.append(f"{ENV_PREFIX}{field.upper()}={shown}: {msg}")
     return problems

@@ -7,12 +7,16 @@ publishes `offline` and drives its relays to their safe state.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import sys
 import time
 import urllib.request
+from pathlib import Path
 from types import FrameType
 
+from bridge.accounts import Accounts
+from bridge.files import write_atomic
 from devtools.local_broker import (
     DEMO_BRIDGE,
     DEMO_GATEWAY,
@@ -25,12 +29,32 @@ from devtools.local_broker import (
 )
 from devtools.procs import ManagedProcess, ProcessError, python_module
 
+DEMO_OPERATOR = "operator"
+
 
 def _port(name: str, default: int) -> int:
     raw = os.environ.get(name, str(default))
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         sys.exit(f"{name}={raw!r} is not a TCP port (1-65535)")
     return int(raw)
+
+
+LOGIN_FILE = "demo-login.txt"
+
+
+def demo_login(bridge_state: Path) -> tuple[str, str]:
+    """The dashboard's demo operator, created with a random password on the first run."""
+    saved = bridge_state / LOGIN_FILE
+    if saved.is_file():
+        name, _, password = saved.read_text().strip().partition(":")
+        return name, password
+    accounts = Accounts(bridge_state)
+    password = secrets.token_urlsafe(12)
+    if accounts.user(DEMO_OPERATOR) is not None:
+        accounts.remove_user(DEMO_OPERATOR)
+    accounts.add_user(DEMO_OPERATOR, "operator", password)
+    write_atomic(saved, f"{DEMO_OPERATOR}:{password}\n".encode())
+    return DEMO_OPERATOR, password
 
 
 def main() -> int:
@@ -67,11 +91,17 @@ def main() -> int:
         state / "gateway.log",
         {**env, "FACTORY_MQTT_URL": broker.url_for(DEMO_GATEWAY)},
     )
+    bridge_state = state / "bridge"
+    login = demo_login(bridge_state)
     bridge = ManagedProcess(
         "bridge",
         python_module("bridge"),
         state / "bridge.log",
-        {**env, "FACTORY_MQTT_URL": broker.url_for(DEMO_BRIDGE)},
+        {
+            **env,
+            "FACTORY_MQTT_URL": broker.url_for(DEMO_BRIDGE),
+            "FACTORY_STATE_DIR": str(bridge_state),
+        },
     )
 
     stopping = False
@@ -101,7 +131,11 @@ def main() -> int:
         )
         print(f"Gateway    simulated board 'line1'         (log: {gateway.log_path})")
         print(f"Bridge                                     (log: {bridge.log_path})")
-        print(f"\n  Dashboard: http://127.0.0.1:{http_port}/\n\nPress Ctrl-C to stop.")
+        print(
+            f"\n  Dashboard: http://127.0.0.1:{http_port}/"
+            f"\n  Login:     {login[0]} / {login[1]}   (kept in {bridge_state / LOGIN_FILE})"
+            "\n\nPress Ctrl-C to stop."
+        )
         while not stopping:
             for proc in (gateway, bridge):
                 if not proc.running():

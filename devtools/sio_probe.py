@@ -21,10 +21,17 @@ class Pushed:
 
 
 class SioProbe:
-    def __init__(self, base_url: str, transports: list[str] | None = None, **connect: Any) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        transports: list[str] | None = None,
+        token: str | None = None,
+        **connect: Any,
+    ) -> None:
+        """``token``: an API token, sent as Socket.IO's ``auth={"token": ...}``."""
         self.base_url = base_url
         self.transports = transports or ["websocket"]
-        self.connect_kwargs = connect
+        self.connect_kwargs = connect if token is None else {"auth": {"token": token}, **connect}
         self.client = socketio.Client(reconnection=True, reconnection_delay=0.2)
         self.events: list[Pushed] = []
         self._cond = threading.Condition()

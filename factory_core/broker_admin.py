@@ -14,6 +14,7 @@ gateway would gain write access to that gateway's subtree).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import enum
 import os
 import re
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from factory_core import ha_topics
 from factory_core.contract import DEFAULT_PREFIX, ID_PATTERN, Topics, is_identifier
 
 USERNAME_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
@@ -78,6 +80,8 @@ class User:
 class Plant:
     prefix: str = DEFAULT_PREFIX
     users: tuple[User, ...] = field(default_factory=tuple)
+    # Where gateways publish Home Assistant discovery; "" grants them nothing there.
+    home_assistant_prefix: str = ha_topics.DEFAULT_DISCOVERY_PREFIX
 
     def user(self, name: str) -> User:
         for u in self.users:
@@ -86,7 +90,7 @@ class Plant:
         raise KeyError(f"no user {name!r} in the plant description")
 
     def with_users(self, *extra: User) -> Plant:
-        plant = Plant(self.prefix, (*self.users, *extra))
+        plant = dataclasses.replace(self, users=(*self.users, *extra))
         validate(plant)
         return plant
 
@@ -102,9 +106,9 @@ def parse_plant(data: Mapping[str, object]) -> Plant:
     """A plant from its TOML data; raises PlantError listing every problem at once."""
     problems: list[str] = []
     for key in data:
-        if key not in ("prefix", "gateways", "users"):
+        if key not in ("prefix", "gateways", "users", "home_assistant_prefix"):
             problems.append(
-                f"{key}: unknown key (expected prefix, gateways, users; "
+                f"{key}: unknown key (expected prefix, gateways, users, home_assistant_prefix; "
                 f"a user's role goes in users.<name>.role, one of {', '.join(USER_ROLES)})"
             )
 
@@ -112,6 +116,14 @@ def parse_plant(data: Mapping[str, object]) -> Plant:
     if not isinstance(prefix, str):
         problems.append(f"prefix: must be a string, got {prefix!r}")
         prefix = DEFAULT_PREFIX
+
+    ha_prefix = data.get("home_assistant_prefix", ha_topics.DEFAULT_DISCOVERY_PREFIX)
+    if not isinstance(ha_prefix, str) or not re.fullmatch(r"[A-Za-z0-9_-]*", ha_prefix):
+        problems.append(
+            f"home_assistant_prefix: must be one topic level of letters, digits, '_' or '-' "
+            f"(or empty to turn discovery off), got {ha_prefix!r}"
+        )
+        ha_prefix = ha_topics.DEFAULT_DISCOVERY_PREFIX
 
     gateways_raw = data.get("gateways", [])
     gateways: list[str] = []
@@ -134,7 +146,7 @@ def parse_plant(data: Mapping[str, object]) -> Plant:
         if user is not None:
             users.append(user)
 
-    plant = Plant(prefix, tuple(users))
+    plant = Plant(prefix, tuple(users), ha_prefix)
     try:
         validate(plant)
     except PlantError as exc:
@@ -234,10 +246,18 @@ def acl_rules(plant: Plant, user: User) -> list[str]:
     telemetry = [f"topic read {f}" for f in t.telemetry_filters()]
     match user.role:
         case Role.GATEWAY:
+            # Home Assistant discovery: its own entities only (written, and read back to
+            # remove stale ones), and HA's birth message.
+            ha = plant.home_assistant_prefix
+            discovery = [
+                f"topic readwrite {ha_topics.discovery_filter(ha, user.name)}",
+                f"topic read {ha_topics.status_topic(ha)}",
+            ]
             return [
                 f"topic write {t.gateway_filter(user.name)}",
                 f"topic read {t.command_filter(user.name)}",
                 f"topic read {t.rebirth()}",
+                *(discovery if ha else []),
             ]
         case Role.BRIDGE:
             return [

@@ -49,6 +49,9 @@ ErrorCode: TypeAlias = Literal[
     "timeout",
     "gateway_offline",
     "not_connected",
+    # Refused by the bridge before anything is published:
+    "forbidden",  # the caller's role may not switch relays
+    "rate_limited",  # the caller sent too many commands; retry later
 ]
 
 

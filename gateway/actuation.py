@@ -181,12 +181,12 @@ class RelayController:
         detail: str | None,
     ) -> None:
         result = CommandResult(id=command_id, ok=error is None, on=on, error=error, detail=detail)
+        if self.observe is not None:  # before the answer, so whoever sees it sees it counted
+            since = incoming.received_at
+            self.observe(error or "ok", None if since is None else self.mono() - since)
         self.send(Outbound(self.topics.relay_result(self.gateway_id, incoming.relay_id), result))
         if incoming.response_topic:
             self.send(Outbound(incoming.response_topic, result, correlation=incoming.correlation))
-        if self.observe is not None:
-            since = incoming.received_at
-            self.observe(error or "ok", None if since is None else self.mono() - since)
 
     # ------------------------------------------------------------------ pulses
 
@@ -217,6 +217,12 @@ class RelayController:
         moved = []
         for relay in self.relays.values():
             if relay.config.on_link_loss != "safe":
+                # Logged too: after an outage the operator must see that it was a decision.
+                audit.warning(
+                    "relay %s: control link down for %.1f s, holds its state (policy hold)",
+                    relay.id,
+                    down_for_s,
+                )
                 continue
             try:
                 if relay.read() == relay.config.safe_state:

@@ -14,8 +14,25 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from factory_core.contract import DeviceInfo, GatewayMeta, RelayInfo, Topics
+from factory_core.ha_topics import (
+    DEFAULT_DISCOVERY_PREFIX,
+    config_topic,
+    discovery_filter,
+    node_id,
+    status_topic,
+)
 
-DEFAULT_DISCOVERY_PREFIX: Final = "homeassistant"
+__all__ = [
+    "DEFAULT_DISCOVERY_PREFIX",
+    "DiscoveryMessage",
+    "config_topic",
+    "discovery_filter",
+    "discovery_messages",
+    "node_id",
+    "removals",
+    "status_topic",
+]
+
 BINARY_KINDS: Final = frozenset({"digital_input"})
 # Our device kinds that have a Home Assistant sensor device_class of the same meaning.
 SENSOR_DEVICE_CLASSES: Final = {
@@ -31,19 +48,6 @@ COMMAND_TTL_S: Final = 10
 class DiscoveryMessage:
     topic: str
     payload: bytes  # empty = remove the entity
-
-
-def node_id(gateway: str) -> str:
-    return f"factory_{gateway}"
-
-
-def config_topic(prefix: str, component: str, gateway: str, object_id: str) -> str:
-    return f"{prefix}/{component}/{node_id(gateway)}/{object_id}/config"
-
-
-def discovery_filter(prefix: str, gateway: str) -> str:
-    """Subscribe to this to learn which of our entities Home Assistant still has (retained)."""
-    return f"{prefix}/+/{node_id(gateway)}/+/config"
 
 
 def _device_block(gateway: str, meta: GatewayMeta) -> dict[str, Any]:

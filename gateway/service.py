@@ -44,6 +44,7 @@ from gateway.discovery import (
     discovery_filter,
     discovery_messages,
     removals,
+    status_topic,
 )
 from gateway.hardware.base import HardwareError, PinBackend
 from gateway.inputs import DigitalInput
@@ -179,7 +180,7 @@ class Gateway:
         self._link_loss_applied: list[str] = []
         self._republish_pending = threading.Event()
         ha = config.home_assistant
-        self._ha_status_topic = f"{ha.discovery_prefix}/status"
+        self._ha_status_topic = status_topic(ha.discovery_prefix)
         self._ha_filter = discovery_filter(ha.discovery_prefix, self.gw)
         self._ha_lock = threading.Lock()
         self._ha_seen: set[str] | None = None  # retained configs seen; None = not collecting

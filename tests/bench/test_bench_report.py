@@ -70,3 +70,13 @@ def test_bad_flags_name_the_bad_value(
     with pytest.raises(SystemExit):
         parser().parse_args(argv)
     assert named in capsys.readouterr().err
+
+
+def test_profile_summary_names_where_the_samples_went() -> None:
+    from bench.profile import top_frames
+
+    text = top_frames("main;emit;encode 30\nmain;read 10\nnot a stack line\n")
+    assert text.startswith("40 samples")
+    assert "own   75.0%  encode" in text
+    assert "incl 100.0%  main" in text
+    assert top_frames("") == "no samples\n"

@@ -15,6 +15,7 @@ import requests
 import socketio
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from bridge.accounts import Accounts
 from devtools.local_broker import REPO, free_port
 from devtools.procs import ManagedProcess, python_module
 from factory_core.contract import (
@@ -49,16 +50,42 @@ def wait_until(check: Callable[[], Any], timeout: float = 15, what: str = "") ->
 # --------------------------------------------------------------------------- bridge process
 
 
+ROLES = ("viewer", "operator", "admin")
+PASSWORD = "correct horse battery staple"
+
+
 @dataclass
 class RunningBridge:
+    """A bridge process with one API token per role (``tokens``) in its state dir."""
+
     proc: ManagedProcess
     url: str
+    state_dir: Path
+    tokens: dict[str, str]
 
-    def get(self, path: str, **kw: Any) -> requests.Response:
-        return requests.get(self.url + path, timeout=15, **kw)
+    def auth(self, role: str | None = "admin") -> dict[str, str]:
+        return {} if role is None else {"Authorization": f"Bearer {self.tokens[role]}"}
 
-    def post(self, path: str, **kw: Any) -> requests.Response:
-        return requests.post(self.url + path, timeout=15, **kw)
+    def get(self, path: str, role: str | None = "admin", **kw: Any) -> requests.Response:
+        headers = {**self.auth(role), **kw.pop("headers", {})}
+        return requests.get(self.url + path, timeout=15, headers=headers, **kw)
+
+    def post(self, path: str, role: str | None = "admin", **kw: Any) -> requests.Response:
+        headers = {**self.auth(role), **kw.pop("headers", {})}
+        return requests.post(self.url + path, timeout=15, headers=headers, **kw)
+
+    def add_user(self, name: str, role: str, password: str = PASSWORD) -> None:
+        Accounts(self.state_dir).add_user(name, role, password)
+
+    def login(self, name: str, password: str = PASSWORD) -> requests.Session:
+        """A browser-like session: the cookie it got, and its CSRF token as a default header."""
+        session = requests.Session()
+        answer = session.post(
+            self.url + "/api/auth/login", json={"username": name, "password": password}, timeout=15
+        )
+        answer.raise_for_status()
+        session.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+        return session
 
     def metric(self, name: str) -> float:
         """The value of one sample line of /metrics, e.g. 'bridge_commands_total{outcome="ok"}'."""
@@ -68,13 +95,27 @@ class RunningBridge:
         return 0.0
 
 
-def start_bridge(mqtt_url: str, workdir: Path, name: str = "bridge", **env: str) -> RunningBridge:
+def start_bridge(
+    mqtt_url: str,
+    workdir: Path,
+    name: str = "bridge",
+    state_dir: Path | None = None,
+    **env: str,
+) -> RunningBridge:
     port = free_port()
+    state = state_dir or workdir / f"{name}-state"
+    accounts = Accounts(state)
+    tokens = {}
+    for role in ROLES:
+        if accounts.token_named(f"test-{role}") is not None:
+            accounts.revoke_token(f"test-{role}")
+        tokens[role] = accounts.add_token(f"test-{role}", role)
     full_env = {
         "FACTORY_MQTT_URL": mqtt_url,
         "FACTORY_HTTP_PORT": str(port),
         "FACTORY_BRIDGE_STATS_INTERVAL": "0.5",
         "FACTORY_LOG_LEVEL": "INFO",
+        "FACTORY_STATE_DIR": str(state),
         **env,
     }
     proc = ManagedProcess(
@@ -86,7 +127,7 @@ def start_bridge(mqtt_url: str, workdir: Path, name: str = "bridge", **env: str)
         timeout=30,
         what="/api/health answers 200",
     )
-    return RunningBridge(proc, url)
+    return RunningBridge(proc, url, state, tokens)
 
 
 # --------------------------------------------------------------------------- fake gateway

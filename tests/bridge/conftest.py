@@ -16,8 +16,9 @@ def bridges(broker: LocalBroker, tmp_path: Path) -> Iterator[Callable[..., Runni
     """Start bridges with extra FACTORY_* settings; all are stopped (by pid) afterwards."""
     started: list[RunningBridge] = []
 
-    def start(**env: str) -> RunningBridge:
-        running = start_bridge(broker.url, tmp_path, f"bridge{len(started)}", **env)
+    def start(state_dir: Path | None = None, **env: str) -> RunningBridge:
+        name = f"bridge{len(started)}"
+        running = start_bridge(broker.url, tmp_path, name, state_dir, **env)
         started.append(running)
         return running
 
@@ -37,8 +38,11 @@ def gateway(broker: LocalBroker) -> Iterator[FakeGateway]:
 def clients() -> Iterator[Callable[..., LiveClient]]:
     made: list[LiveClient] = []
 
-    def connect(bridge: RunningBridge, transports: list[str] | None = None) -> LiveClient:
-        client = LiveClient(bridge.url, transports or ["websocket"]).connect()
+    def connect(
+        bridge: RunningBridge, transports: list[str] | None = None, role: str = "operator"
+    ) -> LiveClient:
+        auth = {"token": bridge.tokens[role]}
+        client = LiveClient(bridge.url, transports or ["websocket"]).connect(auth=auth)
         made.append(client)
         return client
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -48,12 +49,18 @@ def test_invalid_settings_are_all_reported_at_once(tmp_path: Path):
     assert missing.returncode == 2 and "nope.env" in missing.stderr
 
 
-def test_taken_http_port_is_one_plain_line(broker):
+def test_taken_http_port_is_one_plain_line(broker, tmp_path: Path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_bridge({"FACTORY_MQTT_URL": broker.url, "FACTORY_HTTP_PORT": str(port)})
+        result = run_bridge(
+            {
+                "FACTORY_MQTT_URL": broker.url,
+                "FACTORY_HTTP_PORT": str(port),
+                "FACTORY_STATE_DIR": str(tmp_path),
+            }
+        )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"factory-bridge: HTTP port 127.0.0.1:{port} is already in use (set FACTORY_HTTP_PORT)"
@@ -126,7 +133,10 @@ def test_a_client_that_stops_reading_is_disconnected(bridges, gateway: FakeGatew
     opened = requests.get(base, params={"EIO": "4", "transport": "polling"}, timeout=10)
     sid = opened.text[opened.text.index('"sid":"') + 7 :].split('"')[0]
     joined = requests.post(
-        base, params={"EIO": "4", "transport": "polling", "sid": sid}, data="40", timeout=10
+        base,
+        params={"EIO": "4", "transport": "polling", "sid": sid},
+        data="40" + json.dumps({"token": bridge.tokens["viewer"]}),
+        timeout=10,
     )
     assert joined.text == "OK"
     wait_until(lambda: bridge.metric("bridge_clients_connected") == 1)

@@ -63,8 +63,12 @@ def test_each_role_gets_exactly_its_topics() -> None:
         f"write {p}/line1/#",
         f"read {p}/line1/relays/+/set",
         f"read {p}/rebirth",
+        "readwrite homeassistant/+/factory_line1/+/config",
+        "read homeassistant/status",
     ]
     assert acl["line2"][0] == f"write {p}/line2/#"
+    no_ha = parse_plant({**tomllib.loads(PLANT_TOML), "home_assistant_prefix": ""})
+    assert not any("homeassistant" in rule for rule in acl_blocks(render_acl(no_ha))["line1"])
     assert acl["bridge"] == [f"read {p}/#", f"write {p}/+/relays/+/set", f"write {p}/rebirth"]
     telemetry = [
         f"read {p}/+/{tail}"

@@ -13,7 +13,14 @@ from playwright.sync_api import BrowserContext, Page, Route, WebSocketRoute, exp
 
 from devtools.mqtt_probe import MqttProbe
 from devtools.stack import Stack
-from factory_core.contract import DeviceState, Quality, Topics
+from factory_core.contract import (
+    DeviceState,
+    GatewayMeta,
+    Quality,
+    RelayInfo,
+    RelayState,
+    Topics,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -279,3 +286,30 @@ def test_bridge_restart_shows_reconnecting_then_recovers(
     # The new bridge process counts versions from zero again; the page follows it anyway.
     gateway_probe.publish(topics.device_state(GW, "probe_gauge"), reading(33.3, unit="bar"))
     expect(page.locator(value_selector("probe_gauge"))).to_have_text("33.3")
+
+
+def test_a_command_nobody_answers_shows_the_error_and_the_actual_state(
+    stack: Stack, page: Page, gateway_probe: MqttProbe
+) -> None:
+    # A second gateway that announces a relay but never executes commands.
+    meta = GatewayMeta(version="t", name="Line 9", relays=[RelayInfo(id="relay_9", name="Press")])
+    gateway_probe.publish(topics.meta("line9"), meta.to_bytes(), retain=True)
+    gateway_probe.publish(topics.status("line9"), "online", retain=True)
+    relay = RelayState(on=False, ts=time.time(), seq=1)
+    gateway_probe.publish(topics.relay_state("line9", "relay_9"), relay.to_bytes(), retain=True)
+    open_dashboard(page, stack)
+    press = page.get_by_role("switch", name="Press", exact=True)
+    expect(press).to_have_attribute("data-state", "off")
+
+    press.click()
+
+    expect(press).to_have_attribute("data-state", "pending")
+    expect(press).to_have_attribute("aria-checked", "false")
+    expect(press).to_have_attribute("data-state", "error")
+    expect(press).to_have_attribute("aria-checked", "false")
+    row = page.get_by_test_id("relay-line9-relay_9")
+    expect(row.get_by_test_id("relay-error")).to_contain_text("Failed: no answer")
+    expect(row.get_by_test_id("relay-status")).to_have_text("Off")
+    screenshot(page, "09-command-failed")
+    row.get_by_role("button", name="Dismiss error for Press").click()
+    expect(press).to_have_attribute("data-state", "off")

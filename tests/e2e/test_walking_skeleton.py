@@ -35,7 +35,7 @@ def mqtt(stack: Stack) -> Iterator[MqttProbe]:
 
 @pytest.fixture
 def client(stack: Stack) -> Iterator[SioProbe]:
-    with SioProbe(stack.base_url) as c:
+    with SioProbe(stack.base_url, token=stack.api_token) as c:
         yield c
 
 
@@ -63,7 +63,10 @@ def test_a_sensor_change_arrives_as_a_delta(client: SioProbe) -> None:
 
 
 def test_a_relay_command_is_confirmed_to_every_client(stack: Stack, mqtt: MqttProbe) -> None:
-    with SioProbe(stack.base_url) as alice, SioProbe(stack.base_url) as bob:
+    with (
+        SioProbe(stack.base_url, token=stack.api_token) as alice,
+        SioProbe(stack.base_url, token=stack.api_token) as bob,
+    ):
         before = alice.wait_for("state").data["relays"][f"{GW}/relay_2"]["on"]
         bob.wait_for("state")
         target = not before
@@ -107,7 +110,10 @@ def test_http_serves_the_same_data(stack: Stack, client: SioProbe) -> None:
 def test_http_relay_command_answers_the_confirmed_outcome(stack: Stack) -> None:
     before = stack.api("/api/relays")["relays"][f"{GW}/relay_3"]["on"]
     answer = requests.post(
-        f"{stack.base_url}/api/relays/{GW}/relay_3", json={"on": not before}, timeout=15
+        f"{stack.base_url}/api/relays/{GW}/relay_3",
+        json={"on": not before},
+        headers=stack.auth_header,
+        timeout=15,
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["ok"] is True
@@ -147,7 +153,7 @@ def test_bad_http_command_is_a_400_naming_the_problem(stack: Stack, body: bytes)
     answer = requests.post(
         f"{stack.base_url}/api/relays/{GW}/relay_1",
         data=body,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **stack.auth_header},
         timeout=10,
     )
     assert answer.status_code == 400

@@ -3,11 +3,14 @@
 Target: under 5 % of one core at ~50 sensor updates/s. Not a test (timing thresholds do not
 belong in tests); run by hand:  .venv/bin/python tests/gateway/bench_cpu.py [--seconds 20]
 Prints the published update rate and the gateway process's CPU (user+sys delta / wall).
+With ``--py-spy out.txt`` py-spy samples the gateway meanwhile (collapsed stacks, for
+flame graph tools; needs ptrace rights, e.g. root or kernel.yama.ptrace_scope=0).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -26,7 +29,14 @@ from factory_core.contract import DeviceStateTopic, Topics  # noqa: E402
 GW = "bench1"
 
 
-def measure(seconds: float, warmup: float, extra_args: list[str]) -> None:
+def py_spy(pid: int, seconds: float, out: Path, log: Path) -> ManagedProcess:
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    argv = [exe, "record", "--pid", str(pid), "--duration", str(int(seconds))]
+    argv += ["--rate", "200", "--nonblocking", "--threads", "--format", "raw", "-o", str(out)]
+    return ManagedProcess("py-spy", argv, log).start()
+
+
+def measure(seconds: float, warmup: float, extra_args: list[str], profile: Path | None) -> None:
     topics = Topics()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -44,9 +54,14 @@ def measure(seconds: float, warmup: float, extra_args: list[str]) -> None:
                 ps = psutil.Process(proc.pid)
                 time.sleep(warmup)  # start-up (imports, config, connect) is not steady state
                 probe.clear()
+                spy = py_spy(proc.pid, seconds, profile, work / "py-spy.log") if profile else None
                 t0, c0 = time.monotonic(), ps.cpu_times()
                 time.sleep(seconds)
                 t1, c1 = time.monotonic(), ps.cpu_times()
+                if spy is not None:
+                    assert spy.proc is not None
+                    spy.proc.wait(timeout=30)
+                    print(spy.log()[-500:])
                 updates = sum(
                     isinstance(topics.parse(m.topic), DeviceStateTopic) for m in probe.messages
                 )
@@ -67,9 +82,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--warmup", type=float, default=3.0)
+    p.add_argument("--py-spy", type=Path, default=None, metavar="OUT", help="profile to OUT")
     p.add_argument("extra", nargs="*", help="extra gateway arguments (after --)")
     args = p.parse_args()
-    measure(args.seconds, args.warmup, args.extra)
+    measure(args.seconds, args.warmup, args.extra, args.py_spy)
 
 
 if __name__ == "__main__":

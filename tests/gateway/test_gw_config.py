@@ -40,6 +40,31 @@ def test_pi_example_is_valid() -> None:
     assert {s.type for s in config.sensors} == {"ds18b20", "cpu_temp"}
 
 
+def test_examples_document_discovery_and_metrics_but_leave_them_off() -> None:
+    for name in ("demo.toml", "pi.toml", "bench.toml"):
+        config = load_config(EXAMPLES / name)
+        assert config.home_assistant.enabled is False, name
+        assert config.metrics_port == 0, name
+    bench = load_config(EXAMPLES / "bench.toml")
+    updates_per_s = sum(1 / s.interval_s for s in bench.sensors)
+    assert updates_per_s == pytest.approx(50)
+
+
+def test_discovery_and_metrics_settings_are_validated(tmp_path: Path) -> None:
+    bad = board(
+        tmp_path,
+        metrics_port=70000,
+        home_assistant={"enabled": "maybe", "discovery_prefix": "home/#", "colour": 1},
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(bad)
+    text = "\n".join(caught.value.problems)
+    assert "metrics_port" in text and "70000" in text
+    assert "home_assistant.enabled" in text and "'maybe'" in text
+    assert "home_assistant.discovery_prefix" in text and "'home/#'" in text
+    assert "home_assistant.colour" in text
+
+
 def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FACTORY_GATEWAY_ID", "line7")
     monkeypatch.setenv("FACTORY_LINK_LOSS_TIMEOUT_S", "5")

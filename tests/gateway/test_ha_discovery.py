@@ -12,7 +12,7 @@ from conftest import GatewayFactory
 from gw_helpers import GW, board
 
 from devtools.local_broker import LocalBroker
-from devtools.mqtt_probe import MqttProbe
+from devtools.mqtt_probe import MqttProbe, Received
 from factory_core.contract import (
     DeviceInfo,
     DeviceState,
@@ -129,8 +129,10 @@ def _configs(probe: MqttProbe) -> dict[str, dict[str, object]]:
 
 
 def _wait_for_all(probe: MqttProbe, topics_wanted: set[str]) -> dict[str, dict[str, object]]:
-    for topic in sorted(topics_wanted):
-        probe.wait_for(lambda m, t=topic: m.topic == t and bool(m.payload), what=topic)
+    def has_all(_m: Received) -> bool:
+        return topics_wanted <= set(_configs(probe))
+
+    probe.wait_for(has_all, what=f"configs {sorted(topics_wanted)}")
     return _configs(probe)
 
 
@@ -140,7 +142,9 @@ def test_discovery_is_off_by_default(
     with MqttProbe(broker_env.url, [f"{HA}/#", topics.meta(GW)]) as ha:
         start_gateway()
         ha.wait_for(lambda m: m.topic == topics.meta(GW), what="meta")
-        time.sleep(0.5)  # discovery would follow meta at once
+        # Discovery would be queued right behind the first meta: a rebirth's meta comes later.
+        ha.publish(topics.rebirth(), b"")
+        ha.wait_for(lambda m: len(ha.on_topic(topics.meta(GW))) > 1, what="second meta")
         assert _configs(ha) == {}
 
 
@@ -198,7 +202,8 @@ def test_a_sensor_removed_from_the_config_is_removed_from_home_assistant(
         assert all(not m.payload for m in ha.messages if m.topic == spare_topic)
 
     # What Home Assistant reads when it starts now: the current entities and nothing else.
-    with MqttProbe(broker_env.url, [f"{HA}/+/factory_{GW}/+/config"]) as late:
-        late.wait_for(lambda m: m.topic == _config_topic("sensor", "oven"))
-        time.sleep(0.3)  # retained messages all follow the SUBACK
+    with MqttProbe(broker_env.url, [f"{HA}/+/factory_{GW}/+/config", "test/barrier"]) as late:
+        # The broker sends retained messages right after the SUBACK, before a later publish.
+        late.publish("test/barrier", b"")
+        late.wait_for(lambda m: m.topic == "test/barrier", what="barrier")
         assert set(_configs(late)) == set(EXPECTED)

@@ -5,12 +5,22 @@ It keeps RPi.GPIO's API and its errors for misuse, and adds test controls:
 ``drive(pin, level)`` toggles an input as a switch would (firing the registered callbacks on
 matching edges), ``stick(pin, level)`` makes an output ignore writes (a welded relay, a dead
 driver), ``level(pin)`` and ``writes`` show what the code did, ``reset()`` starts afresh.
+
+Across processes (a gateway subprocess in the fault tests), set ``FAKE_GPIO_DIR``: every
+output set-up and write is appended to ``pins.jsonl`` there (pin, level taken, time, pid),
+and ``control.json`` there is re-read whenever it changes: ``{"stuck": {"5": 0}}`` sticks
+outputs, ``{"slow_writes": {"5": 30}}`` makes a write to that pin take that many seconds
+after the level is taken (a driver that hangs: the process can be killed in between).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
+import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 BCM = 11
@@ -37,6 +47,34 @@ _detect: dict[int, tuple[int, list[Callable[[int], None]], int | None]] = {}
 writes: list[tuple[int, int]] = []
 setup_calls: list[tuple[int, int, dict[str, Any]]] = []
 cleaned: list[int] = []
+
+_shared = Path(os.environ["FAKE_GPIO_DIR"]) if os.environ.get("FAKE_GPIO_DIR") else None
+_control: dict[str, Any] = {"mtime": None, "slow_writes": {}}
+
+
+def _sync_control() -> None:
+    """Take the stuck pins and slow writes from the shared control file, if it changed."""
+    if _shared is None:
+        return
+    path = _shared / "control.json"
+    mtime = path.stat().st_mtime_ns if path.exists() else None
+    if mtime == _control["mtime"]:
+        return
+    data = json.loads(path.read_text()) if mtime is not None else {}
+    _control["mtime"] = mtime
+    _stuck.clear()
+    _stuck.update({int(pin): int(bool(lv)) for pin, lv in data.get("stuck", {}).items()})
+    _control["slow_writes"] = {int(pin): float(s) for pin, s in data.get("slow_writes", {}).items()}
+
+
+def _journal(op: str, channel: int, level: int) -> None:
+    if _shared is None:
+        return
+    line = json.dumps(
+        {"op": op, "pin": channel, "level": level, "t": time.time(), "pid": os.getpid()}
+    )
+    with (_shared / "pins.jsonl").open("a") as f:
+        f.write(line + "\n")
 
 
 def reset() -> None:
@@ -84,8 +122,10 @@ def setup(channel: int, direction: int, pull_up_down: int = PUD_OFF, initial: in
         setup_calls.append((channel, direction, {"pull_up_down": pull_up_down, "initial": initial}))
         _direction[channel] = direction
         if direction == OUT:
+            _sync_control()
             level = LOW if initial == -1 else int(bool(initial))
             _levels[channel] = _stuck.get(channel, level)
+            _journal("setup", channel, _levels[channel])
         else:
             _levels.setdefault(channel, HIGH if pull_up_down == PUD_UP else LOW)
 
@@ -95,8 +135,13 @@ def output(channel: int, value: int) -> None:
     with _lock:
         if _direction.get(channel) != OUT:
             raise RuntimeError("The GPIO channel has not been set up as an OUTPUT")
+        _sync_control()
         writes.append((channel, int(bool(value))))
         _levels[channel] = _stuck.get(channel, int(bool(value)))
+        _journal("output", channel, _levels[channel])
+        slow = _control["slow_writes"].get(channel, 0.0)
+    if slow:
+        time.sleep(slow)
 
 
 def input(channel: int) -> int:

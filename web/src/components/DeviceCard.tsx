@@ -27,7 +27,9 @@ export function DeviceCard({ device, card, history, nowMs, freshMs }: Props) {
       data-state={card.state}
       aria-label={name}
     >
-      <h3 className="card-title">{name}</h3>
+      <h3 className="card-title" title={name}>
+        {name}
+      </h3>
       <p className="reading">
         <span className="value" data-testid="value">
           {card.state === 'bad' ? '—' : formatValue(device.value)}

@@ -33,18 +33,20 @@ export function GatewayPanel({ id, plant, client, config, nowMs }: Props) {
         </span>
         {gateway?.version ? <span className="muted">v{gateway.version}</span> : null}
       </header>
-      <section className="devices" aria-label="Sensors and inputs">
-        {devices.map(([key, device]) => (
-          <DeviceCard
-            key={key}
-            device={device}
-            card={deviceCardState(plant, device)}
-            history={plant.history[key] ?? []}
-            nowMs={nowMs}
-            freshMs={config.freshness.deviceFreshMs}
-          />
-        ))}
-      </section>
+      {devices.length > 0 && (
+        <section className="devices" aria-label="Sensors and inputs">
+          {devices.map(([key, device]) => (
+            <DeviceCard
+              key={key}
+              device={device}
+              card={deviceCardState(plant, device)}
+              history={plant.history[key] ?? []}
+              nowMs={nowMs}
+              freshMs={config.freshness.deviceFreshMs}
+            />
+          ))}
+        </section>
+      )}
       <div className="gateway-bottom">
         <section className="relays" aria-label="Relays">
           <h3 className="stats-title">Relays</h3>

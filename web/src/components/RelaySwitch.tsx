@@ -63,11 +63,8 @@ export function RelaySwitch(props: Props) {
         {status}
       </span>
       {error !== undefined && (
-        <p className="relay-error" role="alert" data-testid="relay-error">
-          <span>
-            Failed: {ERRORS[error.code] ?? error.code}
-            {error.detail ? ` — ${error.detail}` : ''}
-          </span>
+        <p className="relay-failure" role="alert" data-testid="relay-error">
+          <span>Failed: {error.detail ?? ERRORS[error.code] ?? error.code}</span>
           <button
             type="button"
             className="dismiss"

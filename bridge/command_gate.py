@@ -1,0 +1,98 @@
+"""The one way in for a relay command, from Socket.IO or HTTP: authorise, rate-limit, validate,
+send, and audit the outcome, whatever it is."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bridge.audit import AuditEntry, AuditLog, text_or_none
+from bridge.auth import Principal
+from bridge.commands import Commands, Outcome, SetRelay, parse_request
+from bridge.ratelimit import RateLimiter
+from factory_core.contract import ErrorCode
+
+log = logging.getLogger(__name__)
+
+Parse = Callable[[object], SetRelay | Outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: Outcome
+    retry_after: float | None = None  # seconds, when rate-limited
+
+
+class CommandGate:
+    def __init__(
+        self,
+        commands: Commands,
+        audit: AuditLog,
+        limiter: RateLimiter,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.commands = commands
+        self.audit = audit
+        self.limiter = limiter
+        self.clock = clock
+        self.monotonic = monotonic
+
+    def submit(
+        self,
+        principal: Principal | None,
+        data: object,
+        via: str,
+        remote: str | None,
+        parse: Parse = parse_request,
+    ) -> Decision:
+        decision = self._decide(principal, data, via, parse)
+        outcome = decision.outcome
+        fields = data if isinstance(data, dict) else {}
+        requested = fields.get("on")
+        entry = AuditEntry(
+            ts=self.clock(),
+            user=principal.name if principal else None,
+            role=principal.role if principal else None,
+            via=via,
+            remote=remote,
+            gateway=text_or_none(fields.get("gateway")),
+            relay=text_or_none(fields.get("relay")),
+            on=requested if isinstance(requested, bool) else None,
+            outcome=outcome.error or "ok",
+            ok=outcome.ok,
+            id=outcome.id,
+            detail=text_or_none(outcome.detail),
+        )
+        try:
+            self.audit.append(entry)
+        except OSError as exc:
+            # The command already happened (or not): the answer must still reach the caller.
+            log.error("audit log %s not written: %s; entry %s", self.audit.path, exc, entry)
+        return decision
+
+    def _decide(
+        self, principal: Principal | None, data: object, via: str, parse: Parse
+    ) -> Decision:
+        if principal is None:
+            return self._refused("forbidden", "log in again: the session has ended")
+        if not principal.can("set_relay"):
+            detail = f"{principal.name} ({principal.role}) may not switch relays"
+            return self._refused("forbidden", detail)
+        wait = self.limiter.take(principal.name, self.monotonic())
+        if wait > 0:
+            detail = f"too many relay commands from {principal.name}; retry in {wait:.1f} s"
+            return self._refused("rate_limited", detail, retry_after=wait)
+        parsed = parse(data)
+        if isinstance(parsed, Outcome):
+            self.commands.observe(parsed, 0.0)
+            return Decision(parsed)
+        # Commands.send counts its own outcomes.
+        return Decision(self.commands.send(parsed, by=f"{principal.name} via {via}"))
+
+    def _refused(self, error: ErrorCode, detail: str, retry_after: float | None = None) -> Decision:
+        outcome = Outcome(False, None, None, error, detail)
+        self.commands.observe(outcome, 0.0)
+        return Decision(outcome, retry_after)
