@@ -59,6 +59,9 @@ test: setup check test-web test-python
 bench: setup-demo
 	$(PY) -m bench $(BENCH_ARGS)
 
+soak: setup-demo
+	$(PY) -m devtools.soak --seconds $(SOAK_SECONDS)
+
 schemas: $(STAMP)
 	$(PY) -m factory_core.contract docs/schemas
 

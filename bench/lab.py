@@ -16,21 +16,29 @@ from typing import Any
 
 import psutil
 
-from bench.procio import read_json
+from bench.procio import TOKEN_ENV, read_json
 from devtools.procs import ManagedProcess, ProcessError, python_module
 
 
 class Worker:
     """One load process: ``python -m bench.<module> ... --out <file> [--ready-file <file>]``."""
 
-    def __init__(self, workdir: Path, name: str, module: str, args: list[str], ready: bool):
+    def __init__(
+        self,
+        workdir: Path,
+        name: str,
+        module: str,
+        args: list[str],
+        ready: bool,
+        env: dict[str, str] | None = None,
+    ):
         self.name = name
         self.out = workdir / f"{name}.json"
         self.ready_file = workdir / f"{name}.ready" if ready else None
         argv = [*args, "--out", str(self.out)]
         if self.ready_file is not None:
             argv += ["--ready-file", str(self.ready_file)]
-        self.proc = ManagedProcess(name, python_module(module, *argv), workdir / f"{name}.log")
+        self.proc = ManagedProcess(name, python_module(module, *argv), workdir / f"{name}.log", env)
 
     def start(self) -> Worker:
         self.proc.start()
@@ -107,6 +115,9 @@ class Lab:
 
     def __init__(self, workdir: Path, mqtt_url: str, clients_per_process: int) -> None:
         self.workdir = workdir
+        # The bridge's API token for the Socket.IO and HTTP load (the environment keeps it
+        # out of the process list).
+        self.token: str | None = None
         self.mqtt_url = mqtt_url
         self.clients_per_process = clients_per_process
         self._ids = itertools.count(1)
@@ -133,8 +144,10 @@ class Lab:
         result: dict[str, Any] = worker.start().wait_exit(duration + 60)
         return result
 
-    def mqtt_subscriber(self, gateway: str = "bench") -> Group:
+    def mqtt_subscriber(self, gateway: str = "bench", commands_of: str | None = None) -> Group:
         args = ["--url", self.mqtt_url, "--gateway", gateway]
+        if commands_of:
+            args += ["--commands-of", commands_of]
         return Group(
             [Worker(self.workdir, self._name("mqtt-sub"), "bench.mqtt_sub", args, True)], 30
         )
@@ -167,12 +180,20 @@ class Lab:
                 assert go_file is not None and done_file is not None
                 args += ["--commands", str(commands), "--go-file", str(go_file)]
                 args += ["--done-file", str(done_file)]
-            workers.append(Worker(self.workdir, self._name("sio"), "bench.sio_clients", args, True))
+            workers.append(
+                Worker(
+                    self.workdir, self._name("sio"), "bench.sio_clients", args, True, self._env()
+                )
+            )
         return Group(workers, ready_timeout=60 + clients * 0.1)
 
     def pollers(self, base_url: str, pollers: int, interval: float) -> Group:
         args = ["--url", base_url, "--pollers", str(pollers), "--interval", str(interval)]
-        return Group([Worker(self.workdir, self._name("poller"), "bench.poller", args, True)], 30)
+        worker = Worker(self.workdir, self._name("poller"), "bench.poller", args, True, self._env())
+        return Group([worker], 30)
+
+    def _env(self) -> dict[str, str]:
+        return {TOKEN_ENV: self.token} if self.token else {}
 
     def go_files(self) -> tuple[Path, Path]:
         name = self._name("relay")

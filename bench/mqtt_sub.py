@@ -17,7 +17,13 @@ from types import FrameType
 import paho.mqtt.client as paho
 
 from bench.procio import connect_blocking, mark_ready, write_json
-from factory_core.contract import DeviceStateTopic, TopicError, Topics
+from factory_core.contract import (
+    DeviceStateTopic,
+    RelayResultTopic,
+    RelaySetTopic,
+    TopicError,
+    Topics,
+)
 from factory_core.settings import parse_mqtt_url
 
 
@@ -26,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", required=True)
     p.add_argument("--prefix", default="factory")
     p.add_argument("--gateway", default="bench", help="whose device states to time")
+    p.add_argument("--commands-of", help="also time relay commands to this gateway")
     p.add_argument("--duration", type=float, default=600, help="stop after this many seconds")
     p.add_argument("--ready-file", type=Path)
     p.add_argument("--out", type=Path, required=True)
@@ -33,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
     topics = Topics(args.prefix)
     samples: list[tuple[float, float]] = []
+    # command id -> when its `set` and its `result` crossed the broker
+    commands: dict[str, dict[str, float]] = {}
     stopping: list[bool] = []
     subscribed: list[bool] = []
 
@@ -44,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
             parsed = topics.parse(msg.topic)
         except TopicError:
             return
+        if isinstance(parsed, RelaySetTopic | RelayResultTopic):
+            kind = "set" if isinstance(parsed, RelaySetTopic) else "result"
+            commands.setdefault(str(json.loads(msg.payload)["id"]), {})[kind] = at
+            return
         if not isinstance(parsed, DeviceStateTopic) or parsed.gateway != args.gateway:
             return
         ts = float(json.loads(msg.payload)["ts"])
@@ -53,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         for f in topics.telemetry_filters():
             if "/devices/" in f:
                 client.subscribe(f, qos=1)
+        if args.commands_of:
+            client.subscribe(topics.command_filter(args.commands_of), qos=1)
+            client.subscribe([(f, 1) for f in topics.telemetry_filters() if f.endswith("/result")])
         subscribed.append(True)
 
     def on_term(_sig: int, _frame: FrameType | None) -> None:
@@ -68,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             mark_ready(args.ready_file)
             ready_at = 0
     client.disconnect()
-    write_json(args.out, {"samples": samples})
+    write_json(args.out, {"samples": samples, "commands": commands})
     return 0
 
 

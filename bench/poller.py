@@ -18,7 +18,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.procio import mark_ready, write_json
+from bench.procio import bridge_token, mark_ready, write_json
 
 
 async def poll(
@@ -56,7 +56,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     seen: list[tuple[int, float, int]] = []
     errors: list[str] = []
     url = args.url.rstrip("/") + "/api/devices"
-    async with aiohttp.ClientSession() as session:
+    token = bridge_token()
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    async with aiohttp.ClientSession(headers=headers) as session:
         tasks = [
             asyncio.create_task(
                 poll(

@@ -52,6 +52,14 @@ def connect_blocking(
     return client
 
 
+TOKEN_ENV = "FACTORY_BENCH_TOKEN"
+
+
+def bridge_token() -> str | None:
+    """The bridge API token the orchestrator handed this load process, if any."""
+    return os.environ.get(TOKEN_ENV) or None
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write atomically, so the orchestrator never reads a half-written result."""
     tmp = path.with_suffix(path.suffix + ".tmp")

@@ -91,13 +91,13 @@ def _num(value: float | None, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
-def _grid(headers: list[str], lines: list[list[str]]) -> list[str]:
+def _grid(headers: list[str], lines: list[list[str]], left: int = 2) -> list[str]:
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
     out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     out.append("  ".join("-" * w for w in widths))
     for line in lines:
         cells = [
-            c.ljust(w) if i < 2 else c.rjust(w)
+            c.ljust(w) if i < left else c.rjust(w)
             for i, (c, w) in enumerate(zip(line, widths, strict=True))
         ]
         out.append("  ".join(cells).rstrip())
@@ -130,7 +130,7 @@ def render(results: list[ScenarioResult], floor_ms: float | None) -> str:
     out = _grid([*heads, "p50/floor", "p99/floor"], lines) if lines else []
     notes = [[res.name, row.case, row.note] for res in results for row in res.rows if row.note]
     if notes:
-        out += ["", *_grid(["scenario", "case", "note"], notes)]
+        out += ["", *_grid(["scenario", "case", "note"], notes, left=3)]
     figures = [
         [res.name, name, _num(value)] for res in results for name, value in res.figures.items()
     ]

@@ -48,7 +48,8 @@ def _failures(results: Sequence[dict[str, Any]]) -> dict[str, int]:
 
 
 def bridge_counter(stack: Stack, name: str) -> float:
-    with urllib.request.urlopen(stack.base_url + "/metrics", timeout=10) as answer:
+    request = urllib.request.Request(stack.base_url + "/metrics", headers=stack.auth_header)
+    with urllib.request.urlopen(request, timeout=10) as answer:
         text = answer.read().decode()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -135,17 +136,22 @@ def gateway_cpu(run: Run, mqtt_url: str) -> ScenarioResult:
 
 def push_case(run: Run, stack: Stack, clients: int, label: str) -> Row:
     cfg = run.config
-    with (
-        run.lab.sio_clients(stack.base_url, clients) as group,
-        run.profiler(stack, f"push-{clients}-{label}"),
-    ):
-        pub = run.lab.publish(cfg.push_rate, cfg.duration, cfg.push_devices)
+    bridge = stack.bridge.pid
+    with run.lab.sio_clients(stack.base_url, clients) as group:
+        t0, cpu0, load0 = time.monotonic(), cpu_seconds(bridge), group.cpu_seconds()
+        with run.profiler(stack, f"push-{clients}-{label}"):
+            pub = run.lab.publish(cfg.push_rate, cfg.duration, cfg.push_devices)
+        elapsed = time.monotonic() - t0
+        cpu = 100 * (cpu_seconds(bridge) - cpu0) / elapsed
+        receivers = 100 * (group.cpu_seconds() - load0) / elapsed
         time.sleep(GRACE_S)
         results = group.finish()
     lat = window(_samples(results), pub["start"], pub["end"])
     failures = _failures(results)
     per_client = len(lat) / clients / max(pub["sent"], 1)
-    note = f"{per_client:.0%} of values delivered per client (rest coalesced)"
+    note = f"{per_client:.0%} of values delivered per client"
+    note += " (rest coalesced)" if per_client < 0.995 else ""
+    note += f", CPU bridge {cpu:.0f}%, receivers {receivers:.0f}%"
     if any(failures.values()):
         note += f"; {failures}"
     return Row(
@@ -175,22 +181,26 @@ def relay(run: Run, stack: Stack) -> ScenarioResult:
     res = ScenarioResult("relay")
     go, done = run.lab.go_files()
     n = cfg.relay_clients
-    with run.lab.sio_clients(
-        stack.base_url, n, relay=RELAY, commands=cfg.relay_commands, go_file=go, done_file=done
-    ) as group:
+    with (
+        run.lab.mqtt_subscriber(commands_of=RELAY.split("/", maxsplit=1)[0]) as wire,
+        run.lab.sio_clients(
+            stack.base_url, n, relay=RELAY, commands=cfg.relay_commands, go_file=go, done_file=done
+        ) as group,
+    ):
         go.touch()
         deadline = time.monotonic() + cfg.relay_commands * 20
         while not done.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(GRACE_S)
         results = group.finish()
+        [mqtt] = wire.finish()
     seen: dict[str, tuple[int, float]] = {}
     for r in results:
         for cmd, (count, last) in r["relay_seen"].items():
             prev = seen.get(cmd, (0, 0.0))
             seen[cmd] = (prev[0] + count, max(prev[1], last))
     commands = results[0]["commands"]
-    ack, sender, everyone = [], [], []
+    ack, sender, everyone, to_broker, gateway_part, back = [], [], [], [], [], []
     failed: list[Any] = []
     for c in commands:
         ack.append(c["acked"] - c["sent"])
@@ -199,6 +209,11 @@ def relay(run: Run, stack: Stack) -> ScenarioResult:
             continue
         if c["confirmed"] is not None:
             sender.append(c["confirmed"] - c["sent"])
+        wire = mqtt["commands"].get(c["id"], {})
+        if "set" in wire and "result" in wire:
+            to_broker.append(wire["set"] - c["sent"])
+            gateway_part.append(wire["result"] - wire["set"])
+            back.append(c["acked"] - wire["result"])
         count, last = seen.get(c["id"], (0, 0.0))
         if count == n:
             everyone.append(last - c["sent"])
@@ -208,8 +223,16 @@ def relay(run: Run, stack: Stack) -> ScenarioResult:
     res.rows.append(Row("set_relay -> ack with outcome", summarize(ack, rate)))
     if sender:
         res.rows.append(Row("set_relay -> relays_update at sender", summarize(sender, rate)))
-    if everyone:
-        res.rows.append(Row(f"set_relay -> relays_update at all {n} clients", summarize(everyone)))
+    all_row = summarize(everyone) if everyone else None
+    if all_row is not None:
+        res.rows.append(Row(f"set_relay -> relays_update at all {n} clients", all_row))
+    # Where the time goes, as a plain MQTT subscriber on the broker sees the command pass.
+    if to_broker:
+        res.rows.append(Row("  split: set_relay -> `set` on MQTT (bridge)", summarize(to_broker)))
+        res.rows.append(
+            Row("  split: `set` -> `result` on MQTT (gateway)", summarize(gateway_part))
+        )
+        res.rows.append(Row("  split: `result` -> ack at sender (bridge)", summarize(back)))
     res.details.update({"commands": len(commands), "failed": len(failed), "failures": failed[:5]})
     res.figures["commands_failed"] = len(failed)
     all_row = res.rows[-1].summary if everyone else None

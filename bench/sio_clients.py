@@ -24,7 +24,7 @@ from typing import Any
 
 import socketio
 
-from bench.procio import mark_ready, write_json
+from bench.procio import bridge_token, mark_ready, write_json
 
 
 @dataclass
@@ -111,13 +111,15 @@ async def connect_all(
     url: str, rec: Recorder, count: int, concurrency: int, measured: int
 ) -> tuple[list[Client], list[str]]:
     gate = asyncio.Semaphore(concurrency)
+    token = bridge_token()
+    auth = {"token": token} if token else None
     errors: list[str] = []
 
     async def one(i: int) -> Client | None:
         client = make_client(rec, i < measured)
         async with gate:
             try:
-                await client.sio.connect(url, transports=["websocket"], wait_timeout=30)
+                await client.sio.connect(url, transports=["websocket"], wait_timeout=30, auth=auth)
                 await asyncio.wait_for(client.has_state.wait(), 30)
             except (socketio.exceptions.ConnectionError, TimeoutError) as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")

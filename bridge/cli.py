@@ -17,9 +17,7 @@ from pathlib import Path  # noqa: E402
 import gevent  # noqa: E402
 
 from bridge.accounts import ROLES, Account, AccountError, Accounts  # noqa: E402
-from bridge.app import create_app  # noqa: E402
 from bridge.files import StateFileError  # noqa: E402
-from bridge.server import PortInUseError, make_server  # noqa: E402
 from bridge.sessions import Sessions  # noqa: E402
 from bridge.settings import BridgeSettings, SettingsError, load_settings  # noqa: E402
 
@@ -122,6 +120,10 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def serve(settings: BridgeSettings) -> int:
+    # Here, not at the top: the users/tokens commands should not pay for the web stack.
+    from bridge.app import create_app  # noqa: PLC0415
+    from bridge.server import PortInUseError, make_server  # noqa: PLC0415
+
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -20,6 +20,7 @@ Checks at the end (exit status 1 when one fails):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import random
@@ -214,6 +215,9 @@ class Soak:
                 "FACTORY_MQTT_URL": bridge_link.url(self.broker.url),
                 "FACTORY_MQTT_KEEPALIVE": "4",
                 "FACTORY_COMMAND_TTL": "2",
+                # The operator's steady rate is the workload, not abuse to be limited.
+                "FACTORY_COMMAND_RATE": "6000",
+                "FACTORY_COMMAND_BURST": "100",
             },
         )
         self.gateways[first] = self.stack.gateway
@@ -245,10 +249,8 @@ class Soak:
     def stop(self) -> None:
         self._stop.set()
         for m in [*self.mirrors, *([self.operator] if self.operator else [])]:
-            try:
+            with contextlib.suppress(Exception):  # already disconnected
                 m.stop()
-            except Exception:  # already disconnected
-                pass
         for gw, proc in self.gateways.items():
             if gw != self.ids[0]:
                 proc.stop()
@@ -265,7 +267,11 @@ class Soak:
         relays = [f"relay_{n}" for n in range(1, 5)]
         while not self._stop.wait(self.config.command_interval_s):
             gw = self.random.choice(self.ids)
-            request = {"gateway": gw, "relay": self.random.choice(relays), "on": self.random.random() < 0.5}
+            request = {
+                "gateway": gw,
+                "relay": self.random.choice(relays),
+                "on": self.random.random() < 0.5,
+            }
             try:
                 outcome = self.operator.call("set_relay", request, timeout=10)
             except Exception as exc:  # the operator's own link is down: counts as a failure

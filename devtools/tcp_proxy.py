@@ -14,6 +14,7 @@ direction of each connection.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -265,8 +266,6 @@ class TcpProxy:
                 self._links.remove(link)
             self._cond.notify_all()
         for s in (link.client, link.server):
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             s.close()

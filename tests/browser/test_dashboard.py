@@ -91,8 +91,21 @@ def screenshot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def open_dashboard(page: Page, stack: Stack, query: str = "") -> None:
-    page.goto(f"{stack.base_url}/{query}")
+def log_in_if_asked(page: Page, stack: Stack) -> None:
+    """Logs in through the dashboard's form, as the operator the stack created."""
+    form = page.get_by_role("form", name="Log in")
+    expect(form.or_(page.get_by_test_id(f"device-{GW}-temperature"))).to_be_visible()
+    if form.is_visible():
+        user, password = stack.operator_credentials
+        form.get_by_label("User name").fill(user)
+        form.get_by_label("Password").fill(password)
+        form.get_by_role("button", name="Log in").click()
+        expect(page.get_by_test_id("user")).to_contain_text(f"{user} (operator)")
+
+
+def open_dashboard(page: Page, stack: Stack) -> None:
+    page.goto(f"{stack.base_url}/")
+    log_in_if_asked(page, stack)
     expect(status(page)).to_contain_text("Real-time Connected")
     for device in DEVICES:
         expect(page.get_by_test_id(f"device-{GW}-{device}")).to_be_visible()
@@ -186,6 +199,14 @@ def test_relay_switch_is_pending_then_confirmed_in_every_tab(
     expect(motor_a).to_have_attribute("aria-checked", "false")
     expect(motor_a).to_have_attribute("data-state", "off")
 
+    # Logging out on a shared tablet leaves no plant on screen, in any tab of that session.
+    tab_b.get_by_role("button", name="Log out").click()
+    for tab in (tab_a, tab_b):
+        expect(tab.get_by_role("form", name="Log in")).to_be_visible()
+        expect(tab.get_by_test_id(f"device-{GW}-temperature")).to_have_count(0)
+        expect(status(tab)).to_contain_text("Logged out")
+    screenshot(tab_a, "10-logged-out")
+
 
 def test_http_fallback_when_socket_io_is_blocked_and_back(
     stack: Stack, page: Page, gateway_probe: MqttProbe
@@ -208,6 +229,7 @@ def test_http_fallback_when_socket_io_is_blocked_and_back(
     page.route_web_socket(re.compile(r"/socket\.io/"), websocket)
     started = time.monotonic()
     page.goto(stack.base_url + "/")
+    log_in_if_asked(page, stack)
     expect(status(page)).to_contain_text("HTTP Fallback Mode", timeout=10_000)
     print(f"fallback after {time.monotonic() - started:.1f} s")
     expect(page.get_by_test_id(f"device-{GW}-temperature")).to_have_attribute("data-state", "good")

@@ -7,6 +7,7 @@ command time-to-live 2 s); the behaviour is the production one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -123,7 +124,9 @@ class FakeBoard:
         return out
 
     def writes(self, pin: int, since: float = 0.0) -> list[dict[str, Any]]:
-        return [e for e in self.journal() if e["pin"] == pin and e["op"] == "output" and e["t"] > since]
+        return [
+            e for e in self.journal() if e["pin"] == pin and e["op"] == "output" and e["t"] > since
+        ]
 
 
 @dataclass
@@ -192,10 +195,8 @@ class Rig:
 
     def stop(self) -> None:
         for m in self.mirrors:
-            try:
+            with contextlib.suppress(Exception):  # already gone with its bridge
                 m.stop()
-            except Exception:  # already gone with its bridge
-                pass
         self.stack.stop()
         for link in (self.gw_link, self.bridge_link, self.client_link):
             link.stop()
@@ -229,6 +230,8 @@ def start_rig(
             "FACTORY_MQTT_URL": bridge_link.url(broker.url),
             "FACTORY_MQTT_KEEPALIVE": str(KEEPALIVE_S),
             "FACTORY_COMMAND_TTL": "2",
+            # The tests poll the HTTP API while they wait; that is not abuse to be limited.
+            "FACTORY_HTTP_RATE_LIMIT": "100000/minute",
             **(bridge_env or {}),
         },
     )
@@ -241,6 +244,11 @@ def start_rig(
         rig.stop()
         raise
     return rig
+
+
+def figure(name: str, value: float) -> None:
+    """A measured figure, printed for docs/reliability.md (`pytest -s tests/faults`)."""
+    print(f"FIGURE {name} = {value:.3f}")
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, poll: float = 0.02) -> float:

@@ -13,6 +13,7 @@ from faults_helpers import (
     RECONNECT_MAX_S,
     Rig,
     describe,
+    figure,
     mirrors_show_board,
     topics,
     wait_for,
@@ -22,10 +23,14 @@ CONVERGE_S = 2.0
 
 
 def _reconnected(rig: Rig, since: float) -> tuple[float, float]:
-    """When gateway and bridge reached the broker again (first link after ``since``)."""
-    gw = wait_for(lambda: rig.gw_link.upstream_since(since), 20, "gateway reconnect")
-    br = wait_for(lambda: rig.bridge_link.upstream_since(since), 20, "bridge reconnect")
-    return rig.gw_link.upstream_since(since) or gw, rig.bridge_link.upstream_since(since) or br
+    """When gateway and bridge reached the broker again (their first link after ``since``)."""
+    at = []
+    for name, link in (("gateway", rig.gw_link), ("bridge", rig.bridge_link)):
+        wait_for(lambda link=link: link.upstream_since(since), 20, f"{name} reconnect")  # type: ignore[misc]
+        first = link.upstream_since(since)
+        assert first is not None
+        at.append(first)
+    return at[0], at[1]
 
 
 def _switch(rig: Rig, wanted: dict[str, bool]) -> list[str]:
@@ -59,11 +64,14 @@ def test_broker_killed_and_restarted(rig_factory: Callable[..., Rig]) -> None:
             f"(backoff ceiling {RECONNECT_MAX_S} s)"
         )
     both = max(gw_at, bridge_at)
+    figure("broker kill: gateway reconnect after broker back, s", gw_at - back)
+    figure("broker kill: bridge reconnect after broker back, s", bridge_at - back)
     converged = wait_for(lambda: mirrors_show_board(rig), 15, f"convergence: {describe(rig)}")
     assert converged - both <= CONVERGE_S, (
         f"clients showed the board {converged - both:.2f} s after both reconnected "
         f"(criterion {CONVERGE_S} s)"
     )
+    figure("broker kill: clients show the board after both reconnected, s", converged - both)
     moves = {(m["pin"], m["level"]) for m in rig.board.moves(since=cut)}
     assert moves == {(PUMP, 0), (BRAKE, 1)}, f"only link-loss moves expected, got {moves}"
     for cid in ids:
@@ -91,6 +99,8 @@ def test_broker_restarted_without_its_persistence(rig_factory: Callable[..., Rig
         f"clients showed the board {converged - max(gw_at, bridge_at):.2f} s after both "
         f"reconnected (criterion {CONVERGE_S} s)"
     )
+    figure("broker wiped: clients show the board after both reconnected, s",
+           converged - max(gw_at, bridge_at))  # fmt: skip
     assert rig.board.moves(since=cut) == [], "a relay moved because of the broker's restart"
 
     with rig.probe([f"{topics.prefix}/{GW}/#"]) as late:  # what a newcomer gets, retained

@@ -12,6 +12,7 @@ from faults_helpers import (
     PUMP,
     Rig,
     command_payload,
+    figure,
     result_for,
     topics,
     wait_for,
@@ -85,6 +86,7 @@ def test_a_command_delivered_late_is_rejected_as_expired(
         late = probe.wait_for(result_for(outcome["id"]), 15, "the late command's answer")
         answer = json.loads(late.payload)
         assert answer["ok"] is False and answer["error"] == "expired", answer
+        figure("late command: gateway's `expired` after the operator's timeout, s", late.at - told)
         assert late.at - told >= 1.0, (
             f"the operator's timeout came only {late.at - told:.2f} s before the gateway's answer"
         )

@@ -1,6 +1,7 @@
 // The I/O edge: one Socket.IO connection, HTTP polling when it is down, timers. It turns what
 // arrives into calls of the pure reducers and publishes snapshots for React.
 import type { io as ioFn, Socket } from 'socket.io-client';
+import { type AuthState, authFromLogin, authFromMe, initialAuth, requiredAuth } from './auth';
 import type { DashboardConfig } from './config';
 import { awaitsSocket, type ConnectionEvent, type Mode, nextMode, polls } from './connection';
 import {
@@ -23,6 +24,7 @@ export interface Snapshot {
   /** When something last proved our data current (browser clock, ms). */
   lastSyncMs: number | null;
   httpError: string | null;
+  auth: AuthState;
 }
 
 export interface ClientDeps {
@@ -44,6 +46,7 @@ export class LiveClient {
     mode: 'connecting',
     lastSyncMs: null,
     httpError: null,
+    auth: initialAuth,
   };
   private readonly listeners = new Set<() => void>();
   private socket: Socket | null = null;
@@ -76,11 +79,17 @@ export class LiveClient {
       autoConnect: false,
     });
     socket.on('connect', () => this.onSocket('socket_up'));
-    socket.on('disconnect', () => {
+    socket.on('disconnect', (reason: string) => {
       this.onSocket('socket_down');
+      // The bridge ends the sockets of a session that logged out: find out at once.
+      if (reason === 'io server disconnect') void this.checkAuth();
       this.retryIfAbandoned();
     });
-    socket.on('connect_error', () => this.retryIfAbandoned());
+    socket.on('connect_error', (err: Error) => {
+      // The bridge refuses a socket without a login; the login form takes it from here.
+      if (err.message === 'unauthorized') this.loginRequired();
+      this.retryIfAbandoned();
+    });
     socket.on('state', (full: unknown) => this.receiveState(full));
     for (const event of DELTA_EVENTS) {
       socket.on(event, (delta: unknown) => this.receiveDelta(event, delta));
@@ -90,6 +99,7 @@ export class LiveClient {
     this.socket = socket;
     this.armFallbackTimer();
     socket.connect();
+    void this.checkAuth();
   }
 
   stop(): void {
@@ -128,6 +138,59 @@ export class LiveClient {
     this.updatePlant((p) => dismissError(p, relayKey(gateway, relay)));
   }
 
+  // --------------------------------------------------------------- login
+
+  private async checkAuth(): Promise<void> {
+    try {
+      const res = await this.request('GET', 'api/auth/me');
+      const auth = authFromMe(res.status, await res.json().catch(() => null));
+      if (auth?.status === 'required') this.loginRequired();
+      else if (auth !== null) this.update({ auth });
+    } catch {
+      // The bridge is unreachable: the connection indicator already says so.
+    }
+  }
+
+  async login(username: string, password: string): Promise<void> {
+    this.update({ auth: { ...this.snapshot.auth, busy: true, error: null } });
+    let auth: AuthState;
+    try {
+      const res = await this.request('POST', 'api/auth/login', { username, password });
+      auth = authFromLogin(res.status, await res.json().catch(() => null));
+    } catch (err) {
+      auth = requiredAuth(`The bridge cannot be reached (${String(err)}); try again.`);
+    }
+    this.update({ auth });
+    if (auth.status !== 'signed_in') return;
+    void this.checkAuth(); // for the permissions
+    const socket = this.socket;
+    if (socket !== null && !socket.connected && !socket.active) socket.connect();
+    if (polls(this.snapshot.mode)) {
+      this.stopPolling();
+      this.schedulePoll(0);
+    }
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.request('POST', 'api/auth/logout');
+    } finally {
+      // Nothing of the plant stays on screen for whoever uses the tablet next.
+      this.update({ auth: requiredAuth(), plant: emptyPlant, lastSyncMs: null });
+      this.socket?.disconnect();
+    }
+  }
+
+  private loginRequired(): void {
+    if (this.snapshot.auth.status === 'required') return;
+    const expired = this.snapshot.auth.status === 'signed_in';
+    this.update({
+      auth: requiredAuth(expired ? 'Your session has ended; please log in again.' : null),
+      plant: emptyPlant,
+      lastSyncMs: null,
+    });
+  }
+
   // --------------------------------------------------------------- connection mode
 
   private onSocket(event: ConnectionEvent): void {
@@ -157,6 +220,7 @@ export class LiveClient {
   private retryIfAbandoned(): void {
     const socket = this.socket;
     if (socket === null || socket.active || this.retryTimer !== null) return;
+    if (this.snapshot.auth.status === 'required') return; // login() reconnects
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (this.running && !socket.connected) socket.connect();
@@ -228,13 +292,31 @@ export class LiveClient {
   }
 
   private async getJson(path: string): Promise<unknown> {
-    const res = await this.deps.fetch(this.url(path), {
-      headers: { Accept: 'application/json' },
-      signal: AbortSignal.timeout(this.config.requestTimeoutMs),
-      cache: 'no-store',
-    });
+    const res = await this.request('GET', path);
+    if (res.status === 401) this.loginRequired();
     if (!res.ok) throw new Error(`GET ${path} answered HTTP ${res.status}`);
     return res.json();
+  }
+
+  /** A JSON request with the session's CSRF token on anything that changes something. */
+  private request(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    timeoutMs = this.config.requestTimeoutMs,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const csrf = this.snapshot.auth.csrf;
+    if (method === 'POST' && csrf !== null) headers['X-CSRF-Token'] = csrf;
+    return this.deps.fetch(this.url(path), {
+      method,
+      headers,
+      credentials: 'same-origin',
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(timeoutMs),
+      cache: 'no-store',
+    });
   }
 
   private schedulePoll(delayMs: number): void {
@@ -249,6 +331,7 @@ export class LiveClient {
 
   private async poll(generation: number): Promise<void> {
     const current = () => generation === this.pollGeneration;
+    if (this.snapshot.auth.status === 'required') return;
     try {
       const version = this.snapshot.plant.version;
       if (version !== null) {
@@ -278,12 +361,8 @@ export class LiveClient {
   private async postRelay(gateway: string, relay: string, on: boolean): Promise<CommandOutcome> {
     const path = `api/relays/${encodeURIComponent(gateway)}/${encodeURIComponent(relay)}`;
     try {
-      const res = await this.deps.fetch(this.url(path), {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({ on }),
-        signal: AbortSignal.timeout(this.config.commandTimeoutMs),
-      });
+      const res = await this.request('POST', path, { on }, this.config.commandTimeoutMs);
+      if (res.status === 401) this.loginRequired();
       const body: unknown = await res.json().catch(() => null);
       return normalizeOutcome(body, res.status);
     } catch (err) {

@@ -61,4 +61,9 @@ describe('indicator', () => {
     const ind = indicator('connecting', null, 1, fresh, null);
     expect([ind.label, ind.age, ind.stale]).toEqual(['Connecting…', 'no data yet', true]);
   });
+
+  it('says "Logged out" while the bridge wants a login, whatever the socket does', () => {
+    const ind = indicator('fallback', 0, 60_000, fresh, 'GET api/state answered HTTP 401', true);
+    expect([ind.label, ind.tone, ind.stale]).toEqual(['Logged out', 'warn', false]);
+  });
 });

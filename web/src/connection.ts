@@ -55,7 +55,12 @@ export function indicator(
   nowMs: number,
   fresh: FreshnessConfig,
   httpError: string | null,
+  loginRequired = false,
 ): Indicator {
+  if (loginRequired) {
+    // No data is shown without a login, so nothing can be stale; the socket waits for login().
+    return { label: 'Logged out', tone: 'warn', age: 'no data', stale: false, detail: null };
+  }
   const [label, tone] = LABELS[mode];
   const freshMs = mode === 'realtime' ? fresh.realtimeFreshMs : fresh.pollFreshMs;
   const ageMs = lastSyncMs === null ? null : nowMs - lastSyncMs;

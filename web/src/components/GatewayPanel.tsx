@@ -11,9 +11,10 @@ interface Props {
   client: LiveClient;
   config: DashboardConfig;
   nowMs: number;
+  canSwitch: boolean;
 }
 
-export function GatewayPanel({ id, plant, client, config, nowMs }: Props) {
+export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Props) {
   const gateway = plant.gateways[id];
   const online = gateway?.online !== false;
   const devices = Object.entries(plant.devices).filter(([, d]) => d.gateway === id);
@@ -58,6 +59,7 @@ export function GatewayPanel({ id, plant, client, config, nowMs }: Props) {
               error={plant.commandErrors[key]}
               requested={plant.pending[key]?.requested}
               gatewayOnline={online}
+              canSwitch={canSwitch}
               onToggle={(on) => client.setRelay(relay.gateway, relay.id, on)}
               onDismiss={() => client.dismissError(relay.gateway, relay.id)}
             />

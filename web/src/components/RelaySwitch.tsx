@@ -7,6 +7,8 @@ interface Props {
   error: CommandError | undefined;
   requested: boolean | undefined;
   gatewayOnline: boolean;
+  /** False for a viewer: the switch shows the state but cannot be used. */
+  canSwitch: boolean;
   onToggle: (on: boolean) => void;
   onDismiss: () => void;
 }
@@ -25,7 +27,7 @@ const ERRORS: Record<string, string> = {
 };
 
 export function RelaySwitch(props: Props) {
-  const { relay, state, error, requested, gatewayOnline, onToggle, onDismiss } = props;
+  const { relay, state, error, requested, gatewayOnline, canSwitch, onToggle, onDismiss } = props;
   const id = `relay-${relay.gateway}-${relay.id}`;
   const name = relay.name ?? relay.id;
   const known = typeof relay.on === 'boolean';
@@ -33,10 +35,11 @@ export function RelaySwitch(props: Props) {
   const on = relay.on === true;
   const busy = state === 'pending';
   const stale = !gatewayOnline || relay.quality === 'stale';
-  const disabled = busy || !gatewayOnline || !known;
+  const disabled = busy || !gatewayOnline || !known || !canSwitch;
   let status = on ? 'On' : known ? 'Off' : 'Unknown';
   if (busy) status = `Switching ${requested ? 'on' : 'off'}…`;
   else if (!gatewayOnline) status = `${status} (gateway offline)`;
+  else if (!canSwitch) status = `${status} (view only)`;
   return (
     <div className={`relay relay-${state}${stale ? ' relay-stale' : ''}`} data-testid={id}>
       <span className="relay-name" id={`${id}-name`}>

@@ -1,0 +1,84 @@
+// Who the dashboard is logged in as (the bridge's session login, docs/api.md). Pure: the
+// client feeds it the HTTP answers of /api/auth/me and /api/auth/login.
+
+export type AuthStatus =
+  | 'checking' // not known yet
+  | 'open' // the bridge has no login (an older bridge): everything is allowed
+  | 'required' // the bridge wants a login
+  | 'signed_in';
+
+export interface AuthState {
+  status: AuthStatus;
+  user: { name: string; role: string } | null;
+  /** Sent as X-CSRF-Token with every POST of a logged-in session. */
+  csrf: string | null;
+  /** null when the bridge did not say (then the bridge alone decides). */
+  permissions: string[] | null;
+  error: string | null;
+  busy: boolean;
+}
+
+export const initialAuth: AuthState = {
+  status: 'checking',
+  user: null,
+  csrf: null,
+  permissions: null,
+  error: null,
+  busy: false,
+};
+
+export const requiredAuth = (error: string | null = null): AuthState => ({
+  ...initialAuth,
+  status: 'required',
+  error,
+});
+
+const record = (v: unknown): Record<string, unknown> =>
+  typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+
+function signedIn(body: unknown, permissions: string[] | null): AuthState {
+  const b = record(body);
+  const user = record(b.user);
+  return {
+    ...initialAuth,
+    status: 'signed_in',
+    user: {
+      name: typeof user.name === 'string' ? user.name : '?',
+      role: typeof user.role === 'string' ? user.role : '?',
+    },
+    csrf: typeof b.csrf_token === 'string' ? b.csrf_token : null,
+    permissions,
+  };
+}
+
+const stringList = (v: unknown): string[] | null =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : null;
+
+/** From the answer of GET /api/auth/me; null when it tells nothing (e.g. the bridge is down). */
+export function authFromMe(status: number, body: unknown): AuthState | null {
+  if (status === 200) return signedIn(body, stringList(record(body).permissions));
+  if (status === 401) return requiredAuth();
+  if (status === 404) return { ...initialAuth, status: 'open' };
+  return null;
+}
+
+/** From the answer of POST /api/auth/login. */
+export function authFromLogin(status: number, body: unknown): AuthState {
+  if (status === 200) {
+    // The login answer has no permission list; /api/auth/me fills it in.
+    return signedIn(body, null);
+  }
+  if (status === 401) return requiredAuth('Wrong user name or password.');
+  if (status === 429) return requiredAuth('Too many attempts: wait a minute, then try again.');
+  const detail = record(body).detail;
+  return requiredAuth(
+    typeof detail === 'string' ? detail : `The bridge answered HTTP ${status}; try again.`,
+  );
+}
+
+export const mayRead = (auth: AuthState): boolean =>
+  auth.status === 'open' || auth.status === 'signed_in' || auth.status === 'checking';
+
+export const maySwitch = (auth: AuthState): boolean =>
+  auth.status !== 'required' &&
+  (auth.permissions === null || auth.permissions.includes('set_relay'));
