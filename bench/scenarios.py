@@ -235,7 +235,6 @@ def relay(run: Run, stack: Stack) -> ScenarioResult:
         res.rows.append(Row("  split: `result` -> ack at sender (bridge)", summarize(back)))
     res.details.update({"commands": len(commands), "failed": len(failed), "failures": failed[:5]})
     res.figures["commands_failed"] = len(failed)
-    all_row = res.rows[-1].summary if everyone else None
     res.targets += [
         Target(f"round trip p50, {n} clients", all_row.p50 if all_row else None, "<=", 5, "ms"),
         Target(f"round trip p99, {n} clients", all_row.p99 if all_row else None, "<=", 15, "ms"),
