@@ -30,8 +30,8 @@ class BenchConfig:
     relay_commands: int = 60
     ingest_clients: int = 100
     ingest_devices: int = 100
-    rates: tuple[int, ...] = (1000, 2500, 5000, 10000, 20000, 30000)
-    fanout: tuple[int, ...] = (250, 500, 1000, 1500, 2000)
+    rates: tuple[int, ...] = (250, 1000, 2500, 5000, 10000, 20000, 30000)
+    fanout: tuple[int, ...] = (100, 250, 500, 1000, 1500, 2000)
     fanout_rate: float = 10.0
     clients_per_process: int = 250
     poll_interval: float = 5.0
