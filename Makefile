@@ -62,8 +62,10 @@ bench: setup-demo
 soak: setup-demo
 	$(PY) -m devtools.soak --seconds $(SOAK_SECONDS)
 
+# Published documents generated from the code (tests fail when they drift).
 schemas: $(STAMP)
 	$(PY) -m factory_core.contract docs/schemas
+	$(PY) -m bridge.openapi docs/openapi.json
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist .demo test-artifacts

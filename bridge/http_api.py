@@ -44,10 +44,39 @@ def make_api(
 
     @api.get("/api/state")
     def state() -> Any:
+        """The full state, as the Socket.IO ``state`` event.
+        ---
+        get:
+          summary: Everything the bridge knows, with its version
+          tags: [state]
+          responses:
+            200:
+              description: gateways, devices, relays, system_stats, history and version
+              content:
+                application/json:
+                  schema: {$ref: "#/components/schemas/State"}
+        """
         return store.snapshot()
 
     @api.get("/api/events")
     def events() -> Any:
+        """The deltas a polling client missed.
+        ---
+        get:
+          summary: Deltas since a version, or a signal to fetch the full state again
+          tags: [state]
+          parameters:
+            - {name: since, in: query, required: true, schema: {type: integer, minimum: 0}}
+          responses:
+            200:
+              description: >-
+                {"version", "events": [{"event", "data"}]}, or {"version", "resync": true}
+                when the bridge no longer holds what came after ``since``
+              content:
+                application/json:
+                  schema: {$ref: "#/components/schemas/Events"}
+            400: {$ref: "#/components/responses/Invalid"}
+        """
         raw = request.args.get("since", "")
         if not raw.isdigit():
             return error(400, "invalid", f"since must be a version number >= 0, got {raw!r}")
@@ -62,6 +91,19 @@ def make_api(
 
     @api.get("/api/devices/<gateway>/<device>/history")
     def history(gateway: str, device: str) -> Any:
+        """A device's recent values for sparklines.
+        ---
+        get:
+          summary: The last hour of one device, downsampled to a few hundred points
+          tags: [state]
+          responses:
+            200:
+              description: '{"key": "<gateway>/<device>", "points": [[ts, value], ...]}'
+              content:
+                application/json:
+                  schema: {$ref: "#/components/schemas/History"}
+            404: {$ref: "#/components/responses/Error"}
+        """
         points = store.history_of(gateway, device)
         if points is None:
             return error(404, "unknown_device", f"no device {device!r} on gateway {gateway!r}")
@@ -69,6 +111,26 @@ def make_api(
 
     @api.post("/api/relays/<gateway>/<relay>")
     def set_relay(gateway: str, relay: str) -> Any:
+        """Switch a relay and answer the outcome the gateway confirmed.
+        ---
+        post:
+          summary: Switch a relay; the answer carries the state read back from the pin
+          tags: [commands]
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/SetRelayBody"}
+          responses:
+            200: {$ref: "#/components/responses/Outcome"}
+            400: {$ref: "#/components/responses/Outcome"}
+            403: {$ref: "#/components/responses/Outcome"}
+            404: {$ref: "#/components/responses/Outcome"}
+            409: {$ref: "#/components/responses/Outcome"}
+            429: {$ref: "#/components/responses/Outcome"}
+            503: {$ref: "#/components/responses/Outcome"}
+            504: {$ref: "#/components/responses/Outcome"}
+        """
         body = request.get_json(silent=True, force=True)
         requested = body.get("on") if isinstance(body, dict) else None
         audited = {"gateway": gateway, "relay": relay, "on": requested}
@@ -87,6 +149,18 @@ def make_api(
 
     @api.get("/api/audit")
     def audit_page() -> Any:
+        """Who switched what, when, from where, with what outcome (admins).
+        ---
+        get:
+          summary: A page of the relay command audit log, newest first
+          tags: [audit]
+          responses:
+            200:
+              description: entries and paging
+              content: {application/json: {schema: {type: object}}}
+            400: {$ref: "#/components/responses/Invalid"}
+            403: {$ref: "#/components/responses/Error"}
+        """
         query = _audit_query()
         if not isinstance(query, AuditQuery):
             return query
@@ -94,6 +168,17 @@ def make_api(
 
     @api.get("/api/audit.csv")
     def audit_csv() -> Any:
+        """The audit log as CSV (admins).
+        ---
+        get:
+          summary: The audit log, filtered like /api/audit, as a CSV download
+          tags: [audit]
+          responses:
+            200:
+              description: CSV with a header row
+              content: {text/csv: {schema: {type: string}}}
+            403: {$ref: "#/components/responses/Error"}
+        """
         query = _audit_query()
         if not isinstance(query, AuditQuery):
             return query
@@ -105,6 +190,24 @@ def make_api(
 
     @api.get("/api/health")
     def health() -> Any:
+        """Liveness for load balancers and monitoring (no login needed).
+        ---
+        get:
+          summary: Broker link and gateways online
+          tags: [operations]
+          security: []
+          responses:
+            200:
+              description: the broker is reachable
+              content:
+                application/json:
+                  schema: {$ref: "#/components/schemas/Health"}
+            503:
+              description: the broker is unreachable
+              content:
+                application/json:
+                  schema: {$ref: "#/components/schemas/Health"}
+        """
         connected = bool(mqtt_connected())
         body = {
             "mqtt_connected": connected,
@@ -115,6 +218,16 @@ def make_api(
 
     @api.get("/metrics")
     def prometheus() -> Response:
+        """Prometheus metrics.
+        ---
+        get:
+          summary: Metrics in the Prometheus text format
+          tags: [operations]
+          responses:
+            200:
+              description: messages in, updates out, dropped messages, clients, commands
+              content: {text/plain: {schema: {type: string}}}
+        """
         metrics.version.set(store.version)
         metrics.mqtt_connected.set(1 if mqtt_connected() else 0)
         return Response(metrics.render(), content_type=CONTENT_TYPE)
@@ -144,6 +257,17 @@ def _kind_view(store: Store, field: str) -> Any:
     def view() -> Any:
         return store.kind(field)
 
+    # The seed's per-kind endpoints; described for the OpenAPI document like the others.
+    view.__doc__ = f"""The {field} part of the state.
+    ---
+    get:
+      summary: The current {field} with the version, as the {field}_update event
+      tags: [state]
+      responses:
+        200:
+          description: the current {field} with the version
+          content: {{application/json: {{schema: {{type: object}}}}}}
+    """
     return view
 
 

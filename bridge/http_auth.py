@@ -133,6 +133,25 @@ def _auth_routes(
     @limiter.limit(settings.login_rate_limit, key_func=lambda: f"addr:{request.remote_addr}")
     @limiter.limit(settings.login_rate_limit, key_func=_login_name_key)
     def login() -> Any:
+        """Log in with user name and password.
+        ---
+        post:
+          summary: Start a session (cookie) and get the CSRF token for later POSTs
+          tags: [auth]
+          security: []
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/Login"}
+          responses:
+            200:
+              description: '{"user": {"name", "role"}, "csrf_token", "expires"}'
+              content: {application/json: {schema: {type: object}}}
+            400: {$ref: "#/components/responses/Invalid"}
+            401: {$ref: "#/components/responses/Error"}
+            429: {$ref: "#/components/responses/Error"}
+        """
         parsed = parse_login(request.get_json(silent=True))
         if isinstance(parsed, str):
             return error(400, "invalid", parsed + " (send Content-Type: application/json)")
@@ -151,6 +170,17 @@ def _auth_routes(
 
     @routes.post("/api/auth/logout")
     def logout() -> Any:
+        """End the session; its sockets are disconnected.
+        ---
+        post:
+          summary: End this session
+          tags: [auth]
+          responses:
+            200:
+              description: '{"ok": true}'
+              content: {application/json: {schema: {type: object}}}
+            400: {$ref: "#/components/responses/Invalid"}
+        """
         caller = principal()
         if caller is None or caller.session is None:
             detail = "an API token has no session to end; revoke it with `factory-bridge tokens`"
@@ -162,6 +192,17 @@ def _auth_routes(
 
     @routes.get("/api/auth/me")
     def me() -> Any:
+        """Who is calling.
+        ---
+        get:
+          summary: The caller's user, role, permissions and CSRF token
+          tags: [auth]
+          responses:
+            200:
+              description: '{"user", "via", "csrf_token", "permissions"}'
+              content: {application/json: {schema: {type: object}}}
+            401: {$ref: "#/components/responses/Error"}
+        """
         caller = principal()
         assert caller is not None  # the gate answered 401 otherwise
         live = auth.sessions.get(caller.session) if caller.session else None

@@ -1,0 +1,172 @@
+"""The OpenAPI document of the HTTP API, generated from the running app's routes.
+
+Paths come from Flask's URL map and each view's docstring (apispec's Flask plugin reads the
+YAML after ``---``), so a route cannot exist undocumented: the test compares the two.
+``python -m bridge.openapi docs/openapi.json`` writes the published copy.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from apispec import APISpec
+from apispec.yaml_utils import load_yaml_from_docstring
+from apispec_webframeworks.flask import FlaskPlugin
+from flask import Flask
+
+from bridge.app import create_app
+from bridge.settings import BridgeSettings
+from factory_core.contract import ID_PATTERN
+
+DOCUMENTED_PREFIXES = ("/api/", "/metrics")
+
+_OUTCOME = {
+    "type": "object",
+    "required": ["ok", "id", "on", "error", "detail"],
+    "properties": {
+        "ok": {"type": "boolean"},
+        "id": {"type": ["string", "null"], "description": "the command id sent to the gateway"},
+        "on": {
+            "type": ["boolean", "null"],
+            "description": "the state read back from the pin; never the requested one",
+        },
+        "error": {
+            "type": ["string", "null"],
+            "enum": [
+                None, "invalid", "unknown_relay", "expired", "duplicate", "too_soon",
+                "readback_mismatch", "hardware_error", "timeout", "gateway_offline",
+                "not_connected", "forbidden", "rate_limited",
+            ],
+        },
+        "detail": {"type": ["string", "null"]},
+    },
+}  # fmt: skip
+_ERROR = {
+    "type": "object",
+    "required": ["error", "detail"],
+    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+}
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Outcome": _OUTCOME,
+    "Error": _ERROR,
+    "SetRelayBody": {
+        "type": "object",
+        "required": ["on"],
+        "properties": {"on": {"type": "boolean"}},
+        "additionalProperties": False,
+    },
+    "Login": {
+        "type": "object",
+        "required": ["username", "password"],
+        "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+    },
+    "State": {
+        "type": "object",
+        "required": ["version", "gateways", "devices", "relays", "system_stats"],
+        "properties": {
+            "version": {"type": "integer"},
+            "gateways": {"type": "object"},
+            "devices": {"type": "object"},
+            "relays": {"type": "object"},
+            "system_stats": {"type": "object"},
+            "history": {"type": "object"},
+        },
+        "description": "shapes of the entries: docs/api.md",
+    },
+    "Events": {
+        "type": "object",
+        "required": ["version"],
+        "properties": {
+            "version": {"type": "integer"},
+            "resync": {"type": "boolean"},
+            "events": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "History": {
+        "type": "object",
+        "properties": {"key": {"type": "string"}, "points": {"type": "array"}},
+    },
+    "Health": {
+        "type": "object",
+        "properties": {
+            "mqtt_connected": {"type": "boolean"},
+            "gateways_online": {"type": "array", "items": {"type": "string"}},
+            "version": {"type": "integer"},
+        },
+    },
+}
+
+
+def _json_response(schema: str, description: str) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    return {"description": description, "content": {"application/json": {"schema": ref}}}
+
+
+def documented_rules(app: Flask) -> list[str]:
+    return sorted(
+        {r.rule for r in app.url_map.iter_rules() if r.rule.startswith(DOCUMENTED_PREFIXES)}
+    )
+
+
+def build_spec(app: Flask, version: str) -> dict[str, Any]:
+    spec = APISpec(
+        title="Factory IoT bridge",
+        version=version,
+        openapi_version="3.1.0",
+        plugins=[FlaskPlugin()],
+        info={
+            "description": "The bridge's HTTP API: the plant's live state, relay commands with "
+            "confirmed outcomes, audit, health and metrics. Real-time pushes use Socket.IO "
+            "(docs/api.md).",
+        },
+        security=[{"session": []}, {"token": []}],
+    )
+    for name, schema in _SCHEMAS.items():
+        spec.components.schema(name, schema)
+    spec.components.response("Outcome", _json_response("Outcome", "the command's outcome"))
+    spec.components.response("Error", _json_response("Error", "what was refused and why"))
+    spec.components.response("Invalid", _json_response("Error", "bad input, named"))
+    spec.components.security_scheme(
+        "session", {"type": "apiKey", "in": "cookie", "name": "factory_session"}
+    )
+    spec.components.security_scheme("token", {"type": "http", "scheme": "bearer"})
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if not rule.rule.startswith(DOCUMENTED_PREFIXES):
+                continue
+            view = app.view_functions[rule.endpoint]
+            if not load_yaml_from_docstring(view.__doc__ or ""):
+                raise ValueError(f"{rule.rule} has no OpenAPI operation in its docstring")
+            # Path parameters come from the rule itself: gateway, device and relay ids.
+            params = [
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": ID_PATTERN},
+                }
+                for name in sorted(rule.arguments)
+            ]
+            spec.path(view=view, app=app, parameters=params)
+    return spec.to_dict()
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[1]) if len(argv) > 1 else None
+    with tempfile.TemporaryDirectory() as state:  # the app is built, never started
+        bridge = create_app(BridgeSettings(state_dir=Path(state)))
+        document = json.dumps(build_spec(bridge.app, version("factory-iot")), indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(document)
+    else:
+        out.write_text(document)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
