@@ -20,6 +20,7 @@ from bridge.accounts import ROLES, Account, AccountError, Accounts  # noqa: E402
 from bridge.files import StateFileError  # noqa: E402
 from bridge.sessions import Sessions  # noqa: E402
 from bridge.settings import BridgeSettings, SettingsError, load_settings  # noqa: E402
+from factory_core.logs import setup_logging  # noqa: E402
 
 log = logging.getLogger("bridge")
 
@@ -124,9 +125,7 @@ def serve(settings: BridgeSettings) -> int:
     from bridge.app import create_app  # noqa: PLC0415
     from bridge.server import PortInUseError, make_server  # noqa: PLC0415
 
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(settings.log_level, settings.log_format)
     try:
         bridge = create_app(settings)
     except (StateFileError, OSError) as exc:

@@ -14,6 +14,7 @@ from limits import parse_many
 from pydantic import AfterValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from factory_core.logs import LogFormat
 from factory_core.settings import CommonSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -123,6 +124,7 @@ class BridgeSettings(CommonSettings):
         default="", max_length=64, description="MQTT client id; default bridge-<host>-<random>"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: LogFormat = Field(default="text", description="text, or json: one object a line")
 
     @property
     def cors_origin_list(self) -> list[str]:

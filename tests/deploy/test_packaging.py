@@ -33,7 +33,7 @@ def _env_names(model: type[Any]) -> set[str]:
 
 # What each program reads from its environment, derived from its settings models.
 GATEWAY_ENV = _env_names(GatewayConfig) | _env_names(CommonSettings) | {"FACTORY_LOG_FORMAT"}
-BRIDGE_ENV = _env_names(BridgeSettings) | {"FACTORY_LOG_FORMAT"}
+BRIDGE_ENV = _env_names(BridgeSettings)
 
 
 def _conf(key: str) -> list[str]:
