@@ -266,6 +266,7 @@ def ingest(run: Run, stack: Stack, res: ScenarioResult, label: str) -> float | N
         results = group.finish()
     samples = _samples(results)
     best: float | None = None
+    measured = False
     for step in steps:
         pub = step["pub"]
         lat = window(samples, pub["start"], pub["end"])
@@ -273,6 +274,7 @@ def ingest(run: Run, stack: Stack, res: ScenarioResult, label: str) -> float | N
             res.details.setdefault("empty_steps", []).append(step["offered"])
             continue
         summary = summarize(lat, pub["rate"])
+        measured = True
         kept_up = step["processed"] >= 0.99 * pub["sent"]
         generator_ok = pub["rate"] >= 0.95 * step["offered"]
         ok = kept_up and generator_ok and summary.p99 <= 100
@@ -285,7 +287,8 @@ def ingest(run: Run, stack: Stack, res: ScenarioResult, label: str) -> float | N
         res.rows.append(Row(case, summary, note))
         if ok:
             best = max(best or 0.0, pub["rate"])
-    return best
+    # Measured but never sustained is a rate of 0, not a missing figure.
+    return best if best is not None or not measured else 0.0
 
 
 def _drain(stack: Stack, before: float, sent: int, timeout: float = 10) -> float:
@@ -342,7 +345,7 @@ def fan_out(run: Run, stack: Stack) -> ScenarioResult:
             best = n
         if any(failures.values()) or summary.p99 > 1000:
             break  # past the point where more clients tell anything
-    res.figures["max_clients_p99_under_50ms"] = best
+    res.figures["max_clients_p99_under_50ms"] = best if best is not None or not res.rows else 0
     res.figures["bridge_kib_per_client_at_largest"] = (
         per_client / 1024 if per_client is not None else None
     )

@@ -76,6 +76,9 @@ class Bridge:
         self.metrics.deltas.inc(len(deltas))
         self.realtime.publish(deltas)
 
+    def on_broker_lost(self) -> None:
+        self.realtime.publish(self.store.broker_lost(self.clock()))
+
     def _stats_loop(self) -> None:
         process = psutil.Process()
         process.cpu_percent()  # the first reading is meaningless; it starts the interval
@@ -191,6 +194,7 @@ def create_app(
         settings, app, socketio, store, link, realtime, commands, metrics, auth, audit, clock
     )
     link.subscribe(bridge.on_message)
+    link.on_lost = bridge.on_broker_lost
     return bridge
 
 

@@ -120,11 +120,12 @@ class Commands:
             known = "unknown" if gw not in self.store.meta else "known"
             detail = f"gateway {gw!r} ({known}) has no relay {relay!r}"
             return Outcome(False, None, None, "unknown_relay", detail)
+        # The broker first: without it every gateway looks offline, and that is not the cause.
+        if not self.publisher.connected:
+            return Outcome(False, None, None, "not_connected", "the bridge has no MQTT connection")
         if self.store.is_online(gw) is False:
             on = self.store.relay_on(gw, relay)
             return Outcome(False, None, on, "gateway_offline", f"gateway {gw} is offline")
-        if not self.publisher.connected:
-            return Outcome(False, None, None, "not_connected", "the bridge has no MQTT connection")
         command_id = uuid.uuid4().hex
         command = RelayCommand(on=req.on, id=command_id, by=by, deadline=self.clock() + self.ttl)
         waiter = _Waiter(gw, relay, self.make_event())

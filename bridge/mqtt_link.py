@@ -17,31 +17,12 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from factory_core.contract import ContractError, Message, RelayCommand, TopicError, Topics, decode
 from factory_core.mqtt import make_client
+from factory_core.ratelimited_log import RateLimitedLog
 from factory_core.settings import BrokerAddress
 
 log = logging.getLogger(__name__)
 
 MessageSink = Callable[[Message], None]
-
-
-class RateLimitedLog:
-    """At most one warning per ``every`` seconds, saying how many were left unsaid."""
-
-    def __init__(self, clock: Callable[[], float], every: float = 10.0) -> None:
-        self.clock = clock
-        self.every = every
-        self._next = float("-inf")
-        self._suppressed = 0
-
-    def warning(self, msg: str, *args: object) -> None:
-        now = self.clock()
-        if now < self._next:
-            self._suppressed += 1
-            return
-        extra = f" ({self._suppressed} more since the last report)" if self._suppressed else ""
-        log.warning(msg + extra, *args)
-        self._suppressed = 0
-        self._next = now + self.every
 
 
 class MqttLink:
@@ -54,6 +35,7 @@ class MqttLink:
         keepalive: int = 10,
         on_dropped: Callable[[str], None] = lambda _reason: None,
         on_raw: Callable[[], None] = lambda: None,
+        on_lost: Callable[[], None] = lambda: None,
     ) -> None:
         self.broker = broker
         self.topics = topics
@@ -62,8 +44,9 @@ class MqttLink:
         self.connected = False
         self.on_dropped = on_dropped
         self.on_raw = on_raw
+        self.on_lost = on_lost
         self._sinks: list[MessageSink] = []
-        self._drop_log = RateLimitedLog(clock)
+        self._drop_log = RateLimitedLog(log, clock=clock)
         self._client: paho.Client | None = None
 
     def subscribe(self, sink: MessageSink) -> None:
@@ -107,7 +90,9 @@ class MqttLink:
         self.connected = True
 
     def _on_disconnect(self, _client: paho.Client, _reason: ReasonCode) -> None:
-        self.connected = False
+        was_connected, self.connected = self.connected, False
+        if was_connected and self._client is not None:  # not on our own stop()
+            self.on_lost()
 
     def _on_message(self, msg: paho.MQTTMessage) -> None:
         self.on_raw()
@@ -116,7 +101,7 @@ class MqttLink:
         except ContractError as exc:
             reason = "topic" if isinstance(exc, TopicError) else "payload"
             self.on_dropped(reason)
-            self._drop_log.warning("dropped a message: %s", exc)
+            self._drop_log.warning(reason, "dropped a message: %s", exc)
             return
         for sink in self._sinks:
             try:

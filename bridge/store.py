@@ -126,6 +126,17 @@ class Store:
                 return self._change("system_stats_update", {gw: stats})
         return []
 
+    def broker_lost(self, now: float) -> list[Delta]:
+        """The bridge lost the broker: no gateway can be seen, so none is shown as live.
+
+        No last will reaches us now, so we must not keep showing old values as current; the
+        retained status and the rebirth bring everything back after the reconnect.
+        """
+        deltas: list[Delta] = []
+        for gw in self.gateways_online():
+            deltas += self._status(gw, False, now)
+        return deltas
+
     def set_bridge_stats(self, stats: Entry) -> list[Delta]:
         return self._change("system_stats_update", {BRIDGE_KEY: stats})
 

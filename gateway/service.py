@@ -35,6 +35,7 @@ from factory_core.contract import (
     SystemStats,
 )
 from factory_core.mqtt import Will, make_client
+from factory_core.ratelimited_log import RateLimitedLog
 from gateway.actuation import IncomingCommand, Outbound, RelayController
 from gateway.command_log import CommandLog
 from gateway.config import GatewayConfig
@@ -49,7 +50,6 @@ from gateway.discovery import (
 from gateway.hardware.base import HardwareError, PinBackend
 from gateway.inputs import DigitalInput
 from gateway.metrics import GatewayMetrics
-from gateway.ratelimit import RateLimitedLog
 from gateway.relays import Relay
 from gateway.sdnotify import Notifier
 from gateway.sensors import Sensor

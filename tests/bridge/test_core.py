@@ -68,6 +68,23 @@ def test_store_marks_everything_of_an_offline_gateway_stale() -> None:
     assert late.items["line1/temperature"]["quality"] == "stale"
 
 
+def test_losing_the_broker_shows_no_gateway_as_live_until_it_says_so_again() -> None:
+    store = Store()
+    store.apply(msg(T.status("line1"), "online"), now=1)
+    store.apply(meta(), now=1)
+    store.apply(device(3), now=1)
+    deltas = store.broker_lost(now=2)
+    assert {d.event for d in deltas} == {"gateways_update", "devices_update"}
+    assert store.gateways_online() == []
+    assert store.devices["line1/temperature"]["quality"] == "stale"
+    assert store.broker_lost(now=3) == [], "nothing more to say while it stays lost"
+    # After the reconnect: the retained status, then the republished state.
+    store.apply(msg(T.status("line1"), "online"), now=4)
+    store.apply(device(5, seq=2), now=4)
+    assert store.gateways_online() == ["line1"]
+    assert store.devices["line1/temperature"]["quality"] == "good"
+
+
 def test_store_events_since_and_resync() -> None:
     store = Store(event_buffer=3)
     for i in range(5):
