@@ -169,6 +169,7 @@ def create_app(
         clock,
         settings.command_ttl,
         observe,
+        grace=settings.command_grace,
     )
     gate = CommandGate(
         commands, audit, RateLimiter(settings.command_rate, settings.command_burst), clock

@@ -17,6 +17,7 @@ from factory_core.contract import ErrorCode
 log = logging.getLogger(__name__)
 
 Parse = Callable[[object], SetRelay | Outcome]
+FLOOD_AUDIT_WINDOW_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,10 @@ class CommandGate:
         self.limiter = limiter
         self.clock = clock
         self.monotonic = monotonic
+        # A flood of refused commands is audited as one entry per caller per window, with a
+        # count: each entry is an fsync, and the log must not grow with an attacker's rate.
+        self._flood_until: dict[str, float] = {}
+        self._flood_count: dict[str, int] = {}
 
     def submit(
         self,
@@ -50,6 +55,15 @@ class CommandGate:
     ) -> Decision:
         decision = self._decide(principal, data, via, parse)
         outcome = decision.outcome
+        if outcome.error == "rate_limited" and principal is not None:
+            suppressed = self._flood(principal.name)
+            if suppressed is None:
+                return decision
+            if suppressed:
+                outcome = Outcome(
+                    False, None, None, "rate_limited",
+                    f"{outcome.detail} ({suppressed} more refused since the last entry)",
+                )  # fmt: skip
         fields = data if isinstance(data, dict) else {}
         requested = fields.get("on")
         entry = AuditEntry(
@@ -73,18 +87,28 @@ class CommandGate:
             log.error("audit log %s not written: %s; entry %s", self.audit.path, exc, entry)
         return decision
 
+    def _flood(self, name: str) -> int | None:
+        """None: leave this refusal out of the audit; else how many were left out before it."""
+        now = self.monotonic()
+        if now < self._flood_until.get(name, float("-inf")):
+            self._flood_count[name] = self._flood_count.get(name, 0) + 1
+            return None
+        self._flood_until[name] = now + FLOOD_AUDIT_WINDOW_S
+        return self._flood_count.pop(name, 0)
+
     def _decide(
         self, principal: Principal | None, data: object, via: str, parse: Parse
     ) -> Decision:
         if principal is None:
             return self._refused("forbidden", "log in again: the session has ended")
-        if not principal.can("set_relay"):
-            detail = f"{principal.name} ({principal.role}) may not switch relays"
-            return self._refused("forbidden", detail)
+        # Before the role check, so that a viewer cannot flood refusals either.
         wait = self.limiter.take(principal.name, self.monotonic())
         if wait > 0:
             detail = f"too many relay commands from {principal.name}; retry in {wait:.1f} s"
             return self._refused("rate_limited", detail, retry_after=wait)
+        if not principal.can("set_relay"):
+            detail = f"{principal.name} ({principal.role}) may not switch relays"
+            return self._refused("forbidden", detail)
         parsed = parse(data)
         if isinstance(parsed, Outcome):
             self.commands.observe(parsed, 0.0)

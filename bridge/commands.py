@@ -88,12 +88,16 @@ class Commands:
         clock: Callable[[], float],
         ttl: float,
         observe: Callable[[Outcome, float], None] = lambda _o, _s: None,
+        grace: float = 0.0,
     ) -> None:
         self.store = store
         self.publisher = publisher
         self.make_event = make_event
         self.clock = clock
         self.ttl = ttl
+        # Gateways still run a command up to their clock skew after its deadline: until that
+        # has passed too, "timeout" would be a lie the relay could contradict.
+        self.grace = grace
         self.observe = observe
         self._waiting: dict[str, _Waiter] = {}
 
@@ -132,14 +136,18 @@ class Commands:
         self._waiting[command_id] = waiter
         try:
             if not self.publisher.publish_command(gw, relay, command, self.ttl):
-                detail = "the command could not be handed to the broker"
-                return Outcome(False, command_id, None, "not_connected", detail)
-            waiter.event.wait(self.ttl)
+                # paho keeps a QoS 1 message it could not send and sends it on reconnect, so
+                # the command may still run: its outcome is unknown, not "not sent".
+                log.warning("command %s queued while the broker link is down", command_id)
+            waiter.event.wait(self.ttl + self.grace)
         finally:
             del self._waiting[command_id]
         result = waiter.result
         if result is None:
-            detail = f"no answer from gateway {gw} within {self.ttl:g} s"
+            detail = (
+                f"no answer from gateway {gw} within {self.ttl + self.grace:g} s; "
+                "the command has expired and will not run"
+            )
             return Outcome(False, command_id, self.store.relay_on(gw, relay), "timeout", detail)
         on = self.store.confirmed_on(gw, relay, result)
         if result.ok:

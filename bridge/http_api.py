@@ -78,7 +78,7 @@ def make_api(
             400: {$ref: "#/components/responses/Invalid"}
         """
         raw = request.args.get("since", "")
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
             return error(400, "invalid", f"since must be a version number >= 0, got {raw!r}")
         deltas = store.events_since(int(raw))
         if deltas is None:

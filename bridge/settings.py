@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -14,6 +14,7 @@ from limits import parse_many
 from pydantic import AfterValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from factory_core.errors import problems
 from factory_core.logs import LogFormat
 from factory_core.settings import CommonSettings
 
@@ -71,6 +72,13 @@ class BridgeSettings(CommonSettings):
     http_port: int = Field(default=5000, ge=1, le=65535, description="HTTP listen port")
     command_ttl: float = Field(
         default=5.0, gt=0, le=300, description="Seconds a relay command may take, end to end"
+    )
+    command_grace: float = Field(
+        default=2.5,
+        ge=0,
+        le=60,
+        description="Seconds to keep waiting past a command's deadline: at least the gateways' "
+        "clock_skew_s, which they allow after it",
     )
     coalesce_ms: int = Field(
         default=50,
@@ -171,7 +179,7 @@ def load_settings(env_file: str | None = None) -> BridgeSettings:
     try:
         return BridgeSettings(_env_file=path)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from None
+        raise SettingsError(problems(exc, where=_env_name)) from None
 
 
 def parse_settings(values: Mapping[str, str]) -> BridgeSettings:
@@ -184,14 +192,8 @@ def parse_settings(values: Mapping[str, str]) -> BridgeSettings:
     try:
         return _GivenSettings(**fields)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from None
+        raise SettingsError(problems(exc, where=_env_name)) from None
 
 
-def _describe(exc: ValidationError) -> list[str]:
-    problems = []
-    for err in exc.errors(include_url=False):
-        field = str(err["loc"][0]) if err["loc"] else "?"
-        msg = err["msg"].removeprefix("Value error, ")
-        shown = "<hidden>" if field == "secret_key" else repr(err.get("input"))
-        problems.append(f"{ENV_PREFIX}{field.upper()}={shown}: {msg}")
-    return problems
+def _env_name(loc: Sequence[int | str]) -> str:
+    return f"{ENV_PREFIX}{str(loc[0]).upper()}" if loc else "?"

@@ -40,6 +40,9 @@ FIELD: Final[dict[Event, str]] = {
 }
 EVENTS: Final[tuple[Event, ...]] = tuple(FIELD)
 BRIDGE_KEY: Final = "bridge"
+# Ids a gateway publishes without listing them in its meta are shown (a field device may be
+# sloppy), but only this many per gateway: memory must not grow with a device's mistakes.
+MAX_UNLISTED_PER_GATEWAY: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,7 @@ class Store:
         self.meta: dict[str, GatewayMeta] = {}
         self.history = history or History()
         self._ring: deque[Delta] = deque(maxlen=event_buffer)
+        self._unlisted: dict[str, set[str]] = {}
 
     # Queries ---------------------------------------------------------------
 
@@ -227,6 +231,15 @@ class Store:
         deltas += self._change("relays_update", relays)
         return deltas
 
+    def _admit_unlisted(self, gw: str, k: str, table: dict[str, Entry]) -> bool:
+        if k in table:
+            return True
+        unlisted = self._unlisted.setdefault(gw, set())
+        if len(unlisted) >= MAX_UNLISTED_PER_GATEWAY:
+            return False
+        unlisted.add(k)
+        return True
+
     def _device(self, gw: str, dev: str, state: DeviceState) -> list[Delta]:
         k = key(gw, dev)
         info = (
@@ -234,6 +247,8 @@ class Store:
             if gw in self.meta
             else None
         )
+        if info is None and not self._admit_unlisted(gw, k, self.devices):
+            return []
         entry = {
             "gateway": gw,
             "id": dev,
@@ -253,6 +268,8 @@ class Store:
         k = key(gw, relay)
         meta = self.meta.get(gw)
         info = next((r for r in meta.relays if r.id == relay), None) if meta else None
+        if info is None and not self._admit_unlisted(gw, k, self.relays):
+            return []
         entry = {
             "gateway": gw,
             "id": relay,

@@ -197,6 +197,7 @@ class Soak:
             "FACTORY_STATE_DIR": str(self.workdir / f"{gw}-state"),
             "FACTORY_LINK_LOSS_TIMEOUT_S": str(self.config.link_loss_timeout_s),
             "FACTORY_MQTT_KEEPALIVE": "4",
+            "FACTORY_CLOCK_SKEW_S": "0.5",  # the bridge waits FACTORY_COMMAND_GRACE past that
             "FACTORY_LOG_FORMAT": "json",
         }
 
@@ -215,6 +216,7 @@ class Soak:
                 "FACTORY_MQTT_URL": bridge_link.url(self.broker.url),
                 "FACTORY_MQTT_KEEPALIVE": "4",
                 "FACTORY_COMMAND_TTL": "2",
+                "FACTORY_COMMAND_GRACE": "0.7",
                 # The operator's steady rate is the workload, not abuse to be limited.
                 "FACTORY_COMMAND_RATE": "6000",
                 "FACTORY_COMMAND_BURST": "100",

@@ -23,6 +23,8 @@ from pydantic import (
     ValidationError,
 )
 
+from factory_core.errors import problems
+
 CONTRACT_VERSION: Final = "1"
 DEFAULT_PREFIX: Final = "factory"
 ID_PATTERN: Final = r"^[a-z0-9_-]{1,64}$"
@@ -405,6 +407,8 @@ def decode_json(topic: str, payload: bytes, model: type[ContractModel]) -> Any:
         data = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError(topic, f"not valid JSON ({exc})") from None
+    except RecursionError:  # e.g. 60,000 '[' fit well under the size limit
+        raise PayloadError(topic, "nested too deeply") from None
     if not isinstance(data, dict):
         raise PayloadError(topic, f"expected a JSON object, got {type(data).__name__}")
     try:
@@ -416,15 +420,8 @@ def decode_json(topic: str, payload: bytes, model: type[ContractModel]) -> Any:
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """One line per problem, each naming the field and the offending value."""
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "(payload)"
-        value = repr(err.get("input"))
-        if len(value) > 60:
-            value = value[:57] + "..."
-        parts.append(f"{where}: {err['msg']} (got {value})")
-    return "; ".join(parts)
+    """Every problem in one line, each naming the field and the offending value."""
+    return "; ".join(problems(exc))
 
 
 def decode(topics: Topics, topic: str, payload: bytes) -> Message:

@@ -65,6 +65,9 @@ def make_client(
         client.tls_set(ca_certs=broker.ca_file)
     if will is not None:
         client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+    # An exception in one of our callbacks must cost that message, never paho's network loop
+    # (by default paho re-raises it there and the client goes deaf for good).
+    client.suppress_exceptions = True
     client.reconnect_delay_set(int(reconnect_min_delay) or 1, int(reconnect_max_delay) or 1)
 
     def _on_connect(

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from factory_core.contract import DEFAULT_PREFIX, Topics
+from factory_core.errors import shown
 
 _SCHEMES = {"mqtt": (1883, False), "mqtts": (8883, True)}
 
@@ -33,16 +34,16 @@ def parse_mqtt_url(url: str) -> BrokerAddress:
     """``mqtt://[user:pass@]host[:port]`` (or ``mqtts://``) to a BrokerAddress."""
     parts = urlsplit(url)
     if parts.scheme not in _SCHEMES:
-        raise ValueError(f"MQTT URL {url!r} must start with mqtt:// or mqtts://")
+        raise ValueError(f"MQTT URL {shown(url)} must start with mqtt:// or mqtts://")
     default_port, tls = _SCHEMES[parts.scheme]
     try:
         port = parts.port or default_port
     except ValueError:
-        raise ValueError(f"MQTT URL {url!r} has an invalid port") from None
+        raise ValueError(f"MQTT URL {shown(url)} has an invalid port") from None
     if not parts.hostname:
-        raise ValueError(f"MQTT URL {url!r} has no host")
+        raise ValueError(f"MQTT URL {shown(url)} has no host")
     if parts.path not in ("", "/"):
-        raise ValueError(f"MQTT URL {url!r} must not have a path")
+        raise ValueError(f"MQTT URL {shown(url)} must not have a path")
     return BrokerAddress(
         host=parts.hostname,
         port=port,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from factory_core.contract import CommandResult, ContractModel, ErrorCode, RelayState, Topics
 from gateway.command_log import CommandLog
-from gateway.commands import Clocks, Execute, decide
+from gateway.commands import Clocks, Execute, decide, salvage_id
 from gateway.hardware.base import HardwareError
 from gateway.relays import Relay
 from gateway.worker import Handle, Job
@@ -111,8 +111,12 @@ class RelayController:
         try:
             status = relay.status() if relay else None
         except HardwareError as exc:
+            # A configured relay whose pin cannot be read: say so, not "unknown relay".
             log.error("cannot read relay %s before a command: %s", incoming.relay_id, exc)
-            status = None
+            command_id = salvage_id(incoming.payload)
+            if command_id is not None:
+                self._answer(incoming, command_id, None, "hardware_error", str(exc))
+            return
         decision = decide(
             incoming.topic,
             incoming.payload,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from factory_core.contract import Identifier
+from factory_core.errors import problems as validation_problems
 from factory_core.settings import CommonSettings, parse_mqtt_url
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -207,22 +208,6 @@ def find_conflicts(data: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _describe(exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors(include_url=False):
-        loc = ""
-        for part in err["loc"]:
-            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "value_error" and not loc:
-            out.extend(msg.split("; "))  # our cross-field checks, already naming their keys
-            continue
-        value = repr(err.get("input"))
-        value = value if len(value) <= 60 else value[:57] + "..."
-        out.append(f"{loc or '(top level)'}: {msg} (got {value})")
-    return out
-
-
 def parse_config(data: Mapping[str, Any], source: str = "configuration") -> GatewayConfig:
     """Validate a config mapping (environment on top); raise ConfigError with every problem."""
     problems: list[str] = []
@@ -239,7 +224,7 @@ def parse_config(data: Mapping[str, Any], source: str = "configuration") -> Gate
     try:
         config = GatewayConfig(**data)
     except ValidationError as exc:
-        problems.extend(p for p in _describe(exc) if p not in problems)
+        problems.extend(p for p in validation_problems(exc) if p not in problems)
         problems.extend(p for p in find_conflicts(data) if p not in problems)
     if problems:
         raise ConfigError(source, problems)

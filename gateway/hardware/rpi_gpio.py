@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 from collections.abc import Iterable
 from types import ModuleType
 from typing import Any, Literal
 
 from gateway.hardware.base import EdgeCallback, HardwareError, Pull
+
+log = logging.getLogger(__name__)
 
 
 def _load_gpio() -> ModuleType:
@@ -28,7 +31,8 @@ class RpiGpioBackend:
 
     def __init__(self, numbering: Literal["BCM", "BOARD"] = "BCM") -> None:
         self._gpio: Any = _load_gpio()
-        self._lock = threading.Lock()
+        # Reentrant: a driver may call an edge callback (which reads) from inside a write.
+        self._lock = threading.RLock()
         self._pins: set[int] = set()
         self._watched: set[int] = set()
         self._call(self._gpio.setwarnings, False)
@@ -66,7 +70,13 @@ class RpiGpioBackend:
 
     def watch(self, pin: int, callback: EdgeCallback, debounce_ms: int) -> None:
         def on_edge(channel: int) -> None:
-            callback(bool(self._gpio.input(channel)))
+            # RPi.GPIO's own thread: an exception here would be lost with the edge.
+            try:
+                level = self.read(channel)
+            except HardwareError as exc:
+                log.error("input pin %s: edge seen but the level cannot be read: %s", channel, exc)
+                return
+            callback(level)
 
         kwargs: dict[str, Any] = {"callback": on_edge}
         if debounce_ms > 0:  # RPi.GPIO rejects a bouncetime of 0

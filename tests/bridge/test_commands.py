@@ -54,7 +54,7 @@ def test_the_gateways_rejection_is_reported_with_the_real_state(bridges, broker,
 def test_no_answer_is_a_timeout(bridges, broker, clients):
     gateway = FakeGateway(broker.url, answer="silent").start()
     try:
-        bridge = bridges(FACTORY_COMMAND_TTL="0.5")
+        bridge = bridges(FACTORY_COMMAND_TTL="0.5", FACTORY_COMMAND_GRACE="0.2")
         client = clients(bridge)
         client.wait(lambda: relay_on(client) is False)
         outcome = client.call("set_relay", {"gateway": "line1", "relay": "relay_1", "on": True})

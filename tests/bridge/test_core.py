@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bridge.coalesce import Coalescer, RateMeter, merge
 from bridge.history import History
-from bridge.store import EVENTS, FIELD, Delta, Store
+from bridge.store import EVENTS, FIELD, MAX_UNLISTED_PER_GATEWAY, Delta, Store
 from factory_core.contract import Topics, decode
 
 T = Topics()
@@ -83,6 +83,20 @@ def test_losing_the_broker_shows_no_gateway_as_live_until_it_says_so_again() -> 
     store.apply(device(5, seq=2), now=4)
     assert store.gateways_online() == ["line1"]
     assert store.devices["line1/temperature"]["quality"] == "good"
+
+
+def test_ids_missing_from_meta_are_shown_but_bounded_per_gateway() -> None:
+    store = Store()
+    store.apply(meta(), now=1)
+    for i in range(MAX_UNLISTED_PER_GATEWAY + 50):
+        store.apply(msg(T.device_state("line1", f"stray{i}"), '{"value": 1, "ts": 1, "seq": 1}'), 1)
+    assert len([k for k in store.devices if "stray" in k]) == MAX_UNLISTED_PER_GATEWAY
+    # Listed devices, and strays already shown, keep updating.
+    assert store.apply(device(7, seq=2), now=2)
+    (again,) = store.apply(
+        msg(T.device_state("line1", "stray0"), '{"value": 2, "ts": 2, "seq": 2}'), 2
+    )
+    assert again.items["line1/stray0"]["value"] == 2
 
 
 def test_store_events_since_and_resync() -> None:

@@ -133,6 +133,12 @@ def test_bad_commands_are_rejected_naming_the_problem(payload: bytes, named: str
     assert "factory/gw/relays/r1/set" in str(err.value)
 
 
+@pytest.mark.parametrize("payload", [b"[" * 60_000, b'{"v":' * 12_000])
+def test_deeply_nested_payload_is_a_payload_error(payload: bytes) -> None:
+    with pytest.raises(PayloadError, match="nested too deeply|not valid JSON"):
+        decode(topics, "factory/gw/relays/r1/set", payload)
+
+
 def test_huge_payload_is_refused_before_parsing() -> None:
     with pytest.raises(PayloadError, match="exceeds"):
         decode(topics, "factory/gw/meta", b"{" + b" " * 70_000 + b"}")

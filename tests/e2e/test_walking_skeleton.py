@@ -165,6 +165,8 @@ def test_junk_on_the_wire_is_dropped_and_nothing_crashes(stack: Stack, mqtt: Mqt
     relays_before = {k: v["on"] for k, v in stack.api("/api/relays")["relays"].items()}
     junk = [
         (topics.device_state(GW, "temperature"), b"{not json"),
+        (topics.device_state(GW, "temperature"), b"[" * 60_000),
+        (topics.relay_set(GW, "relay_1"), b"[" * 60_000),
         (topics.device_state(GW, "temperature"), b'{"value": "hot", "ts": 1, "seq": 1}'),
         (topics.relay_set(GW, "relay_1"), b'{"on": true}'),
         (topics.relay_set(GW, "relay_1"), b"\xff\xfe"),

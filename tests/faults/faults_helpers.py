@@ -230,6 +230,7 @@ def start_rig(
             "FACTORY_MQTT_URL": bridge_link.url(broker.url),
             "FACTORY_MQTT_KEEPALIVE": str(KEEPALIVE_S),
             "FACTORY_COMMAND_TTL": "2",
+            "FACTORY_COMMAND_GRACE": "0.7",  # the gateway's clock_skew_s (0.5) and a margin
             # The tests poll the HTTP API while they wait; that is not abuse to be limited.
             "FACTORY_HTTP_RATE_LIMIT": "100000/minute",
             **(bridge_env or {}),

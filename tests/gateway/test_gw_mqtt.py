@@ -209,6 +209,18 @@ def test_a_stuck_pin_is_reported_as_readback_mismatch(
     assert state.on is False
 
 
+def test_a_pin_that_cannot_be_read_is_a_hardware_error_not_an_unknown_relay(
+    start_gateway: GatewayFactory, probe: MqttProbe, gpio: ModuleType
+) -> None:
+    start_gateway()
+    probe.wait_for(is_online)
+    gpio.cleanup(LIGHT)  # the driver lost the pin: RPi.GPIO refuses to read it now
+    send(probe, "light", command("light", True, "lost-1"))
+    res = result(probe, "lost-1")
+    assert (res.ok, res.error) == (False, "hardware_error")
+    assert res.detail and "input" in res.detail
+
+
 def test_pulse_and_minimum_interval(
     start_gateway: GatewayFactory, probe: MqttProbe, gpio: ModuleType
 ) -> None:
