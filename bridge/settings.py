@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from factory_core.errors import problems
 from factory_core.logs import LogFormat
-from factory_core.settings import CommonSettings
+from factory_core.settings import CommonSettings, default_state_dir
 
 REPO = Path(__file__).resolve().parents[1]
 ENV_PREFIX = "FACTORY_"
@@ -46,11 +46,6 @@ def _secret(value: SecretStr | None) -> SecretStr | None:
     if value is not None and len(value.get_secret_value()) < 32:
         raise ValueError(f"must be at least 32 characters (got {len(value.get_secret_value())})")
     return value
-
-
-def _default_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "factory-bridge"
 
 
 def _split(value: str) -> list[str]:
@@ -100,7 +95,7 @@ class BridgeSettings(CommonSettings):
         default="", description="Comma-separated allowed origins; empty: same origin only"
     )
     state_dir: Path = Field(
-        default_factory=_default_state_dir,
+        default_factory=lambda: default_state_dir("factory-bridge"),
         description="Users, tokens, sessions, secret key and audit log",
     )
     secret_key: Annotated[SecretStr | None, AfterValidator(_secret)] = Field(

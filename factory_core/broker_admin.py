@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Final
 
 from factory_core import ha_topics
-from factory_core.contract import DEFAULT_PREFIX, ID_PATTERN, Topics, is_identifier
+from factory_core.contract import DEFAULT_PREFIX, ID_PATTERN, PREFIX_PATTERN, Topics, is_identifier
 
 USERNAME_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
 _USERNAME_RE: Final = re.compile(USERNAME_PATTERN)
@@ -118,10 +118,12 @@ def parse_plant(data: Mapping[str, object]) -> Plant:
         prefix = DEFAULT_PREFIX
 
     ha_prefix = data.get("home_assistant_prefix", ha_topics.DEFAULT_DISCOVERY_PREFIX)
-    if not isinstance(ha_prefix, str) or not re.fullmatch(r"[A-Za-z0-9_-]*", ha_prefix):
+    if not isinstance(ha_prefix, str) or not (
+        ha_prefix == "" or re.fullmatch(PREFIX_PATTERN, ha_prefix)
+    ):
         problems.append(
-            f"home_assistant_prefix: must be one topic level of letters, digits, '_' or '-' "
-            f"(or empty to turn discovery off), got {ha_prefix!r}"
+            "home_assistant_prefix: must be topic levels of letters, digits, '_' or '-' "
+            f"separated by '/' (or empty to turn discovery off), got {ha_prefix!r}"
         )
         ha_prefix = ha_topics.DEFAULT_DISCOVERY_PREFIX
 

@@ -31,7 +31,8 @@ ID_PATTERN: Final = r"^[a-z0-9_-]{1,64}$"
 COMMAND_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{1,128}$"
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
 _ID_RE: Final = re.compile(ID_PATTERN)
-_PREFIX_RE: Final = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+PREFIX_PATTERN: Final = r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$"  # our prefix, and HA's
+_PREFIX_RE: Final = re.compile(PREFIX_PATTERN)
 
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 CommandId = Annotated[str, StringConstraints(pattern=COMMAND_ID_PATTERN)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
@@ -67,6 +68,14 @@ def _readable_file(path: Path | None) -> Path | None:
 def _valid_prefix(prefix: str) -> str:
     Topics(prefix)
     return prefix
+
+
+def default_state_dir(program: str) -> Path:
+    """systemd's ``StateDirectory=`` (``STATE_DIRECTORY``) when set, else the XDG state dir."""
+    if os.environ.get("STATE_DIRECTORY"):
+        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / program
 
 
 class CommonSettings(BaseSettings):

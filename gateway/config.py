@@ -7,7 +7,6 @@ password belongs in the environment (``FACTORY_MQTT_URL``), never in the file.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections import Counter
 from collections.abc import Mapping
@@ -17,9 +16,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from factory_core.contract import Identifier
+from factory_core.contract import PREFIX_PATTERN, Identifier
 from factory_core.errors import problems as validation_problems
-from factory_core.settings import CommonSettings, parse_mqtt_url
+from factory_core.settings import CommonSettings, default_state_dir, parse_mqtt_url
 
 EXAMPLES = Path(__file__).parent / "examples"
 DEMO_CONFIG = EXAMPLES / "demo.toml"
@@ -30,14 +29,6 @@ Unit = Annotated[str, Field(max_length=16)]
 Pin = Annotated[int, Field(ge=0, le=63)]
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Policy = Literal["safe", "hold"]
-
-
-def _default_state_dir() -> Path:
-    # systemd's StateDirectory= sets STATE_DIRECTORY; elsewhere follow XDG.
-    if "STATE_DIRECTORY" in os.environ:
-        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "factory-gateway"
 
 
 class _Section(BaseModel):
@@ -118,9 +109,7 @@ class SimulatedSensorConfig(_SensorBase):
 
 class HomeAssistantConfig(_Section):
     enabled: bool = Field(default=False, description="publish Home Assistant MQTT discovery")
-    discovery_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")] = (
-        "homeassistant"
-    )
+    discovery_prefix: Annotated[str, Field(pattern=PREFIX_PATTERN)] = "homeassistant"
     removal_window_s: Seconds = Field(
         default=1.0,
         description="after connecting, how long to collect Home Assistant's retained configs "
@@ -140,7 +129,7 @@ class GatewayConfig(CommonSettings):
 
     gateway_id: Identifier = "line1"
     name: Name | None = None
-    state_dir: Path = Field(default_factory=_default_state_dir)
+    state_dir: Path = Field(default_factory=lambda: default_state_dir("factory-gateway"))
     system_interval_s: Seconds = 2.0
     republish_interval_s: Seconds = Field(
         default=60.0, description="every state is republished at least this often"
