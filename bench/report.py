@@ -93,7 +93,7 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 def _grid(headers: list[str], lines: list[list[str]], left: int = 2) -> list[str]:
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     out.append("  ".join("-" * w for w in widths))
     for line in lines:
         cells = [

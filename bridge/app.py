@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import gevent
 import psutil
 from flask import Flask, Response, send_from_directory
 from flask_cors import CORS
@@ -128,7 +129,7 @@ def create_app(
     state = settings.state_dir
     ensure_private_dir(state)
     auth = Auth(Accounts(state), Sessions(state / "sessions.json", settings.session_hours * 3600))
-    audit = AuditLog(state / "audit.jsonl")
+    audit = AuditLog(state / "audit.jsonl", offload=gevent.get_hub().threadpool.apply)
     secret = (
         settings.secret_key.get_secret_value()
         if settings.secret_key is not None

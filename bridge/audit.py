@@ -8,7 +8,7 @@ import io
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,10 +88,18 @@ def parse_audit_query(args: Mapping[str, str]) -> AuditQuery | str:
 
 
 class AuditLog:
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, offload: Callable[[Callable[[], None]], None] = lambda job: job()
+    ) -> None:
+        """``offload`` runs the blocking write (an fsync) where it stalls nobody else: the
+        server passes gevent's thread pool, so pushes go on while the disk is slow."""
         self.path = path
+        self.offload = offload
 
     def append(self, entry: AuditEntry) -> None:
+        self.offload(lambda: self._write(entry))
+
+    def _write(self, entry: AuditEntry) -> None:
         line = json.dumps(entry.to_dict(), separators=(",", ":")) + "\n"
         ensure_private_dir(self.path.parent)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

@@ -153,8 +153,11 @@ class Realtime:
     def _requester(self, field: str) -> Callable[..., dict[str, Any]]:
         def handler(*_args: Any) -> dict[str, Any]:
             answer = self.store.kind(field)
-            # The seed's clients listen for the event rather than use acknowledgements.
-            self.socketio.emit(f"{field}_update", answer, to=request.sid)  # type: ignore[attr-defined]
+            sid: str = request.sid  # type: ignore[attr-defined]
+            # The seed's clients listen for the event rather than use acknowledgements; a
+            # client that is not reading gets only the acknowledgement, not a second copy.
+            if self._backlog(sid) == 0:
+                self.socketio.emit(f"{field}_update", answer, to=sid)
             return answer
 
         return handler

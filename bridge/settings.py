@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -14,7 +14,7 @@ from limits import parse_many
 from pydantic import AfterValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from factory_core.errors import problems
+from factory_core.errors import shown
 from factory_core.logs import LogFormat
 from factory_core.settings import CommonSettings, default_state_dir
 
@@ -174,7 +174,7 @@ def load_settings(env_file: str | None = None) -> BridgeSettings:
     try:
         return BridgeSettings(_env_file=path)
     except ValidationError as exc:
-        raise SettingsError(problems(exc, where=_env_name)) from None
+        raise SettingsError(_describe(exc)) from None
 
 
 def parse_settings(values: Mapping[str, str]) -> BridgeSettings:
@@ -187,8 +187,14 @@ def parse_settings(values: Mapping[str, str]) -> BridgeSettings:
     try:
         return _GivenSettings(**fields)
     except ValidationError as exc:
-        raise SettingsError(problems(exc, where=_env_name)) from None
+        raise SettingsError(_describe(exc)) from None
 
 
-def _env_name(loc: Sequence[int | str]) -> str:
-    return f"{ENV_PREFIX}{str(loc[0]).upper()}" if loc else "?"
+def _describe(exc: ValidationError) -> list[str]:
+    """``FACTORY_X=<value>: what is wrong``, as the variable would be written (secrets hidden)."""
+    out = []
+    for err in exc.errors(include_url=False):
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        msg = err["msg"].removeprefix("Value error, ")
+        out.append(f"{ENV_PREFIX}{field.upper()}={shown(err.get('input'), field)}: {msg}")
+    return out

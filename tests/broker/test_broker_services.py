@@ -36,7 +36,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def test_a_relay_command_round_trips_with_role_users(stack: Stack) -> None:
     with MqttProbe(stack.broker.url_for("historian"), t.telemetry_filters()) as historian:
         answer = requests.post(
-            f"{stack.base_url}/api/relays/line1/relay_3", json={"on": True}, timeout=30
+            f"{stack.base_url}/api/relays/line1/relay_3",
+            json={"on": True},
+            headers=stack.auth_header,
+            timeout=30,
         )
         assert answer.status_code == 200, answer.text
         assert answer.json()["ok"] is True

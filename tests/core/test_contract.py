@@ -135,7 +135,7 @@ def test_bad_commands_are_rejected_naming_the_problem(payload: bytes, named: str
 
 @pytest.mark.parametrize("payload", [b"[" * 60_000, b'{"v":' * 12_000])
 def test_deeply_nested_payload_is_a_payload_error(payload: bytes) -> None:
-    with pytest.raises(PayloadError, match="nested too deeply|not valid JSON"):
+    with pytest.raises(PayloadError, match=r"nested too deeply|not valid JSON"):
         decode(topics, "factory/gw/relays/r1/set", payload)
 
 
