@@ -6,11 +6,16 @@ same hub as Socket.IO and may emit without crossing OS threads.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import socket
+import ssl
 from collections.abc import Callable
 
+import gevent
 import paho.mqtt.client as paho
+from gevent.socket import wait_read
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -23,6 +28,23 @@ from factory_core.settings import BrokerAddress
 log = logging.getLogger(__name__)
 
 MessageSink = Callable[[Message], None]
+
+
+RECONNECT_MIN_S = 1.0
+RECONNECT_MAX_S = 5.0
+MAX_PACKETS_PER_WAKEUP = 2000
+
+
+def _has_data(sock: socket.socket) -> bool:
+    """Whether more bytes wait to be read, without blocking and without consuming them."""
+    if isinstance(sock, ssl.SSLSocket):
+        return sock.pending() > 0  # decrypted bytes; raw ones wake the next wait_read
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True  # let loop_read meet the error and handle the disconnect
 
 
 class MqttLink:
@@ -48,6 +70,8 @@ class MqttLink:
         self._sinks: list[MessageSink] = []
         self._drop_log = RateLimitedLog(log, clock=clock)
         self._client: paho.Client | None = None
+        self._running = False
+        self._driver: gevent.Greenlet | None = None
 
     def subscribe(self, sink: MessageSink) -> None:
         self._sinks.append(sink)
@@ -62,14 +86,46 @@ class MqttLink:
         )
         self._client = client
         client.connect_async(self.broker.host, self.broker.port, keepalive=self.keepalive)
-        client.loop_start()
+        self._running = True
+        self._driver = gevent.spawn(self._drive, client)
 
     def stop(self) -> None:
         client, self._client = self._client, None
+        self._running = False
         if client is not None:
             client.disconnect()
-            client.loop_stop()
+        if self._driver is not None:
+            self._driver.join(timeout=2)
+            self._driver.kill()
         self.connected = False
+
+    # Why not paho's loop_start: its loop reads one packet per select(), and under gevent
+    # every select() waits its turn behind the flusher and each client's writer greenlet,
+    # so the bridge read fewer messages the more clients it had (bench: 95 msg/s next to
+    # 100 busy greenlets). This greenlet drains all that is buffered on each wake-up.
+    def _drive(self, client: paho.Client) -> None:
+        delay = RECONNECT_MIN_S
+        while self._running:
+            sock = client.socket()
+            if not isinstance(sock, socket.socket):
+                try:
+                    client.reconnect()
+                    delay = RECONNECT_MIN_S
+                except OSError as exc:
+                    log.warning(
+                        "MQTT broker %s unreachable: %s; retry in %g s", self.broker, exc, delay
+                    )
+                    gevent.sleep(delay)
+                    delay = min(delay * 2, RECONNECT_MAX_S)
+                continue
+            with contextlib.suppress(TimeoutError):
+                wait_read(sock.fileno(), timeout=1.0)
+            for _ in range(MAX_PACKETS_PER_WAKEUP):  # bounded: the pushes get their turn
+                if client.loop_read() != paho.MQTT_ERR_SUCCESS or not _has_data(sock):
+                    break
+            if client.socket() is sock and client.want_write():
+                client.loop_write()
+            client.loop_misc()
 
     def publish_command(self, gateway: str, relay: str, command: RelayCommand, ttl: float) -> bool:
         client = self._client

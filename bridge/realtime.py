@@ -191,6 +191,8 @@ class Realtime:
         busy = self._rate.busy(now)
         next_due: float | None = None
         recheck = now + max(self.interval, 0.02)
+        # Clients in step get the same message: it is encoded once and sent to all of them.
+        groups: dict[tuple[str, int, int], list[tuple[dict[str, Any], list[str]]]] = {}
         for sid, client in list(self._clients.items()):
             backlog = self._backlog(sid)
             if backlog is None:
@@ -211,15 +213,27 @@ class Realtime:
                 client.coalescer.reset(state["version"])
                 self._emit("state", state, sid)
             for out in client.coalescer.take(now, busy):
-                self._emit(out.event, out.payload, sid)
+                same = groups.setdefault(
+                    (out.event, out.payload["prev"], out.payload["version"]), []
+                )
+                for payload, sids in same:
+                    if payload == out.payload:
+                        sids.append(sid)
+                        break
+                else:
+                    same.append((out.payload, [sid]))
             due = client.coalescer.due_at(busy)
             if due is not None:
                 next_due = due if next_due is None else min(next_due, due)
+        # Ascending versions: each client still gets its messages in the order it took them.
+        for (event, _prev, _version), payloads in sorted(groups.items(), key=lambda g: g[0][1:]):
+            for payload, sids in payloads:
+                self._emit(event, payload, sids)
         return next_due
 
-    def _emit(self, event: str, payload: dict[str, Any], sid: str) -> None:
-        self.socketio.emit(event, payload, to=sid)
-        self.metrics.updates_out.labels(event).inc()
+    def _emit(self, event: str, payload: dict[str, Any], to: str | list[str]) -> None:
+        self.socketio.emit(event, payload, to=to)
+        self.metrics.updates_out.labels(event).inc(1 if isinstance(to, str) else len(to))
 
     def _engine_socket(self, sid: str) -> Any:
         server = self.socketio.server
