@@ -182,8 +182,10 @@ def test_relay_switch_is_pending_then_confirmed_in_every_tab(
     states = [s["state"] for s in history]
     assert "pending" in states, history
     assert states.index("pending") < states.index("on"), history
-    # While the command travelled, the switch showed the known state, not the requested one.
-    assert all(s["checked"] == "false" for s in history if s["state"] == "pending"), history
+    # The click did not flip the switch: it went pending showing the known state. (The
+    # gateway's confirmed state may then arrive before the acknowledgement, and show at once.)
+    first_pending = next(s for s in history if s["state"] == "pending")
+    assert first_pending["checked"] == "false", history
     expect(motor_b).to_have_attribute("data-state", "on")
     expect(motor_b).to_have_attribute("aria-checked", "true")
     # The simulated wiring feeds the motor back into the "machine running" input.
