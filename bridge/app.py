@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import gevent
 import psutil
 from flask import Flask, Response, send_from_directory
 from flask_cors import CORS
 from flask_socketio import SocketIO
+from gevent.threadpool import ThreadPool
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -129,7 +129,7 @@ def create_app(
     state = settings.state_dir
     ensure_private_dir(state)
     auth = Auth(Accounts(state), Sessions(state / "sessions.json", settings.session_hours * 3600))
-    audit = AuditLog(state / "audit.jsonl", offload=gevent.get_hub().threadpool.apply)
+    audit = AuditLog(state / "audit.jsonl", ThreadPool(1))
     secret = (
         settings.secret_key.get_secret_value()
         if settings.secret_key is not None

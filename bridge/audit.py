@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,6 +20,7 @@ from bridge.files import ensure_private_dir
 from factory_core.contract import describe_validation_error
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FIELDS: Final = (
     "time", "ts", "user", "role", "via", "remote", "gateway", "relay", "on",
@@ -87,17 +88,37 @@ def parse_audit_query(args: Mapping[str, str]) -> AuditQuery | str:
         return describe_validation_error(exc)
 
 
+class DiskWorker(Protocol):
+    """Where file work runs: one thread in the server (gevent's ThreadPool(1)), so that an
+    fsync stalls no push and no operator, and a read always sees every earlier write."""
+
+    def spawn(self, func: Callable[[], None]) -> object: ...
+    def apply(self, func: Callable[[], T]) -> T: ...
+
+
+class _Inline:
+    def spawn(self, func: Callable[[], None]) -> object:
+        func()
+        return None
+
+    def apply(self, func: Callable[[], T]) -> T:
+        return func()
+
+
 class AuditLog:
-    def __init__(
-        self, path: Path, offload: Callable[[Callable[[], None]], None] = lambda job: job()
-    ) -> None:
-        """``offload`` runs the blocking write (an fsync) where it stalls nobody else: the
-        server passes gevent's thread pool, so pushes go on while the disk is slow."""
+    def __init__(self, path: Path, worker: DiskWorker | None = None) -> None:
         self.path = path
-        self.offload = offload
+        self.worker: DiskWorker = worker or _Inline()
 
     def append(self, entry: AuditEntry) -> None:
-        self.offload(lambda: self._write(entry))
+        """Queue the entry; the caller's answer does not wait for the disk."""
+        self.worker.spawn(lambda: self._write_logged(entry))
+
+    def _write_logged(self, entry: AuditEntry) -> None:
+        try:
+            self._write(entry)
+        except OSError as exc:
+            log.error("audit log %s: entry not written: %s; entry %s", self.path, exc, entry)
 
     def _write(self, entry: AuditEntry) -> None:
         line = json.dumps(entry.to_dict(), separators=(",", ":")) + "\n"
@@ -126,6 +147,9 @@ class AuditLog:
 
     def query(self, query: AuditQuery) -> dict[str, Any]:
         """One page, newest first, and how many entries match in all."""
+        return self.worker.apply(lambda: self._query(query))
+
+    def _query(self, query: AuditQuery) -> dict[str, Any]:
         matched = [e for e in self._entries() if query.matches(e)]
         matched.reverse()
         page = matched[query.offset : query.offset + query.limit]
@@ -140,6 +164,9 @@ class AuditLog:
 
     def csv(self, query: AuditQuery) -> str:
         """Every matching entry (paging ignored), oldest first, as CSV."""
+        return self.worker.apply(lambda: self._csv(query))
+
+    def _csv(self, query: AuditQuery) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(FIELDS)
