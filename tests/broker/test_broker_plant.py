@@ -11,6 +11,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from factory_core.broker_admin import (
     PlantError,
@@ -207,3 +209,33 @@ def test_a_password_mosquitto_cannot_store_is_refused(
     monkeypatch.setenv(password_env_var("bridge"), "pass:word")
     assert main(["render", "--plant", str(_write_plant(tmp_path)), "--out", str(tmp_path)]) == 2
     assert "FACTORY_BROKER_PASSWORD_BRIDGE" in capsys.readouterr().err
+
+
+_flat = st.none() | st.booleans() | st.integers() | st.text(max_size=10)
+_users = st.dictionaries(
+    st.text(max_size=8),
+    st.dictionaries(st.sampled_from(["role", "relays", "x"]), _flat | st.lists(_flat, max_size=3)),
+    max_size=3,
+)
+_plants = st.fixed_dictionaries(
+    {},
+    optional={
+        "prefix": _flat,
+        "gateways": st.lists(_flat, max_size=3) | _flat,
+        "users": _users | _flat,
+        "home_assistant_prefix": _flat,
+        "colour": _flat,
+    },
+)
+
+
+@settings(max_examples=10_000, deadline=None)
+@given(data=_plants)
+def test_fuzz_the_plant_parser(data: dict[str, object]) -> None:
+    """10,000 generated plant descriptions: a valid plant or a PlantError, nothing else."""
+    try:
+        plant = parse_plant(data)
+    except PlantError as exc:
+        assert exc.problems
+    else:
+        assert render_acl(plant).startswith("# Generated")

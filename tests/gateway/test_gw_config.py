@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from gw_helpers import board
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.config import DEMO_CONFIG, EXAMPLES, ConfigError, load_config, parse_config
 
@@ -159,3 +161,22 @@ def test_unreadable_and_malformed_files_are_config_errors(tmp_path: Path) -> Non
     broken.write_text("gateway_id = \n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(broken)
+
+
+_keys = st.sampled_from(
+    ["gateway_id", "name", "hardware", "relays", "inputs", "sensors", "clock_skew_s", "x"]
+)
+_flat = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10)
+_configs = st.dictionaries(
+    _keys, _flat | st.lists(st.dictionaries(st.text(max_size=6), _flat, max_size=3), max_size=2)
+)
+
+
+@settings(max_examples=10_000, deadline=None)
+@given(data=_configs)
+def test_fuzz_the_config_parser(data: dict[str, object]) -> None:
+    """10,000 generated configurations: a valid config or a ConfigError, nothing else."""
+    try:
+        parse_config({"hardware": {"backend": "simulated"}, **data})
+    except ConfigError as exc:
+        assert str(exc)

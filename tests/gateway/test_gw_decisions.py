@@ -223,3 +223,37 @@ def test_any_payload_never_raises_and_moves_a_pin_only_when_valid(
         assert results[0].ok and results[0].on is command.on
     elif results and results[0].ok:
         assert RelayCommand.model_validate_json(payload).on is False  # already off: no move
+
+
+flat_values = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+flat_commands = st.fixed_dictionaries(
+    {},
+    optional={
+        "on": flat_values,
+        "id": st.from_regex(r"[A-Za-z0-9_.:-]{1,20}", fullmatch=True) | flat_values,
+        "by": flat_values,
+        "deadline": st.sampled_from([NOW - 10, NOW + 10]) | flat_values,
+    },
+).map(lambda d: json.dumps(d).encode())
+
+
+@settings(max_examples=10_000, deadline=None)
+@given(payload=st.binary(max_size=120) | flat_commands, executed=st.booleans())
+def test_fuzz_the_command_decision(payload: bytes, executed: bool) -> None:
+    """10,000 generated payloads: only a well-formed, fresh, new command may execute."""
+    decision = decide(
+        TOPIC,
+        payload,
+        rules=RelayRules(),
+        status=RelayStatus(on=False, last_change=None),
+        clocks=Clocks(wall=NOW, mono=100.0),
+        clock_skew_s=0,
+        mqtt_expires_at=None,
+        already_executed=lambda _id: executed,
+    )
+    if isinstance(decision, Execute):
+        command = RelayCommand.model_validate_json(payload)
+        assert command == decision.command
+        assert command.deadline >= NOW and not executed
+    else:
+        assert decision.error in {"invalid", "duplicate", "expired"}
