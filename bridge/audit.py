@@ -108,7 +108,8 @@ class _Inline:
 class AuditLog:
     def __init__(self, path: Path, worker: DiskWorker | None = None) -> None:
         self.path = path
-        self.worker: DiskWorker = worker or _Inline()
+        # Not `worker or ...`: a gevent ThreadPool with no task running is falsy.
+        self.worker: DiskWorker = worker if worker is not None else _Inline()
 
     def append(self, entry: AuditEntry) -> None:
         """Queue the entry; the caller's answer does not wait for the disk."""

@@ -241,3 +241,19 @@ def test_a_viewers_flood_is_rate_limited_and_audited_once_per_window(tmp_path: P
     assert [e["outcome"] for e in lines] == ["forbidden", "forbidden", "rate_limited",
                                             "forbidden", "rate_limited"]  # fmt: skip
     assert "47 more refused" in lines[-1]["detail"]
+
+
+def test_the_audit_log_uses_the_disk_worker_it_is_given(tmp_path: Path) -> None:
+    """The server's one-thread pool must be used even when it is idle (and so falsy)."""
+    from gevent.threadpool import ThreadPool
+
+    pool = ThreadPool(1)
+    assert not pool, "an idle gevent ThreadPool is falsy: the reason for this test"
+    log = AuditLog(tmp_path / "audit.jsonl", pool)
+    assert log.worker is pool
+    entry = AuditEntry(ts=1.0, user="u", role="operator", via="http", remote=None,
+                       gateway="line1", relay="relay_1", on=True, outcome="ok", ok=True,
+                       id="c1", detail=None)  # fmt: skip
+    log.append(entry)
+    assert log.query(AuditQuery())["total"] == 1, "a read sees every earlier write"
+    pool.kill()
