@@ -12,7 +12,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.config import BenchConfig
-from bench.lab import Lab, cpu_seconds, rss
+from bench.lab import Group, Lab, cpu_seconds, rss
 from bench.profile import Profiler
 from bench.report import Row, ScenarioResult, Target
 from bench.stats import memory_per_client, percentile, ratio, staleness, summarize, window
@@ -134,16 +134,26 @@ def gateway_cpu(run: Run, mqtt_url: str) -> ScenarioResult:
 # --------------------------------------------------------------------------- 2. sensor push
 
 
+def _publish_measured(
+    run: Run, stack: Stack, group: Group, rate: float, profile: str
+) -> tuple[dict[str, Any], float, float]:
+    """Publish at ``rate`` for the configured duration: (publisher report, bridge CPU %,
+    receivers' CPU %), the CPU as percent of one core over the publishing time."""
+    bridge = stack.bridge.pid
+    t0, cpu0, load0 = time.monotonic(), cpu_seconds(bridge), group.cpu_seconds()
+    with run.profiler(stack, profile):
+        pub = run.lab.publish(rate, run.config.duration, run.config.push_devices)
+    elapsed = time.monotonic() - t0
+    cpu = 100 * (cpu_seconds(bridge) - cpu0) / elapsed
+    return pub, cpu, 100 * (group.cpu_seconds() - load0) / elapsed
+
+
 def push_case(run: Run, stack: Stack, clients: int, label: str) -> Row:
     cfg = run.config
-    bridge = stack.bridge.pid
     with run.lab.sio_clients(stack.base_url, clients) as group:
-        t0, cpu0, load0 = time.monotonic(), cpu_seconds(bridge), group.cpu_seconds()
-        with run.profiler(stack, f"push-{clients}-{label}"):
-            pub = run.lab.publish(cfg.push_rate, cfg.duration, cfg.push_devices)
-        elapsed = time.monotonic() - t0
-        cpu = 100 * (cpu_seconds(bridge) - cpu0) / elapsed
-        receivers = 100 * (group.cpu_seconds() - load0) / elapsed
+        pub, cpu, receivers = _publish_measured(
+            run, stack, group, cfg.push_rate, f"push-{clients}-{label}"
+        )
         time.sleep(GRACE_S)
         results = group.finish()
     lat = window(_samples(results), pub["start"], pub["end"])
@@ -320,12 +330,9 @@ def fan_out(run: Run, stack: Stack) -> ScenarioResult:
         rss0 = rss(bridge)
         with run.lab.sio_clients(stack.base_url, n) as group:
             rss1 = rss(bridge)
-            t0, cpu0, load0 = time.monotonic(), cpu_seconds(bridge), group.cpu_seconds()
-            with run.profiler(stack, f"fanout-{n}"):
-                pub = run.lab.publish(cfg.fanout_rate, cfg.duration, cfg.push_devices)
-            elapsed = time.monotonic() - t0
-            cpu = 100 * (cpu_seconds(bridge) - cpu0) / elapsed
-            receivers = 100 * (group.cpu_seconds() - load0) / elapsed
+            pub, cpu, receivers = _publish_measured(
+                run, stack, group, cfg.fanout_rate, f"fanout-{n}"
+            )
             time.sleep(GRACE_S)
             results = group.finish()
         failures = _failures(results)
