@@ -15,12 +15,21 @@ from typing import Any, Final
 
 import socketio
 
-FIELDS: Final = {
-    "devices_update": "devices",
-    "relays_update": "relays",
-    "system_stats_update": "system_stats",
-    "gateways_update": "gateways",
-}
+from bridge.store import FIELD
+
+FIELDS: Final[dict[str, str]] = {str(event): field for event, field in FIELD.items()}
+
+
+def apply_delta(state: dict[str, Any], event: str, data: dict[str, Any]) -> bool | None:
+    """The dashboard's rule for a push: applied (True) only when its ``prev`` is the version
+    held; False for a gap (ask for the full state); None for an answer to ``request_*``."""
+    if "prev" not in data:
+        return None
+    if data["prev"] != state["version"]:
+        return False
+    state[FIELDS[event]].update(data[FIELDS[event]])
+    state["version"] = data["version"]
+    return True
 
 
 def plant_view(state: dict[str, Any], skip: tuple[str, ...] = ("bridge",)) -> dict[str, Any]:
@@ -129,17 +138,18 @@ class DashboardMirror:
 
         def handler(data: dict[str, Any]) -> None:
             with self._cond:
-                if "prev" not in data or self.state is None:
-                    return  # an answer to request_*: the acknowledgement carries it
-                if data["prev"] != self.state["version"]:
+                if self.state is None:
+                    return
+                applied = apply_delta(self.state, event, data)
+                if applied is False:
                     self.gaps += 1
                     self.client.emit("request_state", callback=self._on_state)
+                if not applied:
                     return
-                for k, entry in data[field].items():
-                    if event == "gateways_update" and not entry.get("online", True):
-                        self.offline_seen.append((time.time(), k))
-                    self.state[field][k] = entry
-                self.state["version"] = data["version"]
+                if event == "gateways_update":
+                    for k, entry in data[field].items():
+                        if not entry.get("online", True):
+                            self.offline_seen.append((time.time(), k))
                 self.versions.append(int(data["version"]))
                 self._cond.notify_all()
 

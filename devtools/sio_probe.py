@@ -10,7 +10,9 @@ from typing import Any
 
 import socketio
 
-PUSH_EVENTS = ("state", "devices_update", "relays_update", "system_stats_update", "gateways_update")
+from bridge.store import EVENTS
+
+PUSH_EVENTS = ("state", *EVENTS)
 
 
 @dataclass(frozen=True)

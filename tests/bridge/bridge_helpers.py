@@ -16,6 +16,8 @@ import socketio
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from bridge.accounts import Accounts
+from bridge.store import EVENTS
+from devtools.dashboard_mirror import apply_delta
 from devtools.local_broker import REPO, free_port
 from devtools.procs import ManagedProcess, python_module
 from factory_core.contract import (
@@ -31,9 +33,6 @@ from factory_core.contract import (
     decode,
 )
 from factory_core.settings import parse_mqtt_url
-
-DELTAS = ("devices_update", "relays_update", "system_stats_update", "gateways_update")
-FIELDS = {e: e.removesuffix("_update") for e in DELTAS}
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 15, what: str = "") -> Any:
@@ -258,7 +257,7 @@ class LiveClient:
     def __post_init__(self) -> None:
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("state", self._on_state)
-        for event in DELTAS:
+        for event in EVENTS:
             self.sio.on(event, self._delta_handler(event))
 
     def connect(self, **kw: Any) -> LiveClient:
@@ -284,12 +283,8 @@ class LiveClient:
         def handler(data: dict[str, Any]) -> None:
             with self.cond:
                 self.events.append((event, data))
-                if "prev" in data and self.state is not None:
-                    if data["prev"] == self.state["version"]:
-                        self.state[FIELDS[event]].update(data[FIELDS[event]])
-                        self.state["version"] = data["version"]
-                    else:
-                        self.gaps += 1
+                if self.state is not None and apply_delta(self.state, event, data) is False:
+                    self.gaps += 1
                 self.cond.notify_all()
 
         return handler
