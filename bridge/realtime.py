@@ -2,8 +2,9 @@
 
 One flusher greenlet does every push, so per-client ordering is simple: it sends a new
 client its full state, then whatever that client's Coalescer releases, but only while the
-client's transport queue is empty — a slow reader is never buffered beyond its Coalescer,
-and one whose queue stays full for ``stuck_after`` seconds is disconnected.
+client's transport queue holds fewer than ``MAX_QUEUED`` packets — a slow reader is never
+buffered beyond its Coalescer and those few packets, and one whose queue stays full for
+``stuck_after`` seconds is disconnected.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from bridge.store import Delta, Store
 log = logging.getLogger(__name__)
 
 _MAX_IDLE_WAIT = 1.0  # also how often a backlogged client is re-checked when nothing is new
+# Not 1: an acknowledgement still queued for the sender must not hold back the push that
+# confirms its command (that cost the sender a whole coalescing interval, bench: 55 ms).
+MAX_QUEUED = 4
 
 
 @dataclass(slots=True)
@@ -197,7 +201,7 @@ class Realtime:
             backlog = self._backlog(sid)
             if backlog is None:
                 continue
-            if backlog > 0:
+            if backlog >= MAX_QUEUED:
                 if client.stuck_since is None:
                     client.stuck_since = now
                 elif now - client.stuck_since >= self.stuck_after:

@@ -148,3 +148,26 @@ def test_a_client_that_stops_reading_is_disconnected(bridges, gateway: FakeGatew
     wait_until(lambda: bridge.metric("bridge_clients_disconnected_stuck_total") == 1)
     assert bridge.metric("bridge_clients_connected") == 0
     assert "has not read" in bridge.proc.log()
+
+
+def test_a_client_with_a_packet_still_queued_gets_the_next_push_at_once(
+    bridges, gateway: FakeGateway
+):
+    """The confirming push must not wait behind an acknowledgement or the state still queued
+    for the client (it once waited a whole coalescing interval: here, 10 s)."""
+    bridge = bridges(FACTORY_COALESCE_MS="10000")
+    base = f"{bridge.url}/socket.io/"
+    opened = requests.get(base, params={"EIO": "4", "transport": "polling"}, timeout=10)
+    sid = opened.text[opened.text.index('"sid":"') + 7 :].split('"')[0]
+    params = {"EIO": "4", "transport": "polling", "sid": sid}
+    joined = requests.post(
+        base, params=params, data="40" + json.dumps({"token": bridge.tokens["viewer"]}), timeout=10
+    )
+    assert joined.text == "OK"
+    wait_until(lambda: bridge.metric("bridge_clients_connected") == 1)
+    # The full state now waits in this client's queue: it has not polled yet.
+    gateway.publish_device("temperature", 71.5)
+    wait_until(lambda: bridge.metric('bridge_updates_out_total{event="devices_update"}') >= 1, 5)
+    queued = requests.get(base, params=params, timeout=10).text
+    assert '"state"' in queued
+    assert '"devices_update"' in queued and "71.5" in queued
