@@ -154,11 +154,15 @@ class RelayController:
         try:
             on = relay.drive(command.on, cmd=command.id, reason="command")
         except HardwareError as exc:
-            audit.error("relay %s: command %s failed: %s", relay.id, command.id, exc)
-            self._answer(incoming, command.id, None, "hardware_error", str(exc))
             self._send_state(relay)
+            self._answer(incoming, command.id, None, "hardware_error", str(exc))
+            audit.error("relay %s: command %s failed: %s", relay.id, command.id, exc)
             return
+        # The state first: whoever gets the result can rely on the retained state already
+        # saying so, and every dashboard learns the new state as early as the requester.
+        self._send_state(relay)
         if on == command.on:
+            self._answer(incoming, command.id, on, None, None)
             audit.info(
                 "relay %s (%s) switched %s by %s, command %s",
                 relay.id,
@@ -167,12 +171,10 @@ class RelayController:
                 command.by,
                 command.id,
             )
-            self._answer(incoming, command.id, on, None, None)
         else:
             detail = f"commanded on={command.on} but pin {relay.config.pin} reads on={on}"
-            audit.error("relay %s: command %s by %s: %s", relay.id, command.id, command.by, detail)
             self._answer(incoming, command.id, on, "readback_mismatch", detail)
-        self._send_state(relay)
+            audit.error("relay %s: command %s by %s: %s", relay.id, command.id, command.by, detail)
         if on and command.on and relay.config.pulse_ms:
             self._start_pulse(relay, command.id)
 

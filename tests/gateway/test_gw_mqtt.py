@@ -127,13 +127,13 @@ def test_a_command_switches_reads_back_and_answers(
     reply = probe.wait_for(on_topic("replies/t1"), what="answer on the response topic")
     assert json.loads(reply.payload)["ok"] is True
     assert reply.properties is not None and reply.properties.CorrelationData == b"k1"
-    # result comes before the new state
+    # the new state comes before the result: a requester that has its result can read it
     idx = {id(m): i for i, m in enumerate(probe.messages)}
     res_msg = probe.wait_for(result_for("cmd-1"))
     state_msg = probe.wait_for(
         on_topic(topics.relay_state(GW, "motor"), lambda m: b"cmd-1" in m.payload)
     )
-    assert idx[id(res_msg)] < idx[id(state_msg)]
+    assert idx[id(state_msg)] < idx[id(res_msg)]
 
 
 def test_a_duplicate_id_runs_once_also_across_a_restart(
