@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import shutil
 import time
 from pathlib import Path
 from types import TracebackType
@@ -19,15 +20,29 @@ import psutil
 from bench.procio import TOKEN_ENV, read_json
 from devtools.procs import ManagedProcess, ProcessError, python_module
 
+RECEIVERS = Path(__file__).resolve().parent / "receivers.mjs"
+
+
+def node_script(script: Path) -> list[str]:
+    """argv that runs one of our Node.js scripts; a clear error when Node.js is missing."""
+    node = shutil.which("node")
+    if node is None:
+        raise ProcessError(
+            f"bench/{script.name} runs on Node.js, but `node` is not on PATH: install Node.js "
+            ">= 20, then `npm ci` in web/ (it provides socket.io-client)"
+        )
+    return [node, str(script)]
+
 
 class Worker:
-    """One load process: ``python -m bench.<module> ... --out <file> [--ready-file <file>]``."""
+    """One load process: ``<command> ... --out <file> [--ready-file <file>]``, where the
+    command is ``python -m bench.<module>`` or ``node bench/<script>.mjs``."""
 
     def __init__(
         self,
         workdir: Path,
         name: str,
-        module: str,
+        command: list[str],
         args: list[str],
         ready: bool,
         env: dict[str, str] | None = None,
@@ -38,7 +53,7 @@ class Worker:
         argv = [*args, "--out", str(self.out)]
         if self.ready_file is not None:
             argv += ["--ready-file", str(self.ready_file)]
-        self.proc = ManagedProcess(name, python_module(module, *argv), workdir / f"{name}.log", env)
+        self.proc = ManagedProcess(name, [*command, *argv], workdir / f"{name}.log", env)
 
     def start(self) -> Worker:
         self.proc.start()
@@ -140,7 +155,8 @@ class Lab:
         args += ["--duration", str(duration), "--devices", str(devices), "--qos", str(qos)]
         if log_sent:
             args.append("--log-sent")
-        worker = Worker(self.workdir, self._name("publisher"), "bench.publisher", args, False)
+        command = python_module("bench.publisher")
+        worker = Worker(self.workdir, self._name("publisher"), command, args, False)
         result: dict[str, Any] = worker.start().wait_exit(duration + 60)
         return result
 
@@ -148,9 +164,8 @@ class Lab:
         args = ["--url", self.mqtt_url, "--gateway", gateway]
         if commands_of:
             args += ["--commands-of", commands_of]
-        return Group(
-            [Worker(self.workdir, self._name("mqtt-sub"), "bench.mqtt_sub", args, True)], 30
-        )
+        command = python_module("bench.mqtt_sub")
+        return Group([Worker(self.workdir, self._name("mqtt-sub"), command, args, True)], 30)
 
     def sio_clients(
         self,
@@ -162,10 +177,12 @@ class Lab:
         go_file: Path | None = None,
         done_file: Path | None = None,
     ) -> Group:
-        """``clients`` Socket.IO clients over as few processes as ``clients_per_process`` allows.
+        """``clients`` Socket.IO clients (bench/receivers.mjs) over as few processes as
+        ``clients_per_process`` allows.
 
         The first process's first client is the operator when ``commands`` > 0.
         """
+        command = node_script(RECEIVERS)
         procs = math.ceil(clients / self.clients_per_process)
         share, extra = divmod(clients, procs)
         workers = []
@@ -181,15 +198,14 @@ class Lab:
                 args += ["--commands", str(commands), "--go-file", str(go_file)]
                 args += ["--done-file", str(done_file)]
             workers.append(
-                Worker(
-                    self.workdir, self._name("sio"), "bench.sio_clients", args, True, self._env()
-                )
+                Worker(self.workdir, self._name("sio"), command, args, True, self._env())
             )
         return Group(workers, ready_timeout=60 + clients * 0.1)
 
     def pollers(self, base_url: str, pollers: int, interval: float) -> Group:
         args = ["--url", base_url, "--pollers", str(pollers), "--interval", str(interval)]
-        worker = Worker(self.workdir, self._name("poller"), "bench.poller", args, True, self._env())
+        command = python_module("bench.poller")
+        worker = Worker(self.workdir, self._name("poller"), command, args, True, self._env())
         return Group([worker], 30)
 
     def _env(self) -> dict[str, str]:

@@ -103,6 +103,28 @@ def _get_or_none(url: str) -> requests.Response | None:
         return None
 
 
+def test_websocket_compression_offered_by_browsers_is_declined(bridges):
+    bridge = bridges()
+    port = int(bridge.url.rsplit(":", 1)[1])
+    handshake = (
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(handshake.encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(4096)
+            assert chunk, f"connection closed during the handshake: {answer!r}"
+            answer += chunk
+    head = answer.split(b"\r\n\r\n")[0].decode().lower()
+    assert head.startswith("http/1.1 101")
+    assert "sec-websocket-extensions" not in head
+
+
 def test_cors_allowlist_and_dashboard_files(bridges, tmp_path: Path):
     dist = tmp_path / "dist"
     (dist / "assets").mkdir(parents=True)
