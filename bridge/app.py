@@ -32,7 +32,7 @@ from bridge.ratelimit import RateLimiter
 from bridge.realtime import Realtime
 from bridge.sessions import Sessions
 from bridge.settings import BridgeSettings
-from bridge.store import Entry, Store
+from bridge.store import Delta, Entry, Store
 from factory_core.contract import CommandResult, Message, RelayResultTopic
 
 log = logging.getLogger(__name__)
@@ -67,15 +67,23 @@ class Bridge:
         self.mqtt.stop()
         self.realtime.stop()
 
-    def on_message(self, message: Message) -> None:
-        self.metrics.messages_in.inc()
-        if isinstance(message.topic, RelayResultTopic):
-            if isinstance(message.payload, CommandResult):
-                self.commands.resolve(message.payload)
-            return
-        deltas = self.store.apply(message, self.clock())
+    def on_messages(self, messages: list[Message]) -> None:
+        self.metrics.messages_in.inc(len(messages))
+        now = self.clock()
+        deltas: list[Delta] = []
+        results: list[CommandResult] = []
+        for message in messages:
+            if isinstance(message.topic, RelayResultTopic):
+                if isinstance(message.payload, CommandResult):
+                    results.append(message.payload)
+            else:
+                deltas += self.store.apply(message, now)
         self.metrics.deltas.inc(len(deltas))
         self.realtime.publish(deltas)
+        # After the pushes are queued: the state that confirms a command reaches every
+        # client before the sender's acknowledgement is sent.
+        for result in results:
+            self.commands.resolve(result)
 
     def on_broker_lost(self) -> None:
         self.realtime.publish(self.store.broker_lost(self.clock()))
@@ -195,7 +203,7 @@ def create_app(
     bridge = Bridge(
         settings, app, socketio, store, link, realtime, commands, metrics, auth, audit, clock
     )
-    link.subscribe(bridge.on_message)
+    link.subscribe(bridge.on_messages)
     link.on_lost = bridge.on_broker_lost
     return bridge
 

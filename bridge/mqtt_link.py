@@ -27,24 +27,20 @@ from factory_core.settings import BrokerAddress
 
 log = logging.getLogger(__name__)
 
-MessageSink = Callable[[Message], None]
+MessageSink = Callable[[list[Message]], None]
 
 
 RECONNECT_MIN_S = 1.0
 RECONNECT_MAX_S = 5.0
 MAX_PACKETS_PER_WAKEUP = 2000
-
-
-def _has_data(sock: socket.socket) -> bool:
-    """Whether more bytes wait to be read, without blocking and without consuming them."""
-    if isinstance(sock, ssl.SSLSocket):
-        return sock.pending() > 0  # decrypted bytes; raw ones wake the next wait_read
-    try:
-        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
-    except (BlockingIOError, InterruptedError):
-        return False
-    except OSError:
-        return True  # let loop_read meet the error and handle the disconnect
+# Messages are handed over in batches of at most this many: metrics, the store hand-off and
+# the flusher's wake-up are paid per batch, and the first message of a batch waits only for
+# this many more to be read (~50 µs each).
+BATCH = 100
+# Samples are superseded by the next one and retained. At QoS 0 the broker sends them without
+# waiting for a PUBACK per message (13 % of the bridge's CPU at 8,000 msg/s); the session ends
+# with the connection, so QoS 1 would redeliver nothing after a reconnect either.
+SAMPLE_QOS = 0
 
 
 class MqttLink:
@@ -56,7 +52,6 @@ class MqttLink:
         clock: Callable[[], float],
         keepalive: int = 10,
         on_dropped: Callable[[str], None] = lambda _reason: None,
-        on_raw: Callable[[], None] = lambda: None,
         on_lost: Callable[[], None] = lambda: None,
     ) -> None:
         self.broker = broker
@@ -65,9 +60,10 @@ class MqttLink:
         self.keepalive = keepalive
         self.connected = False
         self.on_dropped = on_dropped
-        self.on_raw = on_raw
         self.on_lost = on_lost
         self._sinks: list[MessageSink] = []
+        self._batch: list[Message] = []
+        self._received = 0
         self._drop_log = RateLimitedLog(log, clock=clock)
         self._client: paho.Client | None = None
         self._running = False
@@ -120,12 +116,39 @@ class MqttLink:
                 continue
             with contextlib.suppress(TimeoutError):
                 wait_read(sock.fileno(), timeout=1.0)
-            for _ in range(MAX_PACKETS_PER_WAKEUP):  # bounded: the pushes get their turn
-                if client.loop_read() != paho.MQTT_ERR_SUCCESS or not _has_data(sock):
-                    break
+            self._drain(client, sock)
             if client.socket() is sock and client.want_write():
                 client.loop_write()
             client.loop_misc()
+
+    def _drain(self, client: paho.Client, sock: socket.socket) -> None:
+        """Read the packets already buffered (bounded: the pushes get their turn).
+
+        A read that delivered no message ends it: the socket was empty (paho reports that
+        as success too) or the packet was not a PUBLISH, and then the next wait_read
+        returns at once — unless TLS holds decrypted bytes the socket no longer shows.
+        This saves a peek per message.
+        """
+        tls = sock if isinstance(sock, ssl.SSLSocket) else None
+        for _ in range(MAX_PACKETS_PER_WAKEUP):
+            before = self._received
+            if client.loop_read() != paho.MQTT_ERR_SUCCESS:
+                break
+            if self._received == before and not (tls is not None and tls.pending() > 0):
+                break
+            if len(self._batch) >= BATCH:
+                self._hand_over()
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        for sink in self._sinks:
+            try:
+                sink(batch)
+            except Exception:
+                log.exception("handling %d MQTT messages failed", len(batch))
 
     def publish_command(self, gateway: str, relay: str, command: RelayCommand, ttl: float) -> bool:
         client = self._client
@@ -140,7 +163,10 @@ class MqttLink:
         return info.rc == paho.MQTT_ERR_SUCCESS
 
     def _on_connect(self, client: paho.Client) -> None:
-        client.subscribe([(f, 1) for f in self.topics.telemetry_filters()])
+        samples = self.topics.sample_filters()
+        client.subscribe(
+            [(f, SAMPLE_QOS if f in samples else 1) for f in self.topics.telemetry_filters()]
+        )
         # After subscribing, so that the full state every gateway republishes reaches us.
         client.publish(self.topics.rebirth(), b"", qos=1)
         self.connected = True
@@ -151,16 +177,10 @@ class MqttLink:
             self.on_lost()
 
     def _on_message(self, msg: paho.MQTTMessage) -> None:
-        self.on_raw()
+        self._received += 1
         try:
-            message = decode(self.topics, msg.topic, bytes(msg.payload))
+            self._batch.append(decode(self.topics, msg.topic, bytes(msg.payload)))
         except ContractError as exc:
             reason = "topic" if isinstance(exc, TopicError) else "payload"
             self.on_dropped(reason)
             self._drop_log.warning(reason, "dropped a message: %s", exc)
-            return
-        for sink in self._sinks:
-            try:
-                sink(message)
-            except Exception:
-                log.exception("handling %s failed", msg.topic)

@@ -15,11 +15,13 @@ from typing import Any, Final, Literal, TypeAlias
 from bridge.history import History, Point
 from factory_core.contract import (
     CommandResult,
+    DeviceInfo,
     DeviceState,
     DeviceStateTopic,
     GatewayMeta,
     Message,
     MetaTopic,
+    RelayInfo,
     RelayState,
     RelayStateTopic,
     StatusTopic,
@@ -68,6 +70,9 @@ class Store:
         self.relays: dict[str, Entry] = {}
         self.system_stats: dict[str, Entry] = {}
         self.meta: dict[str, GatewayMeta] = {}
+        # What each gateway's meta says per device and relay id, looked up per message.
+        self._device_info: dict[str, dict[str, DeviceInfo]] = {}
+        self._relay_info: dict[str, dict[str, RelayInfo]] = {}
         self.history = history or History()
         self._ring: deque[Delta] = deque(maxlen=event_buffer)
         self._unlisted: dict[str, set[str]] = {}
@@ -149,8 +154,7 @@ class Store:
         return None if entry is None else entry.get("on")
 
     def knows_relay(self, gateway: str, relay: str) -> bool:
-        meta = self.meta.get(gateway)
-        return meta is not None and any(r.id == relay for r in meta.relays)
+        return relay in self._relay_info.get(gateway, {})
 
     def confirmed_on(self, gateway: str, relay: str, result: CommandResult) -> bool | None:
         """What the relay is known to be after a result: the result's read-back, else state."""
@@ -200,6 +204,8 @@ class Store:
 
     def _meta(self, gw: str, meta: GatewayMeta, now: float) -> list[Delta]:
         self.meta[gw] = meta
+        self._device_info[gw] = {d.id: d for d in meta.devices}
+        self._relay_info[gw] = {r.id: r for r in meta.relays}
         deltas: list[Delta] = []
         old_gw = self.gateways.get(gw)
         gw_entry = {
@@ -242,11 +248,7 @@ class Store:
 
     def _device(self, gw: str, dev: str, state: DeviceState) -> list[Delta]:
         k = key(gw, dev)
-        info = (
-            next((d for d in self.meta[gw].devices if d.id == dev), None)
-            if gw in self.meta
-            else None
-        )
+        info = self._device_info.get(gw, {}).get(dev)
         if info is None and not self._admit_unlisted(gw, k, self.devices):
             return []
         entry = {
@@ -266,8 +268,7 @@ class Store:
 
     def _relay(self, gw: str, relay: str, state: RelayState) -> list[Delta]:
         k = key(gw, relay)
-        meta = self.meta.get(gw)
-        info = next((r for r in meta.relays if r.id == relay), None) if meta else None
+        info = self._relay_info.get(gw, {}).get(relay)
         if info is None and not self._admit_unlisted(gw, k, self.relays):
             return []
         entry = {

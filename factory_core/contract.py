@@ -314,6 +314,12 @@ class Topics:
             f"{p}/+/system",
         ]
 
+    def sample_filters(self) -> list[str]:
+        """The part of ``telemetry_filters`` that comes often and is superseded by the next
+        message (device and system states, retained): a live reader may take it at QoS 0."""
+        p = self.prefix
+        return [f"{p}/+/devices/+/state", f"{p}/+/system"]
+
     def command_filter(self, gateway: str) -> str:
         """The relay commands addressed to one gateway."""
         return f"{self._gw(gateway)}/relays/+/set"

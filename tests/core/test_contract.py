@@ -46,6 +46,12 @@ def test_builders_follow_the_design_table() -> None:
     assert Topics("plant/a").status("gw") == "plant/a/gw/status"
 
 
+def test_samples_are_the_frequent_telemetry_and_nothing_a_command_depends_on() -> None:
+    samples = topics.sample_filters()
+    assert set(samples) < set(topics.telemetry_filters())
+    assert samples == ["factory/+/devices/+/state", "factory/+/system"]
+
+
 @pytest.mark.parametrize("bad", ["GW", "a/b", "", "x" * 65, "+", "#", "é"])
 def test_builders_refuse_ids_outside_the_pattern(bad: str) -> None:
     with pytest.raises(ValueError) as err:
