@@ -6,6 +6,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import getpass  # noqa: E402
 import logging  # noqa: E402
 import secrets  # noqa: E402
@@ -149,6 +150,12 @@ def serve(settings: BridgeSettings) -> int:
             settings.state_dir,
         )
     bridge.start()
+    # Everything made so far lives as long as the process: keep it out of every full
+    # collection, which otherwise walks it all and stalls every push (bench, 1,000 clients:
+    # 67-80 ms pauses during the load, the whole p99). Young collections 14x less often
+    # promote fewer packets that are merely in flight, so full ones come rarely.
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
     log.info(
         "bridge %s on http://%s:%d, broker %s",
         bridge.mqtt.client_id,

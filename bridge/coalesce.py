@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bridge.store import EVENTS, FIELD, Delta, Entry, Event
@@ -55,12 +55,6 @@ def merge(deltas: Iterable[Delta]) -> list[Delta]:
     return sorted(merged.values(), key=lambda d: d.version)
 
 
-@dataclass(slots=True)
-class _Pending:
-    version: int
-    items: dict[str, Entry] = field(default_factory=dict)
-
-
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     event: Event
@@ -73,27 +67,32 @@ class Coalescer:
             raise ValueError(f"coalescing interval must be >= 0, got {interval}")
         self.interval = interval
         self.sent_version = version
-        self._pending: dict[Event, _Pending] = {}
+        # Per event: the newest value of each key not yet sent, and the newest version among
+        # them. Plain dicts: this runs per client per flush.
+        self._pending: dict[Event, dict[str, Entry]] = {}
+        self._pending_version: dict[Event, int] = {}
         self._last_sent: dict[Event, float] = {}
 
     def reset(self, version: int) -> None:
         """The client has just received the full state at ``version``."""
         self.sent_version = version
         self._pending.clear()
+        self._pending_version.clear()
 
     def offer(self, delta: Delta) -> None:
         if delta.version <= self.sent_version:
             return  # already part of the full state the client holds
-        pending = self._pending.get(delta.event)
-        if pending is None:
-            pending = self._pending[delta.event] = _Pending(delta.version)
-        pending.version = delta.version
-        pending.items.update(delta.items)
+        items = self._pending.get(delta.event)
+        if items is None:
+            self._pending[delta.event] = dict(delta.items)
+        else:
+            items.update(delta.items)
+        self._pending_version[delta.event] = delta.version
 
     @property
     def pending(self) -> int:
         """How many keys are waiting (the memory this client costs)."""
-        return sum(len(p.items) for p in self._pending.values())
+        return sum(len(items) for items in self._pending.values())
 
     def _due(self, event: Event, busy: Collection[Event]) -> float:
         if event not in busy:
@@ -109,13 +108,35 @@ class Coalescer:
 
         Only ``busy`` events are held to one message per interval; the others go at once.
         """
-        ready = [(e, p) for e, p in self._pending.items() if now >= self._due(e, busy)]
+        ready = [e for e in self._pending if now >= self._due(e, busy)]
+        ready.sort(key=self._pending_version.__getitem__)
         out = []
-        for event, pending in sorted(ready, key=lambda ep: ep[1].version):
-            version = max(pending.version, self.sent_version)
-            payload = {"prev": self.sent_version, "version": version, FIELD[event]: pending.items}
+        for event in ready:
+            version = max(self._pending_version.pop(event), self.sent_version)
+            items = self._pending.pop(event)
+            payload = {"prev": self.sent_version, "version": version, FIELD[event]: items}
             out.append(Outgoing(event, payload))
             self.sent_version = version
             self._last_sent[event] = now
-            del self._pending[event]
         return out
+
+    # Clients in step --------------------------------------------------------
+    # Most clients hold exactly what the last flush sent. For them, offer + take of a batch
+    # gives the same messages as for any other such client; the flusher computes those once
+    # and only moves each in-step client's bookkeeping forward (bench: the per-client offer
+    # and take were a third of the bridge's CPU at 1,000 clients).
+
+    def in_step(self, version: int, events: Iterable[Event], now: float,
+                busy: Collection[Event]) -> bool:  # fmt: skip
+        """Whether offer + take of a batch starting at ``version`` would send all of it now."""
+        return (
+            not self._pending
+            and self.sent_version == version
+            and all(now >= self._due(e, busy) for e in events)
+        )
+
+    def sent(self, version: int, events: Iterable[Event], now: float) -> None:
+        """Record that the batch's messages, up to ``version``, went to this client."""
+        self.sent_version = version
+        for event in events:
+            self._last_sent[event] = now

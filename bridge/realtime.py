@@ -38,6 +38,7 @@ class _Client:
     principal: Principal
     needs_state: bool = True
     stuck_since: float | None = None
+    engine_socket: Any = None  # Engine.IO's socket for this client, looked up once
 
 
 class Realtime:
@@ -191,34 +192,55 @@ class Realtime:
 
     def _flush_once(self, now: float) -> float | None:
         batch, self._incoming = merge(self._incoming), []
-        for client in self._clients.values():
-            for delta in batch:
-                client.coalescer.offer(delta)
         busy = self._rate.busy(now)
         next_due: float | None = None
         recheck = now + max(self.interval, 0.02)
         # Clients in step get the same message: it is encoded once and sent to all of them.
         groups: dict[tuple[str, int, int], list[tuple[dict[str, Any], list[str]]]] = {}
+        # Most clients hold exactly the version before this batch: what they get is worked
+        # out once, here, and each of them only joins the list.
+        events = [delta.event for delta in batch]
+        base = min((delta.prev for delta in batch), default=-1)
+        in_step: list[str] = []
+        reference = Coalescer(self.interval, base)
+        for delta in batch:
+            reference.offer(delta)
+        for out in reference.take(now, ()):
+            key = (out.event, out.payload["prev"], out.payload["version"])
+            groups[key] = [(out.payload, in_step)]
         for sid, client in list(self._clients.items()):
-            backlog = self._backlog(sid)
+            backlog = self._backlog(sid, client)
             if backlog is None:
                 continue
+            coalescer = client.coalescer
+            if (
+                batch
+                and backlog < MAX_QUEUED
+                and not client.needs_state
+                and coalescer.in_step(base, events, now, busy)
+            ):
+                client.stuck_since = None
+                coalescer.sent(reference.sent_version, events, now)
+                in_step.append(sid)
+                continue
+            for delta in batch:
+                coalescer.offer(delta)
             if backlog >= MAX_QUEUED:
                 if client.stuck_since is None:
                     client.stuck_since = now
                 elif now - client.stuck_since >= self.stuck_after:
                     self._cut(sid)
                     continue
-                if client.needs_state or client.coalescer.due_at(busy) is not None:
+                if client.needs_state or coalescer.due_at(busy) is not None:
                     next_due = recheck if next_due is None else min(next_due, recheck)
                 continue
             client.stuck_since = None
             if client.needs_state:
                 client.needs_state = False
                 state = self.store.snapshot()
-                client.coalescer.reset(state["version"])
+                coalescer.reset(state["version"])
                 self._emit("state", state, sid)
-            for out in client.coalescer.take(now, busy):
+            for out in coalescer.take(now, busy):
                 same = groups.setdefault(
                     (out.event, out.payload["prev"], out.payload["version"]), []
                 )
@@ -228,13 +250,14 @@ class Realtime:
                         break
                 else:
                     same.append((out.payload, [sid]))
-            due = client.coalescer.due_at(busy)
+            due = coalescer.due_at(busy)
             if due is not None:
                 next_due = due if next_due is None else min(next_due, due)
         # Ascending versions: each client still gets its messages in the order it took them.
         for (event, _prev, _version), payloads in sorted(groups.items(), key=lambda g: g[0][1:]):
             for payload, sids in payloads:
-                self._emit(event, payload, sids)
+                if sids:
+                    self._emit(event, payload, sids)
         return next_due
 
     def _emit(self, event: str, payload: dict[str, Any], to: str | list[str]) -> None:
@@ -249,9 +272,14 @@ class Realtime:
             return None
         return server.eio.sockets.get(eio_sid) if eio_sid is not None else None
 
-    def _backlog(self, sid: str) -> int | None:
+    def _backlog(self, sid: str, client: _Client | None = None) -> int | None:
         """Packets queued for this client and not yet taken by its transport."""
-        sock = self._engine_socket(sid)
+        if client is None:
+            sock = self._engine_socket(sid)
+        else:
+            if client.engine_socket is None:
+                client.engine_socket = self._engine_socket(sid)
+            sock = client.engine_socket
         if sock is None or sock.closed or sock.closing:
             return None
         return int(sock.queue.qsize())

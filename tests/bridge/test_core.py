@@ -266,3 +266,48 @@ def test_merge_keeps_the_newest_value_per_key_and_the_newest_version() -> None:
         ("relays_update", 2, {"r": {"v": True}}),
         ("devices_update", 3, {"a": {"v": 3}, "b": {"v": 1}}),
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(st.sampled_from(EVENTS), st.sampled_from("abc"), st.integers(0, 9)),
+            max_size=4,
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.lists(st.sets(st.sampled_from(EVENTS)), min_size=12, max_size=12),
+)
+def test_a_client_in_step_gets_what_its_own_offer_and_take_would_give(
+    flushes: list[list[tuple[Any, str, int]]], busy_per_flush: list[set[Any]]
+) -> None:
+    """The flusher's shortcut for clients in step must not change what any client gets."""
+    own, shortcut = Coalescer(0.05, 0), Coalescer(0.05, 0)
+    version, now = 0, 1.0
+    for changes, busy in zip(flushes, busy_per_flush, strict=False):
+        deltas = []
+        for event, k, v in changes:
+            version += 1
+            deltas.append(Delta(event, version - 1, version, {k: {"v": v}}))
+        batch = merge(deltas)
+        now += 0.03
+        for d in batch:
+            own.offer(d)
+        expected = own.take(now, busy)
+        events = [d.event for d in batch]
+        base = min((d.prev for d in batch), default=-1)
+        if batch and shortcut.in_step(base, events, now, busy):
+            reference = Coalescer(0.05, base)
+            for d in batch:
+                reference.offer(d)
+            got = reference.take(now, ())
+            shortcut.sent(reference.sent_version, events, now)
+        else:
+            for d in batch:
+                shortcut.offer(d)
+            got = shortcut.take(now, busy)
+        assert got == expected
+        assert shortcut.sent_version == own.sent_version
+        assert shortcut.due_at(busy) == own.due_at(busy)
