@@ -30,6 +30,10 @@ $(STAMP): pyproject.toml
 web/node_modules/.package-lock.json: web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 
+# The bench's MQTT load publisher (bench/publisher.mjs) runs on MQTT.js.
+bench/node_modules/.package-lock.json: bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund --loglevel=error
+
 web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run build --silent
 
@@ -42,6 +46,7 @@ lint: $(STAMP) web/node_modules/.package-lock.json
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	cd web && npm run lint --silent
+	cd web && npx biome check ../bench/*.mjs
 
 typecheck: $(STAMP) web/node_modules/.package-lock.json
 	$(VENV)/bin/mypy
@@ -50,13 +55,14 @@ typecheck: $(STAMP) web/node_modules/.package-lock.json
 test-web: web/node_modules/.package-lock.json
 	cd web && npm test --silent
 
-test-python: setup
+# tests/bench runs `python -m bench --quick`, whose publisher needs bench/node_modules.
+test-python: setup bench/node_modules/.package-lock.json
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Web unit tests first, so that pytest's summary is the last line of the run.
 test: setup check test-web test-python
 
-bench: setup-demo
+bench: setup-demo bench/node_modules/.package-lock.json
 	$(PY) -m bench $(BENCH_ARGS)
 
 soak: setup-demo
@@ -68,4 +74,4 @@ schemas: $(STAMP)
 	$(PY) -m bridge.openapi docs/openapi.json
 
 clean:
-	rm -rf $(VENV) web/node_modules web/dist .demo test-artifacts
+	rm -rf $(VENV) web/node_modules web/dist bench/node_modules .demo test-artifacts

@@ -20,7 +20,9 @@ import psutil
 from bench.procio import TOKEN_ENV, read_json
 from devtools.procs import ManagedProcess, ProcessError, python_module
 
-RECEIVERS = Path(__file__).resolve().parent / "receivers.mjs"
+BENCH = Path(__file__).resolve().parent
+RECEIVERS = BENCH / "receivers.mjs"
+PUBLISHER = BENCH / "publisher.mjs"
 
 
 def node_script(script: Path) -> list[str]:
@@ -29,7 +31,7 @@ def node_script(script: Path) -> list[str]:
     if node is None:
         raise ProcessError(
             f"bench/{script.name} runs on Node.js, but `node` is not on PATH: install Node.js "
-            ">= 20, then `npm ci` in web/ (it provides socket.io-client)"
+            ">= 20, then `npm ci` in web/ (socket.io-client) and in bench/ (MQTT.js)"
         )
     return [node, str(script)]
 
@@ -155,7 +157,7 @@ class Lab:
         args += ["--duration", str(duration), "--devices", str(devices), "--qos", str(qos)]
         if log_sent:
             args.append("--log-sent")
-        command = python_module("bench.publisher")
+        command = node_script(PUBLISHER)
         worker = Worker(self.workdir, self._name("publisher"), command, args, False)
         result: dict[str, Any] = worker.start().wait_exit(duration + 60)
         return result

@@ -20,13 +20,8 @@ def connect_blocking(
     on_connect: Any = None,
     on_message: Any = None,
     timeout: float = 10,
-    unbounded: bool = False,
 ) -> paho.Client:
-    """A connected client (MQTT 5, TCP_NODELAY) whose loop the caller drives.
-
-    ``unbounded`` lifts paho's in-flight and queue limits, so that a load generator's rate
-    is bounded by the broker and its receivers, not by the client's default window of 20.
-    """
+    """A connected client (MQTT 5, TCP_NODELAY) whose loop the caller drives."""
     connected: list[bool] = []
 
     def _connected(client: paho.Client) -> None:
@@ -40,9 +35,6 @@ def connect_blocking(
         on_connect=_connected,
         on_message=on_message or (lambda _m: None),
     )
-    if unbounded:
-        client.max_inflight_messages_set(0)
-        client.max_queued_messages_set(0)
     client.connect(broker.host, broker.port, keepalive=30)
     deadline = time.monotonic() + timeout
     while not connected:

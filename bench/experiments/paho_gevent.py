@@ -1,7 +1,7 @@
 """How many MQTT messages/s paho takes under gevent next to N busy greenlets.
 
 ``python -m bench.experiments.paho_gevent`` starts a Mosquitto and the bench publisher
-(5,000 msg/s), and for N in 0, 10, 100 runs a gevent subscriber process
+(bench/publisher.mjs, 5,000 msg/s), and for N in 0, 10, 100 runs a gevent subscriber process
 (``gevent_subscriber``) twice: with paho's own loop (``loop_start``: one packet per
 ``select``, i.e. per hub turn) and with a greenlet that drains every packet already in the
 socket per wake-up. Each busy greenlet spends ``--busy-us`` per turn, standing in for the
@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.lab import PUBLISHER, node_script
 from devtools.local_broker import LocalBroker
 from devtools.procs import python_module
 
@@ -36,7 +37,7 @@ def main() -> int:
                 out = str(Path(tmp) / "publisher.json")
                 publish = ["--url", broker.url, "--rate", str(args.rate), "--duration", "6"]
                 publish += ["--devices", "100", "--out", out]
-                subprocess.run(python_module("bench.publisher", *publish), check=True)
+                subprocess.run([*node_script(PUBLISHER), *publish], check=True)
                 sub.wait(timeout=30)
     return 0
 
