@@ -47,15 +47,22 @@ def _failures(results: Sequence[dict[str, Any]]) -> dict[str, int]:
     }
 
 
-def bridge_counter(stack: Stack, name: str) -> float:
+def bridge_counter(stack: Stack, name: str, **labels: str) -> float:
     request = urllib.request.Request(stack.base_url + "/metrics", headers=stack.auth_header)
     with urllib.request.urlopen(request, timeout=10) as answer:
         text = answer.read().decode()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == name:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return float(sample.value)
+    if labels:
+        return 0.0  # a labelled counter appears only once it has counted something
     raise KeyError(f"the bridge's /metrics has no {name!r}")
+
+
+def pushes_sent(stack: Stack) -> float:
+    """``devices_update`` messages the bridge has sent, summed over its clients."""
+    return bridge_counter(stack, "bridge_updates_out_total", event="devices_update")
 
 
 # --------------------------------------------------------------------------- 1. the floor
@@ -264,12 +271,18 @@ def ingest(run: Run, stack: Stack, res: ScenarioResult, label: str) -> float | N
     with run.lab.sio_clients(stack.base_url, clients, measure=min(10, clients)) as group:
         for offered in cfg.rates:
             before = bridge_counter(stack, "bridge_mqtt_messages_total")
+            pushes0 = pushes_sent(stack)
             cpu0, t0 = cpu_seconds(bridge_pid), time.monotonic()
             with run.profiler(stack, f"ingest-{offered}-{label}"):
                 pub = run.lab.publish(offered, cfg.duration, cfg.ingest_devices)
             cpu = 100 * (cpu_seconds(bridge_pid) - cpu0) / (time.monotonic() - t0)
             processed = _drain(stack, before, pub["sent"])
-            steps.append({"offered": offered, "pub": pub, "processed": processed, "cpu": cpu})
+            # What coalescing buys a browser: how many messages each client had to handle.
+            per_client = (pushes_sent(stack) - pushes0) / clients / pub["elapsed"]
+            steps.append(
+                {"offered": offered, "pub": pub, "processed": processed, "cpu": cpu,
+                 "pushes_per_client_s": per_client}
+            )  # fmt: skip
             if processed < 0.99 * pub["sent"]:
                 break  # the bridge fell behind: higher rates only make it worse
         time.sleep(GRACE_S)
@@ -290,7 +303,8 @@ def ingest(run: Run, stack: Stack, res: ScenarioResult, label: str) -> float | N
         ok = kept_up and generator_ok and summary.p99 <= 100
         note = (
             f"bridge took {step['processed']:.0f}/{pub['sent']} msgs, bridge CPU "
-            f"{step['cpu']:.0f}%{'' if generator_ok else ', generator could not keep up'}"
+            f"{step['cpu']:.0f}%, {step['pushes_per_client_s']:.0f} pushes/s per client"
+            f"{'' if generator_ok else ', generator could not keep up'}"
             f"{', SUSTAINED' if ok else ''}"
         )
         case = f"{step['offered']}/s offered, {clients} clients, {label}"
