@@ -33,7 +33,7 @@ class BenchConfig:
     rates: tuple[int, ...] = (250, 1000, 2500, 5000, 10000, 20000, 30000)
     fanout: tuple[int, ...] = (100, 250, 500, 1000, 1500, 2000)
     fanout_rate: float = 10.0
-    clients_per_process: int = 1000
+    clients_per_process: int = 500  # 1,000 clients over two Node processes, one per core
     poll_interval: float = 5.0
     pollers: int = 5
     poll_duration: float = 30.0
