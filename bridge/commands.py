@@ -33,7 +33,8 @@ class Waitable(Protocol):
 
 
 class Publisher(Protocol):
-    connected: bool
+    @property
+    def connected(self) -> bool: ...
 
     def publish_command(self, gateway: str, relay: str, command: RelayCommand, ttl: float) -> bool:
         """Hand the command to the broker; False when it could not be sent."""

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
+import paho.mqtt.client as paho
 from bridge_helpers import FakeGateway, LiveClient, wait_until
+from paho.mqtt.client import MQTTv311
+from paho.mqtt.enums import CallbackAPIVersion
+
+from factory_core.settings import parse_mqtt_url
 
 
 def test_full_state_on_connect_then_versioned_deltas(bridges, gateway: FakeGateway, clients):
@@ -173,3 +178,32 @@ def test_history_endpoint(bridges, gateway: FakeGateway):
     assert answer["points"][-1][1] == 3.0 and 1 <= len(answer["points"]) <= 300
     missing = bridge.get("/api/devices/line1/nope/history")
     assert missing.status_code == 404 and "nope" in missing.json()["detail"]
+
+
+def test_losing_one_of_the_two_broker_connections_resyncs_both(
+    bridges, broker, gateway: FakeGateway, clients
+):
+    """The bridge reads samples and control messages on two connections. When the broker
+    takes one away (here: another client takes over its client id), the bridge shows the
+    plant as unknown, reconnects both, and the retained state and new samples flow again."""
+    bridge = bridges(FACTORY_BRIDGE_ID="bridge-under-test")
+    client: LiveClient = clients(bridge)
+    client.wait(lambda: client.state["gateways"].get("line1", {}).get("online"), "online")
+    address = parse_mqtt_url(broker.url)
+    intruder = paho.Client(
+        CallbackAPIVersion.VERSION2, client_id="bridge-under-test-samples", protocol=MQTTv311
+    )
+    intruder.username_pw_set(address.username, address.password)
+    intruder.connect(address.host, address.port)
+    intruder.loop_start()
+    try:
+        client.wait(
+            lambda: client.item("gateways", "line1")["online"] is False, "the loss is shown"
+        )
+    finally:
+        intruder.disconnect()
+        intruder.loop_stop()
+    client.wait(lambda: client.item("gateways", "line1")["online"] is True, "online again")
+    gateway.publish_device("temperature", 33.5)
+    client.wait(lambda: client.item("devices", "line1/temperature")["value"] == 33.5, "samples")
+    assert bridge.metric("bridge_mqtt_connected") == 1
