@@ -124,7 +124,10 @@ class BridgeSettings(CommonSettings):
     event_buffer: int = Field(default=1000, ge=1, le=1_000_000, description="Deltas kept")
     bridge_stats_interval: float = Field(default=2.0, gt=0, description="Own stats period, s")
     bridge_id: Annotated[str, AfterValidator(_client_id)] = Field(
-        default="", max_length=64, description="MQTT client id; default bridge-<host>-<random>"
+        default="",
+        max_length=64,
+        description="MQTT client id (the samples connection adds -samples); default "
+        "bridge-<host>-<random>",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: LogFormat = Field(default="text", description="text, or json: one object a line")
