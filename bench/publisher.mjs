@@ -16,8 +16,7 @@
 // {sent, elapsed, rate, last_seq, start, end, sent_log: [[seq, ts], ...]}; times are Unix
 // seconds, elapsed is monotonic.
 
-import { renameSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { now, parseCli, sleep, writeJson } from './loadgen.mjs';
 
 const PROG = 'publisher.mjs';
 const USAGE = `usage: node bench/publisher.mjs --url URL --rate RATE --duration S --out FILE
@@ -36,25 +35,6 @@ const MAX_INFLIGHT = 60000;
 const MAX_BUFFERED = 16 * 1024 * 1024;
 const ACK_TIMEOUT_MS = 10000; // for the meta and status
 const DRAIN_MS = 5000; // for what is still unacknowledged at the end
-
-// Wall clock with sub-millisecond resolution (Date.now() has 1 ms).
-const now = () => (performance.timeOrigin + performance.now()) / 1000;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function usageError(message) {
-  console.error(`${USAGE}\n${PROG}: error: ${message}`);
-  process.exit(2);
-}
-
-/** A number option's value, or undefined after noting what is wrong with it. */
-function number(name, text, integer, problems) {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    problems.push(`argument --${name}: invalid ${integer ? 'int' : 'float'} value: '${text}'`);
-    return undefined;
-  }
-  return value;
-}
 
 /** The URL with its password masked, for messages. */
 function shown(url) {
@@ -94,64 +74,31 @@ function brokerAddress(url, problems) {
 }
 
 function parse(argv) {
-  const str = { type: 'string' };
-  let values;
-  // Like argparse, take a negative number as an option's value (`--rate -1` is then refused
-  // for its value, not as a missing argument).
-  const joined = [];
-  for (const arg of argv) {
-    const last = joined.length - 1;
-    const option = joined[last] ?? '';
-    if (/^-[\d.]/.test(arg) && /^--[a-z-]+$/.test(option) && option !== '--log-sent') {
-      joined[last] += `=${arg}`;
-    } else joined.push(arg);
-  }
-  try {
-    ({ values } = parseArgs({
-      args: joined,
-      options: {
-        url: str,
-        prefix: str,
-        gateway: str,
-        devices: str,
-        rate: str,
-        duration: str,
-        qos: str,
-        settle: str,
-        'first-seq': str,
-        'log-sent': { type: 'boolean' },
-        out: str,
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    usageError(err.message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const problems = [];
-  const missing = ['url', 'rate', 'duration', 'out'].filter((n) => values[n] === undefined);
-  if (missing.length) {
-    const names = missing.map((n) => `--${n}`).join(', ');
-    problems.push(`the following arguments are required: ${names}`);
-  }
-  // An option's number, its default when not given; undefined when missing or invalid.
-  const num = (name, integer, fallback) => {
-    const text = values[name] ?? fallback;
-    return text === undefined ? undefined : number(name, text, integer, problems);
-  };
+  const { values, cli } = parseCli(argv, USAGE, {
+    url: 'string',
+    prefix: 'string',
+    gateway: 'string',
+    devices: 'string',
+    rate: 'string',
+    duration: 'string',
+    qos: 'string',
+    settle: 'string',
+    'first-seq': 'string',
+    'log-sent': 'boolean',
+    out: 'string',
+  });
+  const problems = cli.problems;
+  cli.require('url', 'rate', 'duration', 'out');
   const args = {
     broker: values.url === undefined ? null : brokerAddress(values.url, problems),
     prefix: values.prefix ?? 'factory',
     gateway: values.gateway ?? 'bench',
-    devices: num('devices', true, '10'),
-    rate: num('rate', false),
-    duration: num('duration', false),
+    devices: cli.number('devices', true, '10'),
+    rate: cli.number('rate', false),
+    duration: cli.number('duration', false),
     qos: values.qos ?? '1',
-    settle: num('settle', false, '0.5'),
-    firstSeq: num('first-seq', true, String(Date.now())),
+    settle: cli.number('settle', false, '0.5'),
+    firstSeq: cli.number('first-seq', true, String(Date.now())),
     logSent: values['log-sent'] ?? false,
     out: values.out,
   };
@@ -183,7 +130,7 @@ function parse(argv) {
   if (args.firstSeq !== undefined && !(args.firstSeq >= 0 && Number.isSafeInteger(args.firstSeq))) {
     problems.push(`--first-seq must be an integer >= 0 and < 2**53, got ${args.firstSeq}`);
   }
-  if (problems.length) usageError(problems.join('; '));
+  cli.done();
   return args;
 }
 
@@ -195,13 +142,6 @@ async function loadMqtt() {
     console.error(`bench/publisher.mjs needs MQTT.js: run \`npm ci\` in bench/ (${why})`);
     process.exit(2);
   }
-}
-
-/** Atomically, so the orchestrator never reads a half-written result. */
-function writeJson(path, data) {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(data));
-  renameSync(tmp, path);
 }
 
 /** A connected MQTT 5 client with TCP_NODELAY (Nagle would hold small publishes ~40 ms). */

@@ -17,9 +17,9 @@
 //  samples: [[ts, latency s], ...], relay_seen: {cmd: [clients, last arrival]},
 //  commands: [{id, sent, acked, confirmed, ack}, ...]}; times are Unix seconds.
 
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { parseArgs } from 'node:util';
+import { now, parseCli, sleep, writeJson } from './loadgen.mjs';
 
 const USAGE = `usage: node bench/receivers.mjs --url URL --clients N --out FILE
   [--concurrency 25] [--gateway bench] [--measure N] [--relay GATEWAY/RELAY]
@@ -39,93 +39,54 @@ function loadClient() {
 
 const { io } = loadClient();
 
-// Wall clock with sub-millisecond resolution (Date.now() has 1 ms).
-const now = () => (performance.timeOrigin + performance.now()) / 1000;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const isObject = (v) => v !== null && typeof v === 'object';
 
-function usageError(message) {
-  console.error(`${USAGE}\nreceivers.mjs: error: ${message}`);
-  process.exit(2);
-}
-
-function number(name, text, integer) {
-  const value = Number(text);
-  if (text === undefined || text.trim() === '' || !Number.isFinite(value)) {
-    usageError(`argument --${name}: invalid ${integer ? 'int' : 'float'} value: '${text}'`);
-  }
-  if (integer && !Number.isInteger(value)) {
-    usageError(`argument --${name}: invalid int value: '${text}'`);
-  }
-  return value;
-}
-
 function parse(argv) {
-  const str = { type: 'string' };
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        url: str,
-        clients: str,
-        concurrency: str,
-        gateway: str,
-        measure: str,
-        relay: str,
-        commands: str,
-        'command-gap': str,
-        'go-file': str,
-        'done-file': str,
-        duration: str,
-        'ready-file': str,
-        out: str,
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    usageError(err.message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  for (const name of ['url', 'clients', 'out']) {
-    if (values[name] === undefined) usageError(`the argument --${name} is required`);
-  }
+  const { values, cli } = parseCli(argv, USAGE, {
+    url: 'string',
+    clients: 'string',
+    concurrency: 'string',
+    gateway: 'string',
+    measure: 'string',
+    relay: 'string',
+    commands: 'string',
+    'command-gap': 'string',
+    'go-file': 'string',
+    'done-file': 'string',
+    duration: 'string',
+    'ready-file': 'string',
+    out: 'string',
+  });
+  cli.require('url', 'clients', 'out');
   const args = {
     url: values.url,
-    clients: number('clients', values.clients, true),
-    concurrency: number('concurrency', values.concurrency ?? '25', true),
+    clients: cli.number('clients', true),
+    concurrency: cli.number('concurrency', true, '25'),
     gateway: values.gateway ?? 'bench',
-    measure: values.measure === undefined ? null : number('measure', values.measure, true),
+    measure: values.measure === undefined ? null : cli.number('measure', true),
     relay: values.relay ?? null,
-    commands: number('commands', values.commands ?? '0', true),
-    commandGap: number('command-gap', values['command-gap'] ?? '0.1', false),
+    commands: cli.number('commands', true, '0'),
+    commandGap: cli.number('command-gap', false, '0.1'),
     goFile: values['go-file'] ?? null,
     doneFile: values['done-file'] ?? null,
-    duration: number('duration', values.duration ?? '600', false),
+    duration: cli.number('duration', false, '600'),
     readyFile: values['ready-file'] ?? null,
     out: values.out,
   };
-  if (args.clients < 1) usageError(`--clients must be >= 1, got ${args.clients}`);
-  if (args.concurrency < 1) usageError(`--concurrency must be >= 1, got ${args.concurrency}`);
-  if (args.commands && !(args.relay?.includes('/') && args.goFile)) {
-    usageError(`--commands needs --relay gateway/relay and --go-file, got ${args.relay}`);
+  if (args.clients < 1) cli.problems.push(`--clients must be >= 1, got ${args.clients}`);
+  if (args.concurrency < 1) {
+    cli.problems.push(`--concurrency must be >= 1, got ${args.concurrency}`);
   }
+  if (args.commands && !(args.relay?.includes('/') && args.goFile)) {
+    cli.problems.push(`--commands needs --relay gateway/relay and --go-file, got ${args.relay}`);
+  }
+  cli.done();
   return args;
 }
 
 /** Same as bench/procio.py: the file exists once the event happened; it holds our pid. */
 function markReady(path) {
   if (path !== null) writeFileSync(path, String(process.pid));
-}
-
-/** Atomically, so the orchestrator never reads a half-written result. */
-function writeJson(path, data) {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(data));
-  renameSync(tmp, path);
 }
 
 /** What all clients of this process saw. */
