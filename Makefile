@@ -11,7 +11,7 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.ht
 BENCH_ARGS ?=
 SOAK_SECONDS ?= 600
 
-.PHONY: all setup setup-demo demo test check lint typecheck test-python test-web bench soak schemas clean
+.PHONY: all setup setup-demo demo test check lint typecheck test-python test-web bench soak schemas screenshots clean
 
 all: setup
 
@@ -69,6 +69,10 @@ soak: setup-demo
 	$(PY) -m devtools.soak --seconds $(SOAK_SECONDS)
 
 # Published documents generated from the code (tests fail when they drift).
+# The README's dashboard picture, taken by the browser test (test runs leave it alone).
+screenshots: setup
+	FACTORY_UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
+
 schemas: $(STAMP)
 	$(PY) -m factory_core.contract docs/schemas
 	$(PY) -m bridge.openapi docs/openapi.json
