@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import threading
 import time
 from collections.abc import Callable
 from io import StringIO
@@ -19,6 +21,7 @@ from devtools.local_broker import LocalBroker, free_port
 from devtools.mqtt_probe import MqttProbe
 from devtools.procs import ManagedProcess, python_module
 from factory_core.logs import log_format_from_env, setup_logging
+from gateway.sdnotify import Notifier
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -134,3 +137,23 @@ def test_the_gateway_process_logs_json_lines_when_asked(
     messages = [entry["message"] for entry in lines]
     assert any(m.startswith("gateway line1 started") for m in messages)
     assert any(m.startswith("gateway line1 stopped") for m in messages)
+
+
+def test_sd_notify_never_blocks_when_the_manager_stops_reading(tmp_path: Path) -> None:
+    """The watchdog ping runs on the relay thread: a full notify socket must not stall it."""
+    manager = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    manager.bind(str(tmp_path / "notify.sock"))  # bound, never read: the queue fills up
+    notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "notify.sock")})
+    answers: list[bool] = []
+    sender = threading.Thread(
+        target=lambda: answers.extend(notifier.notify("WATCHDOG=1") for _ in range(100)),
+        daemon=True,
+    )
+    sender.start()
+    sender.join(timeout=10)
+    try:
+        assert not sender.is_alive(), "notify blocked on a socket nobody reads"
+        assert answers[0] is True and answers[-1] is False
+        assert manager.recv(64) == b"WATCHDOG=1"
+    finally:
+        manager.close()
