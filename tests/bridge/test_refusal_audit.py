@@ -148,8 +148,13 @@ def test_every_refused_command_is_accounted_for_also_after_a_restart(
     assert accounted(again) == expected
 
 
-def test_commands_refused_by_the_http_request_limit_are_audited(bridges, gateway: FakeGateway):
+def test_commands_refused_by_the_http_request_limit_are_audited(
+    bridges, gateway: FakeGateway, clients
+):
     bridge = bridges(FACTORY_HTTP_RATE_LIMIT="3/minute")
+    # Waited for over Socket.IO: polling over HTTP would spend the limit under test.
+    watcher = clients(bridge, role="viewer")
+    watcher.wait(lambda: watcher.item("relays", "line1/relay_1") is not None, "relays known")
     statuses = [
         bridge.post(RELAY_URL, role="operator", json={"on": on}).status_code
         for on in (True, False, True, False, True, False)
