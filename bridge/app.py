@@ -24,7 +24,7 @@ from bridge.command_gate import CommandGate
 from bridge.commands import Commands, Outcome
 from bridge.files import ensure_private_dir, secret_file
 from bridge.history import History
-from bridge.http_api import json_http_error, make_api
+from bridge.http_api import audit_refused_commands, json_http_error, make_api
 from bridge.http_auth import install_auth
 from bridge.metrics import Metrics
 from bridge.mqtt_link import MqttLink
@@ -53,6 +53,7 @@ class Bridge:
     auth: Auth
     audit: AuditLog
     clock: Callable[[], float]
+    gate: CommandGate
     _stats_task: Any = field(default=None, init=False)
     _running: bool = field(default=False, init=False)
 
@@ -60,12 +61,14 @@ class Bridge:
         self._running = True
         self.realtime.start()
         self._stats_task = self.socketio.start_background_task(self._stats_loop)
+        self.socketio.start_background_task(self.gate.run_windows)
         self.mqtt.start()
 
     def stop(self) -> None:
         self._running = False
         self.mqtt.stop()
         self.realtime.stop()
+        self.gate.stop()  # a flood's count held in an open window is written before exit
 
     def on_messages(self, messages: list[Message]) -> None:
         self.metrics.messages_in.inc(len(messages))
@@ -181,7 +184,11 @@ def create_app(
         grace=settings.command_grace,
     )
     gate = CommandGate(
-        commands, audit, RateLimiter(settings.command_rate, settings.command_burst), clock
+        commands,
+        audit,
+        RateLimiter(settings.command_rate, settings.command_burst),
+        clock,
+        make_event=socketio.server.eio.create_event,
     )
     realtime = Realtime(
         socketio,
@@ -193,7 +200,9 @@ def create_app(
         stuck_after=settings.client_stuck_s,
         burst=settings.coalesce_burst,
     )
-    limiter = install_auth(app, settings, auth, secret, realtime.disconnect_session)
+    limiter = install_auth(
+        app, settings, auth, secret, realtime.disconnect_session, audit_refused_commands(gate)
+    )
     api = make_api(store, gate, lambda: link.connected, metrics, audit)
     limiter.limit(settings.http_rate_limit)(api)
     app.register_blueprint(api)
@@ -201,7 +210,7 @@ def create_app(
     _serve_dashboard(app, settings)
 
     bridge = Bridge(
-        settings, app, socketio, store, link, realtime, commands, metrics, auth, audit, clock
+        settings, app, socketio, store, link, realtime, commands, metrics, auth, audit, clock, gate
     )
     link.subscribe(bridge.on_messages)
     link.on_lost = bridge.on_broker_lost

@@ -1,5 +1,6 @@
-"""The audit log of relay commands: one JSON line per command, appended and fsync'd before the
-caller gets its answer, so it survives a crash or restart. Refused commands are logged too."""
+"""The audit log of relay commands: one JSON line per command, appended and fsync'd on the disk
+thread, so it survives a crash or restart. Refused commands are logged too; a flood of refusals
+is merged per window (``RefusalWindows``) and its count written when the window closes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Final, Protocol, TypeVar
@@ -24,9 +25,13 @@ T = TypeVar("T")
 
 FIELDS: Final = (
     "time", "ts", "user", "role", "via", "remote", "gateway", "relay", "on",
-    "outcome", "ok", "id", "detail",
+    "outcome", "ok", "id", "detail", "count",
 )  # fmt: skip
 _MAX_TEXT = 200
+FLOOD_WINDOW_S: Final = 10.0
+# Refusals a caller can repeat at any rate: the command rate limit itself, and the HTTP gate's
+# refusals, which come before the rate limit (a foreign page must not spend a victim's budget).
+FLOODABLE: Final = frozenset({"rate_limited", "csrf_failed", "forbidden_origin"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,7 @@ class AuditEntry:
     ok: bool
     id: str | None  # the command id when it was published
     detail: str | None
+    count: int = 1  # how many commands this entry stands for: more than 1 for a merged flood
 
     def to_dict(self) -> dict[str, Any]:
         time = datetime.fromtimestamp(self.ts, UTC).isoformat(timespec="milliseconds")
@@ -54,6 +60,98 @@ def text_or_none(value: object) -> str | None:
     if value is None:
         return None
     return (value if isinstance(value, str) else repr(value))[:_MAX_TEXT]
+
+
+def _utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+@dataclass(slots=True)
+class _Window:
+    closes: float  # monotonic seconds
+    first_ts: float = 0.0  # wall time of the first merged refusal
+    held: AuditEntry | None = None  # the refusals since the window opened, merged
+
+
+class RefusalWindows:
+    """Which refusal entries to write, and when (pure: the caller passes the monotonic time).
+
+    Per caller, way in (``via``) and outcome in ``FLOODABLE``: the first refusal is written at
+    once and opens a window of ``window_s``; those that follow in it are merged into one entry
+    whose ``count`` says how many it stands for, written when the window closes (``close_due``,
+    driven by a timer; ``close_all`` on shutdown), whether or not another refusal follows. A
+    window that closes with a count opens the next one, so a steady flood is one entry per
+    window; one that closes empty is forgotten. Fields the merged refusals disagree on (relay,
+    remote address...) are null in the merged entry.
+    """
+
+    def __init__(self, window_s: float = FLOOD_WINDOW_S) -> None:
+        self.window_s = window_s
+        self._windows: dict[tuple[str, str, str], _Window] = {}
+
+    def offer(self, entry: AuditEntry, now: float) -> list[AuditEntry]:
+        """The entries to write now: none when this one is held for its window's merged entry."""
+        if entry.user is None or entry.outcome not in FLOODABLE:
+            return [entry]
+        key = (entry.user, entry.via, entry.outcome)
+        window = self._windows.get(key)
+        written = []
+        if window is not None and now >= window.closes:  # the timer has not closed it yet
+            written = self._close(key, window, now)
+            window = self._windows.get(key)
+        if window is None:
+            self._windows[key] = _Window(now + self.window_s)
+            return [*written, entry]
+        if window.held is None:
+            window.first_ts, window.held = entry.ts, entry
+        else:
+            window.held = _merge(window.held, entry)
+        return written
+
+    def next_close(self) -> float | None:
+        return min((w.closes for w in self._windows.values()), default=None)
+
+    def close_due(self, now: float) -> list[AuditEntry]:
+        """The merged entries of the windows closed by ``now``."""
+        return [
+            written
+            for key, window in list(self._windows.items())
+            if now >= window.closes
+            for written in self._close(key, window, now)
+        ]
+
+    def _close(self, key: tuple[str, str, str], window: _Window, now: float) -> list[AuditEntry]:
+        if window.held is None:
+            del self._windows[key]
+            return []
+        self._windows[key] = _Window(now + self.window_s)
+        return [_summary(window.held, window.first_ts)]
+
+    def close_all(self) -> list[AuditEntry]:
+        """Every merged entry still held (the bridge is stopping)."""
+        held = [(w.held, w.first_ts) for w in self._windows.values() if w.held is not None]
+        self._windows.clear()
+        return [_summary(entry, first_ts) for entry, first_ts in held]
+
+
+def _merge(held: AuditEntry, entry: AuditEntry) -> AuditEntry:
+    def same(a: T, b: T) -> T | None:
+        return a if a == b else None
+
+    return replace(
+        entry,
+        remote=same(held.remote, entry.remote),
+        gateway=same(held.gateway, entry.gateway),
+        relay=same(held.relay, entry.relay),
+        on=same(held.on, entry.on),
+        count=held.count + entry.count,
+    )
+
+
+def _summary(merged: AuditEntry, first_ts: float) -> AuditEntry:
+    span = f"{_utc(first_ts)}-{_utc(merged.ts)} UTC" if merged.count > 1 else _utc(merged.ts)
+    detail = f"{merged.count} x {merged.outcome} ({span}), the last: {merged.detail}"
+    return replace(merged, detail=text_or_none(detail))
 
 
 class AuditQuery(BaseModel):
@@ -115,6 +213,10 @@ class AuditLog:
         """Queue the entry; the caller's answer does not wait for the disk."""
         self.worker.spawn(lambda: self._write_logged(entry))
 
+    def flush(self) -> None:
+        """Wait until every entry queued so far is written (the worker runs them in order)."""
+        self.worker.apply(lambda: None)
+
     def _write_logged(self, entry: AuditEntry) -> None:
         try:
             self._write(entry)
@@ -140,6 +242,7 @@ class AuditLog:
                     except ValueError:
                         entry = None
                     if isinstance(entry, dict):
+                        entry.setdefault("count", 1)  # written before entries had a count
                         yield entry
                     elif raw.strip():
                         log.warning("%s line %d is not a JSON object; skipped", self.path, number)

@@ -1,23 +1,24 @@
 """The one way in for a relay command, from Socket.IO or HTTP: authorise, rate-limit, validate,
-send, and audit the outcome, whatever it is."""
+send, and audit the outcome, whatever it is. Commands the HTTP gate refuses before they get
+here (origin, CSRF, request rate) are audited through ``refused``."""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bridge.audit import AuditEntry, AuditLog, text_or_none
+from bridge.audit import AuditEntry, AuditLog, RefusalWindows, text_or_none
 from bridge.auth import Principal
-from bridge.commands import Commands, Outcome, SetRelay, parse_request
+from bridge.commands import Commands, Outcome, SetRelay, Waitable, parse_request
 from bridge.ratelimit import RateLimiter
 from factory_core.contract import ErrorCode
 
 log = logging.getLogger(__name__)
 
 Parse = Callable[[object], SetRelay | Outcome]
-FLOOD_AUDIT_WINDOW_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +35,19 @@ class CommandGate:
         limiter: RateLimiter,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        make_event: Callable[[], Waitable] = threading.Event,
     ) -> None:
         self.commands = commands
         self.audit = audit
         self.limiter = limiter
         self.clock = clock
         self.monotonic = monotonic
-        # A flood of refused commands is audited as one entry per caller per window, with a
-        # count: each entry is an fsync, and the log must not grow with an attacker's rate.
-        self._flood_until: dict[str, float] = {}
-        self._flood_count: dict[str, int] = {}
+        # A flood of refusals is merged per caller and window: each entry is an fsync, and
+        # the log must not grow with an attacker's rate. The count is written by the timer
+        # (``run_windows``) when the window closes, and by ``stop``.
+        self._windows = RefusalWindows()
+        self._stopping = make_event()
+        self._stopped = False
 
     def submit(
         self,
@@ -55,15 +59,31 @@ class CommandGate:
     ) -> Decision:
         decision = self._decide(principal, data, via, parse)
         outcome = decision.outcome
-        if outcome.error == "rate_limited" and principal is not None:
-            suppressed = self._flood(principal.name)
-            if suppressed is None:
-                return decision
-            if suppressed:
-                outcome = Outcome(
-                    False, None, None, "rate_limited",
-                    f"{outcome.detail} ({suppressed} more refused since the last entry)",
-                )  # fmt: skip
+        self._record(principal, data, via, remote, outcome.error or "ok", outcome.detail, outcome)
+        return decision
+
+    def refused(
+        self,
+        principal: Principal,
+        data: object,
+        via: str,
+        remote: str | None,
+        error: str,
+        detail: str,
+    ) -> None:
+        """Audit a command refused before it reached ``submit`` (by the HTTP gate)."""
+        self._record(principal, data, via, remote, error, detail, None)
+
+    def _record(
+        self,
+        principal: Principal | None,
+        data: object,
+        via: str,
+        remote: str | None,
+        error: str,
+        detail: str | None,
+        outcome: Outcome | None,
+    ) -> None:
         fields = data if isinstance(data, dict) else {}
         requested = fields.get("on")
         entry = AuditEntry(
@@ -75,23 +95,38 @@ class CommandGate:
             gateway=text_or_none(fields.get("gateway")),
             relay=text_or_none(fields.get("relay")),
             on=requested if isinstance(requested, bool) else None,
-            outcome=outcome.error or "ok",
-            ok=outcome.ok,
-            id=outcome.id,
-            detail=text_or_none(outcome.detail),
+            outcome=error,
+            ok=outcome is not None and outcome.ok,
+            id=outcome.id if outcome is not None else None,
+            detail=text_or_none(detail),
         )
-        # Failures are logged by the audit log: the answer must reach the caller regardless.
-        self.audit.append(entry)
-        return decision
+        # After ``stop`` (a request still in flight at shutdown) nothing is held any more.
+        written = [entry] if self._stopped else self._windows.offer(entry, self.monotonic())
+        self._write(written)
 
-    def _flood(self, name: str) -> int | None:
-        """None: leave this refusal out of the audit; else how many were left out before it."""
+    def _write(self, entries: list[AuditEntry]) -> None:
+        # Failures are logged by the audit log: the answer must reach the caller regardless.
+        for entry in entries:
+            self.audit.append(entry)
+
+    def run_windows(self) -> None:
+        """The timer that writes a flood's count when its window closes; runs until ``stop``."""
+        while not self._stopped:
+            self._stopping.wait(self.close_due_windows())
+
+    def close_due_windows(self) -> float:
+        """Write the counts of the windows that have closed; seconds until the next closes."""
         now = self.monotonic()
-        if now < self._flood_until.get(name, float("-inf")):
-            self._flood_count[name] = self._flood_count.get(name, 0) + 1
-            return None
-        self._flood_until[name] = now + FLOOD_AUDIT_WINDOW_S
-        return self._flood_count.pop(name, 0)
+        self._write(self._windows.close_due(now))
+        next_close = self._windows.next_close()
+        return self._windows.window_s if next_close is None else max(0.0, next_close - now)
+
+    def stop(self) -> None:
+        """Write what the open windows hold and wait until the audit log has it on disk."""
+        self._stopped = True
+        self._stopping.set()
+        self._write(self._windows.close_all())
+        self.audit.flush()
 
     def _decide(
         self, principal: Principal | None, data: object, via: str, parse: Parse

@@ -9,9 +9,10 @@ from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from bridge.audit import AuditLog, AuditQuery, parse_audit_query
+from bridge.auth import Principal
 from bridge.command_gate import CommandGate
 from bridge.commands import Outcome, SetRelay, parse_request
-from bridge.http_auth import error, principal
+from bridge.http_auth import OnRefused, error, principal
 from bridge.metrics import CONTENT_TYPE, Metrics
 from bridge.store import Store
 
@@ -26,6 +27,7 @@ STATUS_FOR_ERROR: Final[dict[str | None, int]] = {
     "timeout": 504,
 }
 REJECTED: Final = 409  # the gateway said no: expired, duplicate, too_soon, hardware ...
+SET_RELAY_ENDPOINT: Final = "api.set_relay"
 
 
 def make_api(
@@ -132,11 +134,9 @@ def make_api(
             504: {$ref: "#/components/responses/Outcome"}
         """
         body = request.get_json(silent=True, force=True)
-        requested = body.get("on") if isinstance(body, dict) else None
-        audited = {"gateway": gateway, "relay": relay, "on": requested}
         decision = gate.submit(
             principal(),
-            audited,
+            _audited(body, gateway, relay),
             "http",
             request.remote_addr,
             lambda _d: _parse_body(body, gateway, relay),
@@ -233,6 +233,26 @@ def make_api(
         return Response(metrics.render(), content_type=CONTENT_TYPE)
 
     return api
+
+
+def audit_refused_commands(gate: CommandGate) -> OnRefused:
+    """For ``install_auth``: a relay command that the HTTP gate or Flask-Limiter refuses before
+    it reaches ``set_relay`` is audited all the same."""
+
+    def audit(caller: Principal, error_code: str, detail: str) -> None:
+        if request.endpoint != SET_RELAY_ENDPOINT or request.view_args is None:
+            return
+        body = request.get_json(silent=True, force=True)
+        fields = _audited(body, request.view_args["gateway"], request.view_args["relay"])
+        gate.refused(caller, fields, "http", request.remote_addr, error_code, detail)
+
+    return audit
+
+
+def _audited(body: object, gateway: str, relay: str) -> dict[str, object]:
+    """What the audit records of an HTTP relay command (its body may be anything)."""
+    requested = body.get("on") if isinstance(body, dict) else None
+    return {"gateway": gateway, "relay": relay, "on": requested}
 
 
 def _parse_body(body: object, gateway: str, relay: str) -> SetRelay | Outcome:

@@ -4,6 +4,8 @@ Order per request: a state-changing request from a foreign Origin is refused (40
 is identified (Bearer token, else session cookie); no caller is 401 except on the public
 paths; a cookie-authenticated state-changing request needs the session's CSRF token in the
 ``X-CSRF-Token`` header (403). Flask-Limiter then counts the request against the caller.
+Each refusal of an identified caller is reported to ``on_refused`` (which audits relay
+commands); the caller is identified for that even when a foreign Origin is refused first.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RequestLimit
 
 from bridge.accounts import PERMISSIONS, Accounts
 from bridge.auth import (
@@ -29,6 +31,7 @@ from bridge.auth import (
 from bridge.settings import BridgeSettings
 
 SESSION_COOKIE = "factory_session"
+OnRefused = Callable[[Principal, str, str], None]  # the caller, the error code, the detail
 
 
 def error(status: int, code: str, detail: str) -> tuple[Response, int]:
@@ -57,6 +60,7 @@ def install_auth(
     auth: Auth,
     secret_key: str,
     on_logout: Callable[[str], None],
+    on_refused: OnRefused,
 ) -> Limiter:
     """Sessions, the gate and the auth routes; returns the limiter for the other blueprints."""
     app.secret_key = secret_key
@@ -72,6 +76,14 @@ def install_auth(
     )
     allowlist = settings.cors_origin_list
 
+    def report(caller: Principal | None, code: str, detail: str) -> None:
+        if caller is not None and not g.get("refusal_reported"):
+            g.refusal_reported = True  # once per request, however many limits it broke
+            on_refused(caller, code, detail)
+
+    def identify() -> Principal | None:
+        return auth.identify(bearer(request.headers.get("Authorization")), session.get("sid"))
+
     @app.before_request
     def _gate() -> Any:
         if not request.path.startswith(("/api/", "/metrics")) or request.method == "OPTIONS":
@@ -80,8 +92,9 @@ def install_auth(
         origin = request.headers.get("Origin")
         if unsafe and not origin_allowed(origin, request.environ, allowlist):
             detail = f"requests from origin {origin!r} may not change anything here"
+            report(identify(), "forbidden_origin", detail)
             return error(403, "forbidden_origin", detail)
-        caller = auth.identify(bearer(request.headers.get("Authorization")), session.get("sid"))
+        caller = identify()
         g.principal = caller
         if request.path in public:
             return None
@@ -95,8 +108,13 @@ def install_auth(
             return answer, status
         if unsafe and not auth.csrf_ok(caller, request.headers.get(CSRF_HEADER)):
             detail = f"missing or wrong {CSRF_HEADER} header (GET /api/auth/me gives the token)"
+            report(caller, "csrf_failed", detail)
             return error(403, "csrf_failed", detail)
         return None
+
+    def _breached(limit: RequestLimit) -> None:
+        # Flask-Limiter answers the 429 itself (``json_http_error``); this only reports it.
+        report(principal(), "rate_limited", f"more than {limit.limit} HTTP requests")
 
     limiter = Limiter(
         _caller_key,
@@ -104,6 +122,7 @@ def install_auth(
         storage_uri="memory://",
         headers_enabled=True,
         key_prefix="bridge",
+        on_breach=_breached,
     )
     app.register_blueprint(_auth_routes(settings, auth.accounts, auth, limiter, on_logout))
     return limiter
