@@ -73,9 +73,11 @@ soak: setup-demo
 screenshots: setup
 	FACTORY_UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
 
-schemas: $(STAMP)
+schemas: $(STAMP) web/node_modules/.package-lock.json
 	$(PY) -m factory_core.contract docs/schemas
 	$(PY) -m bridge.openapi docs/openapi.json
+	$(PY) -m bridge.contract web/src/generated/contract.schema.json
+	cd web && node scripts/contract.mjs
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist bench/node_modules .demo test-artifacts

@@ -19,7 +19,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.store import EVENTS, FIELD, Delta, Entry, Event
+from bridge.contract import EVENTS, FIELD, Event
+from bridge.store import Delta, Entry
 
 
 class RateMeter:

@@ -12,6 +12,7 @@ from bridge.audit import AuditLog, AuditQuery, parse_audit_query
 from bridge.auth import Principal
 from bridge.command_gate import CommandGate
 from bridge.commands import Outcome, SetRelay, parse_request
+from bridge.contract import API_ERROR_FOR_STATUS
 from bridge.http_auth import OnRefused, error, principal
 from bridge.metrics import CONTENT_TYPE, Metrics
 from bridge.store import Store
@@ -295,9 +296,10 @@ def json_http_error(exc: HTTPException) -> Any:
     """Errors under /api and /metrics as JSON, everything else as Flask renders it."""
     if not request.path.startswith(("/api", "/metrics")):
         return exc
-    code = "rate_limited" if exc.code == 429 else (exc.name or "error").lower().replace(" ", "_")
+    status = exc.code or 500
+    code = API_ERROR_FOR_STATUS.get(status, "invalid" if status < 500 else "internal_server_error")
     detail = {
         404: f"no such path: {request.path}",
         405: f"{request.method} is not allowed on {request.path}",
     }.get(exc.code or 0, exc.description or code)
-    return error(exc.code or 500, code, detail)
+    return error(status, code, detail)

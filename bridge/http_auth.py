@@ -28,14 +28,16 @@ from bridge.auth import (
     origin_allowed,
     parse_login,
 )
+from bridge.contract import ApiError, ApiErrorCode
 from bridge.settings import BridgeSettings
 
 SESSION_COOKIE = "factory_session"
 OnRefused = Callable[[Principal, str, str], None]  # the caller, the error code, the detail
 
 
-def error(status: int, code: str, detail: str) -> tuple[Response, int]:
-    return jsonify({"error": code, "detail": detail}), status
+def error(status: int, code: ApiErrorCode, detail: str) -> tuple[Response, int]:
+    body: ApiError = {"error": code, "detail": detail}
+    return jsonify(body), status
 
 
 def principal() -> Principal | None:

@@ -19,41 +19,23 @@ from apispec.yaml_utils import load_yaml_from_docstring
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
 
+from bridge import contract
 from bridge.app import create_app
 from bridge.settings import BridgeSettings
 from factory_core.contract import ID_PATTERN
 
 DOCUMENTED_PREFIXES = ("/api/", "/metrics")
 
-_OUTCOME = {
-    "type": "object",
-    "required": ["ok", "id", "on", "error", "detail"],
-    "properties": {
-        "ok": {"type": "boolean"},
-        "id": {"type": ["string", "null"], "description": "the command id sent to the gateway"},
-        "on": {
-            "type": ["boolean", "null"],
-            "description": "the state read back from the pin; never the requested one",
-        },
-        "error": {
-            "type": ["string", "null"],
-            "enum": [
-                None, "invalid", "unknown_relay", "expired", "duplicate", "too_soon",
-                "readback_mismatch", "hardware_error", "timeout", "gateway_offline",
-                "not_connected", "forbidden", "rate_limited",
-            ],
-        },
-        "detail": {"type": ["string", "null"]},
-    },
-}  # fmt: skip
-_ERROR = {
-    "type": "object",
-    "required": ["error", "detail"],
-    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
-}
 _SCHEMAS: dict[str, dict[str, Any]] = {
-    "Outcome": _OUTCOME,
-    "Error": _ERROR,
+    # The shapes the bridge's contract owns (bridge/contract.py), under the names used here.
+    **contract.openapi_schemas(
+        {
+            "Outcome": contract.CommandOutcome,
+            "Error": contract.ApiError,
+            "State": contract.FullState,
+            "Events": contract.EventsAnswer,
+        }
+    ),
     "SetRelayBody": {
         "type": "object",
         "required": ["on"],
@@ -64,28 +46,6 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["username", "password"],
         "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
-    },
-    "State": {
-        "type": "object",
-        "required": ["version", "gateways", "devices", "relays", "system_stats"],
-        "properties": {
-            "version": {"type": "integer"},
-            "gateways": {"type": "object"},
-            "devices": {"type": "object"},
-            "relays": {"type": "object"},
-            "system_stats": {"type": "object"},
-            "history": {"type": "object"},
-        },
-        "description": "shapes of the entries: docs/api.md",
-    },
-    "Events": {
-        "type": "object",
-        "required": ["version"],
-        "properties": {
-            "version": {"type": "integer"},
-            "resync": {"type": "boolean"},
-            "events": {"type": "array", "items": {"type": "object"}},
-        },
     },
     "History": {
         "type": "object",

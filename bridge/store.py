@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, TypeAlias
 
+from bridge.contract import FIELD, Event
 from bridge.history import History, Point
 from factory_core.contract import (
     CommandResult,
@@ -29,18 +30,7 @@ from factory_core.contract import (
     SystemTopic,
 )
 
-Event: TypeAlias = Literal[
-    "devices_update", "relays_update", "system_stats_update", "gateways_update"
-]
 Entry: TypeAlias = dict[str, Any]
-
-FIELD: Final[dict[Event, str]] = {
-    "devices_update": "devices",
-    "relays_update": "relays",
-    "system_stats_update": "system_stats",
-    "gateways_update": "gateways",
-}
-EVENTS: Final[tuple[Event, ...]] = tuple(FIELD)
 BRIDGE_KEY: Final = "bridge"
 # Ids a gateway publishes without listing them in its meta are shown (a field device may be
 # sloppy), but only this many per gateway: memory must not grow with a device's mistakes.

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import socketio
 
-from bridge.store import FIELD
+from bridge.contract import FIELD
 
 FIELDS: Final[dict[str, str]] = {str(event): field for event, field in FIELD.items()}
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import socketio
 
-from bridge.store import EVENTS
+from bridge.contract import EVENTS
 
 PUSH_EVENTS = ("state", *EVENTS)
 

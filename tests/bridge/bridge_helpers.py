@@ -16,7 +16,7 @@ import socketio
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from bridge.accounts import Accounts
-from bridge.store import EVENTS
+from bridge.contract import EVENTS
 from devtools.dashboard_mirror import apply_delta
 from devtools.local_broker import REPO, free_port
 from devtools.procs import ManagedProcess, python_module

@@ -377,7 +377,7 @@ export class LiveClient {
     return this.config.commandTimeoutMs / 1000;
   }
 
-  private failure(error: string, detail: string): CommandOutcome {
+  private failure(error: CommandOutcome['error'], detail: string): CommandOutcome {
     return { ok: false, id: null, on: null, error, detail };
   }
 

@@ -34,12 +34,15 @@ const relay1 = (on: boolean): Relay => ({
   name: 'Conveyor motor',
   on,
   ts: 100,
+  seq: 1,
+  cmd: null,
   quality: 'good',
+  safe_state: false,
 });
 
 const full = (version = 10): FullState => ({
   version,
-  gateways: { line1: { id: 'line1', online: true, name: 'Line 1' } },
+  gateways: { line1: { id: 'line1', online: true, name: 'Line 1', version: '1', ts: 1 } },
   devices: { 'line1/temperature': temp(21.5, 100) },
   relays: { 'line1/relay_1': relay1(false) },
   system_stats: { line1: { cpu: 10, memory: 20, disk: 30, uptime: 5, ts: 100 } },
@@ -133,13 +136,19 @@ describe('applyDelta', () => {
       {
         prev: 10,
         version: 11,
-        gateways: { line1: { id: 'line1', online: false } },
+        gateways: { line1: { id: 'line1', online: false, name: 'Line 1', version: '1', ts: 2 } },
         relays: { 'line1/relay_1': relay1(true) },
         system_stats: { bridge: { cpu: 1, memory: 2, disk: 3, uptime: 4 } },
       },
       limits,
     );
-    expect(r.state.gateways.line1).toEqual({ id: 'line1', online: false, name: 'Line 1' });
+    expect(r.state.gateways.line1).toEqual({
+      id: 'line1',
+      online: false,
+      name: 'Line 1',
+      version: '1',
+      ts: 2,
+    });
     expect(r.state.relays['line1/relay_1']?.on).toBe(true);
     expect(Object.keys(r.state.systemStats).sort()).toEqual(['bridge', 'line1']);
   });
@@ -263,7 +272,10 @@ describe('card states', () => {
     expect(deviceCardState(s, temp(1, 1)).state).toBe('good');
     expect(deviceCardState(s, temp(null, 1, 'bad')).state).toBe('bad');
     expect(deviceCardState(s, temp(1, 1, 'stale')).state).toBe('stale');
-    const offline = { ...s, gateways: { line1: { id: 'line1', online: false } } };
+    const offline = {
+      ...s,
+      gateways: { line1: { id: 'line1', online: false, name: 'Line 1', version: '1', ts: 2 } },
+    };
     expect(deviceCardState(offline, temp(1, 1))).toEqual({ state: 'stale', gatewayOnline: false });
   });
 

@@ -204,7 +204,10 @@ export function normalizeOutcome(raw: unknown, httpStatus?: number): CommandOutc
     return { ok: true, id: str(body.id), on, error: null, detail: str(body.detail) };
   }
   const where = httpStatus === undefined ? '' : ` (HTTP ${httpStatus})`;
-  const error = str(body.error) ?? (httpStatus === undefined ? 'bad_answer' : `http_${httpStatus}`);
+  // A code from the bridge is one of the contract's (the body is what the bridge sent).
+  const error =
+    (str(body.error) as CommandOutcome['error']) ??
+    (httpStatus === undefined ? 'bad_answer' : (`http_${httpStatus}` as const));
   const detail =
     str(body.detail) ??
     (typeof body.ok === 'boolean' || str(body.error) !== null

@@ -1,98 +1,43 @@
-// The bridge's Socket.IO/HTTP data shapes (docs/api.md). Keys: devices and relays are
-// "<gateway>/<id>", gateways and system stats by gateway id (plus "bridge" for the bridge).
+// The bridge's Socket.IO/HTTP data shapes, under the names the dashboard uses. They are
+// generated from the bridge's contract (bridge/contract.py): change them there, then run
+// `make schemas`. Keys: devices and relays are "<gateway>/<id>", gateways and system stats
+// by gateway id (plus "bridge" for the bridge itself).
 
-export type Quality = 'good' | 'bad' | 'stale';
+import type {
+  ApiErrorCode,
+  CommandOutcome as BridgeOutcome,
+  ErrorCode,
+  Event,
+} from './generated/contract';
 
-export interface Gateway {
-  id: string;
-  online: boolean;
-  name?: string | null;
-  version?: string | null;
-  ts?: number | null;
+export type {
+  Delta,
+  DeviceEntry as Device,
+  DeviceValue,
+  EventsAnswer,
+  FullState,
+  GatewayEntry as Gateway,
+  HistoryPoint,
+  Quality,
+  RelayEntry as Relay,
+  SystemStatsEntry as SystemStats,
+} from './generated/contract';
+export type DeltaEvent = Event;
+
+/** Outcomes the dashboard itself decides: an answer it could not read, an HTTP status. */
+export type ClientErrorCode = 'bad_answer' | `http_${number}`;
+
+/** A relay command's outcome as the dashboard holds it: the bridge's, or its own failure. */
+export interface CommandOutcome extends Omit<BridgeOutcome, 'error'> {
+  error: ErrorCode | ApiErrorCode | ClientErrorCode | null;
 }
 
-export type DeviceValue = number | boolean | null;
+// Written out once; `satisfies` makes the compiler reject a list that misses an event.
+const deltaEvents = {
+  devices_update: true,
+  relays_update: true,
+  system_stats_update: true,
+  gateways_update: true,
+} as const satisfies Record<DeltaEvent, true>;
 
-export interface Device {
-  gateway: string;
-  id: string;
-  name?: string | null;
-  kind?: string | null;
-  unit?: string | null;
-  value: DeviceValue;
-  /** null until the first reading after the gateway announced the device. */
-  ts: number | null;
-  seq?: number | null;
-  quality: Quality;
-}
-
-export interface Relay {
-  gateway: string;
-  id: string;
-  name?: string | null;
-  on: boolean | null;
-  ts?: number | null;
-  cmd?: string | null;
-  quality?: Quality;
-  safe_state?: boolean;
-}
-
-export interface SystemStats {
-  cpu?: number | null;
-  memory?: number | null;
-  disk?: number | null;
-  temperature?: number | null;
-  load?: [number, number, number] | null;
-  uptime?: number | null;
-  ts?: number | null;
-  quality?: Quality;
-}
-
-/** [unix seconds, value] */
-export type HistoryPoint = [number, DeviceValue];
-
-export interface FullState {
-  version: number;
-  gateways: Record<string, Gateway>;
-  devices: Record<string, Device>;
-  relays: Record<string, Relay>;
-  system_stats: Record<string, SystemStats>;
-  history?: Record<string, HistoryPoint[]>;
-}
-
-export type DeltaEvent =
-  | 'devices_update'
-  | 'relays_update'
-  | 'system_stats_update'
-  | 'gateways_update';
-
-export const DELTA_EVENTS: readonly DeltaEvent[] = [
-  'devices_update',
-  'relays_update',
-  'system_stats_update',
-  'gateways_update',
-];
-
-export interface Delta {
-  prev?: number | null;
-  version: number;
-  devices?: Record<string, Device>;
-  relays?: Record<string, Relay>;
-  system_stats?: Record<string, SystemStats>;
-  gateways?: Record<string, Gateway>;
-}
-
-/** Outcome of a relay command: `on` is what the gateway read back, never the request. */
-export interface CommandOutcome {
-  ok: boolean;
-  id: string | null;
-  on: boolean | null;
-  error: string | null;
-  detail: string | null;
-}
-
-export interface EventsAnswer {
-  version: number;
-  resync?: boolean;
-  events?: { event: string; data: Delta }[];
-}
+export const DELTA_EVENTS = Object.keys(deltaEvents) as readonly DeltaEvent[];

@@ -1,0 +1,306 @@
+"""The bridge's public API to browsers and scripts: Socket.IO events and HTTP payloads.
+
+The one owner of what a dashboard receives and sends, as ``factory_core.contract`` is of
+what travels over MQTT. Entries are ``TypedDict``s: typed for mypy, plain dicts at run time
+(the store builds one per MQTT message, at 20,000 a second, so no model is validated on the
+way out). ``python -m bridge.contract`` writes their JSON Schema to
+``web/src/generated/contract.schema.json``; the dashboard's TypeScript types are generated
+from that file by json-schema-to-typescript (``make schemas``), and tests fail when either
+drifts from this module.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Final, Literal, NotRequired, TypeAlias, get_args
+
+from pydantic import TypeAdapter
+from typing_extensions import TypedDict  # pydantic reads only this one on Python < 3.12
+
+from factory_core.contract import ErrorCode
+
+# --------------------------------------------------------------------------- entries
+
+Quality: TypeAlias = Literal["good", "bad", "stale"]
+DeviceValue: TypeAlias = float | bool | None
+
+
+class GatewayEntry(TypedDict):
+    """A gateway as the dashboard shows it; keyed by the gateway's id."""
+
+    id: str
+    online: bool
+    name: str | None
+    version: str | None
+    ts: float
+
+
+class DeviceEntry(TypedDict):
+    """A sensor or digital input; keyed ``"<gateway>/<id>"``."""
+
+    gateway: str
+    id: str
+    name: str | None
+    kind: str | None
+    unit: str | None
+    value: DeviceValue
+    ts: float | None  # None until the first reading after the gateway announced the device
+    seq: int | None
+    quality: Quality  # good; bad: the sensor could not be read; stale: the gateway is gone
+
+
+class RelayEntry(TypedDict):
+    """A relay output; ``on`` is the level read back from its pin, never a request."""
+
+    gateway: str
+    id: str
+    name: str | None
+    on: bool | None
+    ts: float | None
+    seq: int | None
+    cmd: str | None
+    reason: NotRequired[str | None]
+    quality: Quality
+    safe_state: bool | None
+
+
+class SystemStatsEntry(TypedDict):
+    """A gateway's host (or, under the key ``"bridge"``, the bridge process itself)."""
+
+    cpu: NotRequired[float | None]
+    memory: NotRequired[float | None]
+    disk: NotRequired[float | None]
+    temperature: NotRequired[float | None]
+    load: NotRequired[list[float] | None]  # 1, 5 and 15 minutes
+    uptime: NotRequired[float | None]
+    ts: NotRequired[float | None]
+    quality: NotRequired[Quality]
+
+
+HistoryPoint: TypeAlias = tuple[float, DeviceValue]  # (unix seconds, value)
+
+# --------------------------------------------------------------------------- Socket.IO
+
+Event: TypeAlias = Literal[
+    "devices_update", "relays_update", "system_stats_update", "gateways_update"
+]
+STATE_EVENT: Final = "state"
+# Each delta event carries its changes under one field, named as in the full state.
+FIELD: Final[dict[Event, str]] = {
+    "devices_update": "devices",
+    "relays_update": "relays",
+    "system_stats_update": "system_stats",
+    "gateways_update": "gateways",
+}
+EVENTS: Final[tuple[Event, ...]] = tuple(FIELD)
+# The seed's requests, each answered with its ``*_update`` event as well as the ack.
+REQUESTS: Final[dict[str, Event]] = {
+    "request_devices": "devices_update",
+    "request_relays": "relays_update",
+    "request_system_stats": "system_stats_update",
+    "request_gateways": "gateways_update",
+}
+
+
+class FullState(TypedDict):
+    """The ``state`` event, ``request_state``'s answer and ``GET /api/state``."""
+
+    version: int
+    gateways: dict[str, GatewayEntry]
+    devices: dict[str, DeviceEntry]
+    relays: dict[str, RelayEntry]
+    system_stats: dict[str, SystemStatsEntry]
+    history: NotRequired[dict[str, list[HistoryPoint]]]
+
+
+class Delta(TypedDict):
+    """A ``*_update`` event: only what changed since ``prev``.
+
+    A client applies it only when ``prev`` is the version it holds. The answers to
+    ``request_*`` carry no ``prev``: they hold the whole kind, not a change.
+    """
+
+    prev: NotRequired[int | None]
+    version: int
+    devices: NotRequired[dict[str, DeviceEntry]]
+    relays: NotRequired[dict[str, RelayEntry]]
+    system_stats: NotRequired[dict[str, SystemStatsEntry]]
+    gateways: NotRequired[dict[str, GatewayEntry]]
+
+
+class SetRelayRequest(TypedDict):
+    """``set_relay``'s argument (Socket.IO) and, less the ids, the HTTP body."""
+
+    gateway: str
+    relay: str
+    on: bool
+
+
+class CommandOutcome(TypedDict):
+    """A relay command's outcome: the ``set_relay`` ack and the HTTP answer."""
+
+    ok: bool
+    id: str | None  # the command id sent to the gateway
+    on: bool | None  # the state read back from the pin; never the requested one
+    error: ErrorCode | None
+    detail: str | None
+
+
+# --------------------------------------------------------------------------- HTTP
+
+ApiErrorCode: TypeAlias = Literal[
+    "invalid",  # a parameter or body is malformed; detail names it
+    "unauthorized",  # no session and no token
+    "bad_credentials",
+    "forbidden",  # the caller's role may not do this
+    "forbidden_origin",  # a state-changing request from an origin not allowed
+    "csrf_failed",
+    "unknown_device",
+    "not_found",
+    "method_not_allowed",
+    "request_entity_too_large",
+    "rate_limited",
+    "internal_server_error",
+]
+# What an HTTP status that Flask raises itself is called in an ``ApiError``.
+API_ERROR_FOR_STATUS: Final[dict[int, ApiErrorCode]] = {
+    400: "invalid",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_entity_too_large",
+    429: "rate_limited",
+    500: "internal_server_error",
+}
+
+
+class ApiError(TypedDict):
+    """Every error under ``/api`` and ``/metrics``."""
+
+    error: ApiErrorCode
+    detail: str
+
+
+class TimedEvent(TypedDict):
+    event: Event
+    data: Delta
+
+
+class EventsAnswer(TypedDict):
+    """``GET /api/events?since=``: the deltas after a version, or ``resync``."""
+
+    version: int
+    resync: NotRequired[bool]
+    events: NotRequired[list[TimedEvent]]
+
+
+# --------------------------------------------------------------------------- generation
+
+ERROR_CODES: Final[tuple[str, ...]] = get_args(ErrorCode)
+API_ERROR_CODES: Final[tuple[str, ...]] = get_args(ApiErrorCode)
+
+
+class BridgeApi(TypedDict):
+    """Every type of the API, so that one schema (and one generated file) holds them all."""
+
+    full_state: FullState
+    delta: Delta
+    event: Event
+    set_relay: SetRelayRequest
+    command_outcome: CommandOutcome
+    error_code: ErrorCode
+    api_error: ApiError
+    events_answer: EventsAnswer
+    history_point: HistoryPoint
+
+
+SCHEMA_PATH: Final = Path("web/src/generated/contract.schema.json")
+# Aliases that pydantic writes inline; they get a name of their own in the schema so that
+# the generated TypeScript has ``Event``, ``ErrorCode``, ... rather than repeated unions.
+_NAMED_ALIASES: Final[dict[str, Any]] = {
+    "Quality": Quality,
+    "DeviceValue": DeviceValue,
+    "HistoryPoint": HistoryPoint,
+    "Event": Event,
+    "ErrorCode": ErrorCode,
+    "ApiErrorCode": ApiErrorCode,
+}
+
+
+def _untitled(node: Any) -> Any:
+    """The schema without the per-field titles pydantic adds (each would become a TS type)."""
+    if isinstance(node, dict):
+        return {k: _untitled(v) for k, v in node.items() if k != "title"}
+    if isinstance(node, list):
+        return [_untitled(v) for v in node]
+    return node
+
+
+def _tuples_as_items(node: Any) -> Any:
+    """Tuples as draft-07 writes them (``items`` as a list), which the TS generator reads."""
+    if isinstance(node, dict):
+        out = {k: _tuples_as_items(v) for k, v in node.items() if k != "prefixItems"}
+        if "prefixItems" in node:
+            out["items"] = _tuples_as_items(node["prefixItems"])
+            out["additionalItems"] = False
+        return out
+    if isinstance(node, list):
+        return [_tuples_as_items(v) for v in node]
+    return node
+
+
+def _refer(node: Any, named: dict[str, Any]) -> Any:
+    """Every inline copy of a named alias replaced by a reference to it."""
+    for name, schema in named.items():
+        if node == schema:
+            return {"$ref": f"#/$defs/{name}"}
+    if isinstance(node, dict):
+        return {k: _refer(v, named) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_refer(v, named) for v in node]
+    return node
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``BridgeApi``: each type and named alias one entry of ``$defs``."""
+
+    def plain(schema: dict[str, Any]) -> Any:
+        return _tuples_as_items(_untitled(schema))
+
+    raw = plain(TypeAdapter(BridgeApi).json_schema(mode="serialization"))
+    named = {n: plain(TypeAdapter(t).json_schema()) for n, t in _NAMED_ALIASES.items()}
+    defs = {name: {"title": name, **_refer(d, named)} for name, d in raw.pop("$defs").items()}
+    defs.update({name: {"title": name, **schema} for name, schema in named.items()})
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$comment": "generated from bridge/contract.py by `make schemas`; do not edit",
+        "title": "BridgeApi",
+        **_refer(raw, named),
+        "$defs": dict(sorted(defs.items())),
+    }
+
+
+def openapi_schemas(names: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """OpenAPI components for the given ``{component name: contract type}``, with every type
+    they refer to (OpenAPI 3.1 reads JSON Schema 2020-12 as pydantic writes it)."""
+    components: dict[str, dict[str, Any]] = {}
+    for name, typ in names.items():
+        schema = TypeAdapter(typ).json_schema(
+            mode="serialization", ref_template="#/components/schemas/{model}"
+        )
+        components.update(schema.pop("$defs", {}))
+        components[name] = schema
+    return components
+
+
+def schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - used by `make schemas`
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMA_PATH
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(schema_text())
