@@ -1,7 +1,7 @@
 """The relays as a component: safe states at start, MQTT commands in, shutdown states at stop.
 
-Every relay action runs on the actuator worker, in order; this module only turns MQTT
-messages into :class:`IncomingCommand` s and hands them over (paho's thread never waits).
+Every relay action runs on the actuator worker, in order; this module only turns each MQTT
+command message into an :class:`IncomingCommand` and hands it over (paho's thread never waits).
 """
 
 from __future__ import annotations
