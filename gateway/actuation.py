@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from factory_core.contract import CommandResult, ContractModel, ErrorCode, RelayState, Topics
+from gateway.actuation_decision import Clocks, Execute, decide, salvage_id
 from gateway.command_log import CommandLog
-from gateway.commands import Clocks, Execute, decide, salvage_id
 from gateway.hardware.base import HardwareError
 from gateway.relays import Relay
 from gateway.worker import Handle, Job

@@ -4,6 +4,14 @@ Relays become `switch`, digital inputs `binary_sensor`, everything else `sensor`
 one Home Assistant device per gateway and our status topic for availability. Home Assistant
 switches speak our command contract through a `command_template` that adds a unique id and a
 deadline, so a command HA sends late is rejected like any other.
+
+Home Assistant renders templates in Jinja's sandbox (``range`` capped at 100,000 items) with
+its own globals (``now()``, ``as_timestamp``) and a ``random`` filter; the templates here use
+nothing else. Supported: Home Assistant 2024.8 or later (the MQTT switch's
+`command_template` arrived then; earlier releases drop the key and send a bare ``ON``). The
+entity id comes from ``default_entity_id`` on 2025.10 and later and from ``object_id`` before
+(both are sent: each release ignores the key it does not know, and 2026.4 ignores
+``object_id``), so entity ids stay the same across an upgrade.
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ SENSOR_DEVICE_CLASSES: Final = {
     "pressure": "pressure",
 }
 COMMAND_TTL_S: Final = 10
+# Jinja's sandbox refuses a range longer than this (OverflowError, nothing is published).
+SANDBOX_MAX_RANGE: Final = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +70,15 @@ def _device_block(gateway: str, meta: GatewayMeta) -> dict[str, Any]:
     }
 
 
-def _common(topics: Topics, gateway: str, item_id: str, name: str) -> dict[str, Any]:
+def _common(
+    topics: Topics, gateway: str, component: str, item_id: str, name: str
+) -> dict[str, Any]:
+    object_id = f"{node_id(gateway)}_{item_id}"
     return {
         "name": name,
-        "unique_id": f"{node_id(gateway)}_{item_id}",
-        "object_id": f"{node_id(gateway)}_{item_id}",
+        "unique_id": object_id,
+        "default_entity_id": f"{component}.{object_id}",  # Home Assistant 2025.10 and later
+        "object_id": object_id,  # before 2025.10; ignored from 2026.4
         "availability_topic": topics.status(gateway),
         "payload_available": "online",
         "payload_not_available": "offline",
@@ -73,13 +87,16 @@ def _common(topics: Topics, gateway: str, item_id: str, name: str) -> dict[str, 
 
 def _relay_config(topics: Topics, gateway: str, relay: RelayInfo) -> dict[str, Any]:
     return {
-        **_common(topics, gateway, relay.id, relay.name),
+        **_common(topics, gateway, "switch", relay.id, relay.name),
         "state_topic": topics.relay_state(gateway, relay.id),
         "value_template": "{{ 'ON' if value_json.on else 'OFF' }}",
         "command_topic": topics.relay_set(gateway, relay.id),
+        # The id: microseconds since the epoch and a random number, unique enough for the
+        # gateway's at-most-once rule (a repeated id is rejected as a duplicate).
         "command_template": (
             '{"on": {{ "true" if value == "ON" else "false" }}, '
-            '"id": "ha-{{ (as_timestamp(now()) * 1000) | int }}-{{ range(1000000) | random }}", '
+            '"id": "ha-{{ (as_timestamp(now()) * 1000000) | int }}-'
+            f'{{{{ range({SANDBOX_MAX_RANGE}) | random }}}}", '
             '"by": "homeassistant", '
             f'"deadline": {{{{ as_timestamp(now()) + {COMMAND_TTL_S} }}}}}}'
         ),
@@ -94,11 +111,12 @@ def _relay_config(topics: Topics, gateway: str, relay: RelayInfo) -> dict[str, A
 
 
 def _device_config(topics: Topics, gateway: str, device: DeviceInfo) -> tuple[str, dict[str, Any]]:
+    component = "binary_sensor" if device.kind in BINARY_KINDS else "sensor"
     base = {
-        **_common(topics, gateway, device.id, device.name),
+        **_common(topics, gateway, component, device.id, device.name),
         "state_topic": topics.device_state(gateway, device.id),
     }
-    if device.kind in BINARY_KINDS:
+    if component == "binary_sensor":
         base["value_template"] = "{{ 'ON' if value_json.value else 'OFF' }}"
         base["payload_on"] = "ON"
         base["payload_off"] = "OFF"

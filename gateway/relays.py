@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from gateway.commands import RelayRules, RelayStatus
+from gateway.actuation_decision import RelayRules, RelayStatus
 from gateway.config import RelayConfig
 from gateway.hardware.base import PinBackend
 

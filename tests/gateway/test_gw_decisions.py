@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from factory_core.contract import CommandResult, RelayCommand, Topics
 from factory_core.ratelimited_log import RateLimitedLog
 from gateway.actuation import IncomingCommand, Outbound, RelayController
+from gateway.actuation_decision import Clocks, Execute, Reject, RelayRules, RelayStatus, decide
 from gateway.command_log import CommandLog
-from gateway.commands import Clocks, Execute, Reject, RelayRules, RelayStatus, decide
 from gateway.config import RelayConfig
 from gateway.deadband import Deadband
 from gateway.hardware.simulated import SimulatedBoard

@@ -1,19 +1,25 @@
-"""Home Assistant discovery payloads (pure): what HA would read from the retained topics."""
+"""Home Assistant discovery: the payloads (pure), rendered the way HA renders them, and the
+gateway publishing them and obeying the commands HA derives from them (real broker)."""
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 import jinja2
+import paho.mqtt.client as paho
+import pytest
 from conftest import GatewayFactory
-from gw_helpers import GW, board
+from gw_helpers import GW, MOTOR, board, result_for
+from ha_templates import HomeAssistantTemplates
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from devtools.local_broker import LocalBroker
 from devtools.mqtt_probe import MqttProbe, Received
 from factory_core.contract import (
+    CommandResult,
     DeviceInfo,
     DeviceState,
     GatewayMeta,
@@ -22,6 +28,7 @@ from factory_core.contract import (
     RelayState,
     Topics,
 )
+from factory_core.settings import parse_mqtt_url
 from gateway.discovery import discovery_filter, discovery_messages, removals
 
 topics = Topics()
@@ -37,12 +44,7 @@ META = GatewayMeta(
 )
 
 
-def _ha_env() -> jinja2.Environment:
-    """The subset of Home Assistant's template functions our templates use."""
-    env = jinja2.Environment(autoescape=False)
-    env.globals["now"] = lambda: datetime.now(UTC)
-    env.globals["as_timestamp"] = lambda d: d.timestamp()
-    return env
+HA_ENV = HomeAssistantTemplates()
 
 
 def _by_topic() -> dict[str, dict[str, object]]:
@@ -69,27 +71,52 @@ def test_each_entity_has_the_right_component_and_shares_one_device() -> None:
 
 
 def test_templates_read_our_state_payloads() -> None:
-    env = _ha_env()
     configs = _by_topic()
     relay = configs["homeassistant/switch/factory_line1/relay_1/config"]
     on_state = RelayState(on=True, ts=1, seq=1).to_bytes()
-    value_json = json.loads(on_state)
-    assert env.from_string(str(relay["value_template"])).render(value_json=value_json) == "ON"
+    assert HA_ENV.render_value(str(relay["value_template"]), on_state) == "ON"
     door = configs["homeassistant/binary_sensor/factory_line1/door/config"]
-    closed = json.loads(DeviceState(value=False, ts=1, seq=1).to_bytes())
-    assert env.from_string(str(door["value_template"])).render(value_json=closed) == "OFF"
+    closed = DeviceState(value=False, ts=1, seq=1).to_bytes()
+    assert HA_ENV.render_value(str(door["value_template"]), closed) == "OFF"
+    oven = configs["homeassistant/sensor/factory_line1/temperature/config"]
+    warm = DeviceState(value=21.5, unit="°C", ts=1, seq=1).to_bytes()
+    assert HA_ENV.render_value(str(oven["value_template"]), warm) == "21.5"
+
+
+def _render_command(config: dict[str, object], value: str) -> str:
+    return HA_ENV.render_command(
+        str(config["command_template"]),
+        value,
+        entity_id=str(config["default_entity_id"]),
+        name=str(config["name"]),
+    )
 
 
 def test_a_home_assistant_switch_command_is_a_valid_contract_command() -> None:
     relay = _by_topic()["homeassistant/switch/factory_line1/relay_1/config"]
-    template = _ha_env().from_string(str(relay["command_template"]))
-    first = RelayCommand.model_validate_json(template.render(value="ON"))
-    second = RelayCommand.model_validate_json(template.render(value="OFF"))
+    first = RelayCommand.model_validate_json(_render_command(relay, str(relay["payload_on"])))
+    second = RelayCommand.model_validate_json(_render_command(relay, str(relay["payload_off"])))
     assert first.on is True and second.on is False
     assert first.id != second.id, "every HA command needs its own id (executed at most once)"
     assert time.time() < first.deadline < time.time() + 60
     assert relay["command_topic"] == topics.relay_set("line1", "relay_1")
     assert relay["retain"] is False
+
+
+def test_home_assistants_sandbox_refuses_what_it_refuses() -> None:
+    """The environment above is as strict as HA's where it broke us: a range over 100,000."""
+    with pytest.raises(OverflowError):
+        HA_ENV.from_string("{{ range(1000000) | random }}").render()
+    with pytest.raises(jinja2.exceptions.SecurityError):
+        HA_ENV.from_string("{{ [].append(1) }}").render()  # immutable sandbox
+
+
+def test_entity_ids_for_home_assistant_before_and_after_2025_10() -> None:
+    """``default_entity_id`` (2025.10+) names the same entity ``object_id`` named before."""
+    for topic, config in _by_topic().items():
+        component = topic.split("/")[1]
+        assert config["default_entity_id"] == f"{component}.{config['object_id']}"
+        assert config["object_id"] == config["unique_id"]  # the entity ids of earlier releases
 
 
 def test_devices_that_left_the_config_are_removed() -> None:
@@ -207,3 +234,59 @@ def test_a_sensor_removed_from_the_config_is_removed_from_home_assistant(
         late.publish("test/barrier", b"")
         late.wait_for(lambda m: m.topic == "test/barrier", what="barrier")
         assert set(_configs(late)) == set(EXPECTED)
+
+
+class _HomeAssistantClient:
+    """Publishes the way Home Assistant's MQTT integration does: paho, MQTT 3.1.1 (its default)."""
+
+    def __init__(self, url: str) -> None:
+        address = parse_mqtt_url(url)
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id="homeassistant-test",
+            protocol=MQTTProtocolVersion.MQTTv311,
+        )
+        if address.username:
+            self.client.username_pw_set(address.username, address.password)
+        self.client.connect(address.host, address.port, keepalive=10)
+        self.client.loop_start()
+
+    def publish(self, topic: str, payload: str, qos: int, retain: bool) -> None:
+        self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(10)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_home_assistant_switches_a_relay_end_to_end(
+    start_gateway: GatewayFactory, broker_env: LocalBroker, gpio: ModuleType
+) -> None:
+    """HA's switch as a user toggles it: the discovered config, its templates rendered in HA's
+    sandbox, the command published as HA publishes it; the relay moves and the result is ok."""
+    switch = _config_topic("switch", "motor")
+    with MqttProbe(broker_env.url, [f"{HA}/#", topics.gateway_filter(GW)]) as probe:
+        start_gateway(**HA_ON)
+        config = _wait_for_all(probe, {switch})[switch]
+        ha = _HomeAssistantClient(broker_env.url)
+        try:
+            # The motor relay is active low: on means the pin is driven low.
+            for payload_key, on, level in (("payload_on", True, 0), ("payload_off", False, 1)):
+                command = _render_command(config, str(config[payload_key]))
+                command_id = json.loads(command)["id"]
+                ha.publish(
+                    str(config["command_topic"]),
+                    command,
+                    qos=int(config["qos"]),  # type: ignore[call-overload]
+                    retain=bool(config["retain"]),
+                )
+                answer = probe.wait_for(result_for(command_id), what=f"result of {command_id}")
+                result = CommandResult.model_validate_json(answer.payload)
+                assert (result.ok, result.on, result.error) == (True, on, None)
+                assert gpio.level(MOTOR) == level
+                # The state comes before the result: what HA shows for the switch now.
+                state = probe.on_topic(str(config["state_topic"]))[-1]
+                shown = HA_ENV.render_value(str(config["value_template"]), state.payload)
+                assert shown == config["state_on" if on else "state_off"]
+        finally:
+            ha.close()

@@ -1,4 +1,4 @@
-"""Relay command decisions, pure: validate, dedupe, expiry and rate rules, no I/O.
+"""The actuation decision, pure: may this relay command move a pin, or which error answers it.
 
 The caller supplies what it knows (the relay's rules and state, the clocks, whether the id
 was executed before); :func:`decide` says whether a pin may move, or which error to answer.
