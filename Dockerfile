@@ -17,6 +17,7 @@ ENV PYTHONUNBUFFERED=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY factory_core ./factory_core
+COPY factory_broker ./factory_broker
 COPY gateway ./gateway
 COPY bridge ./bridge
 RUN pip install '.[gateway,bridge]'

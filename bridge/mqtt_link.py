@@ -12,11 +12,16 @@ run on the same hub as Socket.IO and may emit without crossing OS threads:
 
 The two fail together: when one drops, the other is dropped too, so that both subscribe
 afresh and the retained state comes back whole.
+
+The broker binds client ids to usernames (docs/broker.md, "Client ids"), so the samples
+connection logs in as its own user, ``<user>-samples`` (same password), which
+``factory-broker render`` creates for every bridge.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import socket
@@ -31,6 +36,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from factory_core.broker_admin import samples_login
 from factory_core.contract import ContractError, Message, RelayCommand, TopicError, Topics, decode
 from factory_core.mqtt import make_client
 from factory_core.ratelimited_log import RateLimitedLog
@@ -76,10 +82,21 @@ class MqttLink:
         samples = topics.sample_filters()
         control = [f for f in topics.telemetry_filters() if f not in samples]
         self._control = _Connection(
-            self, client_id, MQTTProtocolVersion.MQTTv5, [(f, 1) for f in control], keepalive
+            self,
+            broker,
+            client_id,
+            MQTTProtocolVersion.MQTTv5,
+            [(f, 1) for f in control],
+            keepalive,
+        )
+        samples_broker = (
+            dataclasses.replace(broker, username=samples_login(broker.username))
+            if broker.username
+            else broker
         )
         self._samples = _Connection(
             self,
+            samples_broker,
             f"{client_id}-samples",
             MQTTProtocolVersion.MQTTv311,
             [(f, SAMPLE_QOS) for f in samples],
@@ -158,12 +175,14 @@ class _Connection:
     def __init__(
         self,
         link: MqttLink,
+        broker: BrokerAddress,
         client_id: str,
         protocol: MQTTProtocolVersion,
         subscriptions: list[tuple[str, int]],
         keepalive: int,
     ) -> None:
         self.link = link
+        self.broker = broker
         self.client_id = client_id
         self.protocol = protocol
         self.subscriptions = subscriptions
@@ -175,7 +194,7 @@ class _Connection:
         self._received = 0
 
     def start(self) -> None:
-        broker = self.link.broker
+        broker = self.broker
         client = make_client(
             broker,
             self.client_id,
@@ -218,7 +237,7 @@ class _Connection:
                 except OSError as exc:
                     log.warning(
                         "MQTT broker %s unreachable: %s; retry in %g s",
-                        self.link.broker,
+                        self.broker,
                         exc,
                         delay,
                     )

@@ -78,7 +78,12 @@ def main() -> int:
     # run and kept in .demo/credentials.env.
     plant, passwords = demo_credentials(state)
     broker = LocalBroker(
-        state / "broker", port=mqtt_port, plant=plant, passwords=passwords, admin=None
+        state / "broker",
+        port=mqtt_port,
+        plant=plant,
+        passwords=passwords,
+        admin=None,
+        bind_client_ids=True,
     )
     env = {
         "FACTORY_HTTP_HOST": os.environ.get("FACTORY_HTTP_HOST", "127.0.0.1"),

@@ -1,8 +1,14 @@
 """Run a real Mosquitto with the project's config on a chosen port (tests, demo, bench).
 
 The broker has no anonymous access, as in production: it gets its users and ACL from a plant
-description (factory_core.broker_admin), plus a test superuser whose credentials are in
-``LocalBroker.url``, so that a client given only that URL can read and write every topic.
+description (factory_core.broker_admin, written by factory_broker.provision), plus a test
+superuser whose credentials are in ``LocalBroker.url``, so that a client given only that URL can
+read and write every topic.
+
+Production binds each client id to its username (``use_username_as_clientid``): one login, one
+connection. Tests that hand ``LocalBroker.url`` to many clients at once cannot live with that,
+so a LocalBroker leaves client ids free unless ``bind_client_ids=True`` (the broker tests and
+the demo run bound, as shipped).
 """
 
 from __future__ import annotations
@@ -20,18 +26,15 @@ from types import TracebackType
 from typing import Final
 from urllib.parse import quote
 
-from factory_core.broker_admin import (
+from factory_broker.provision import (
     ACL_FILE,
     PASSWD_FILE,
-    Plant,
-    Role,
-    User,
-    password_env_var,
     read_secrets,
     render,
     resolve_passwords,
     write_secrets,
 )
+from factory_core.broker_admin import Plant, Role, User, password_env_var
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_CONF = REPO / "mosquitto" / "mosquitto.conf"
@@ -59,16 +62,32 @@ def tls_listener_config(port: int, files: TlsFiles, bind: str = "127.0.0.1") -> 
     )
 
 
+CLIENT_ID_BINDING: Final = r"^use_username_as_clientid true\s*$"
+
+
+def project_config(*, bind_client_ids: bool) -> str:
+    """mosquitto.conf as shipped, or without its client-id binding (many connections of one
+    test superuser at once)."""
+    text = PROJECT_CONF.read_text()
+    unbound, found = re.subn(CLIENT_ID_BINDING, "", text, count=1, flags=re.M)
+    if not found:
+        raise BrokerError(f"{PROJECT_CONF} lost the line matching {CLIENT_ID_BINDING!r}")
+    return text if bind_client_ids else unbound
+
+
 def render_config(
     port: int,
     data_dir: Path,
     bind: str = "127.0.0.1",
     extra: str = "",
     auth_dir: Path | None = None,
+    *,
+    bind_client_ids: bool = True,
 ) -> str:
     """The project's mosquitto.conf with only the listener address, the data directory and
-    (given ``auth_dir``) the password and ACL file locations changed."""
-    text = PROJECT_CONF.read_text()
+    (given ``auth_dir``) the password and ACL file locations changed, and the client-id
+    binding dropped unless ``bind_client_ids``."""
+    text = project_config(bind_client_ids=bind_client_ids)
     wanted = {
         r"^listener 1883\s*$": f"listener {port} {bind}",
         r"^persistence_location .*$": f"persistence_location {data_dir}/",
@@ -161,7 +180,9 @@ class LocalBroker:
     ``plant`` gives the users and roles (default: none) and ``passwords`` any passwords to use
     (by user name; the others are generated once per instance). ``admin`` names a superuser
     added to the plant (``None``: no superuser). With ``tls`` a second listener, on
-    ``tls_port``, speaks TLS only.
+    ``tls_port``, speaks TLS only. ``bind_client_ids`` keeps mosquitto.conf's binding of
+    client ids to usernames (one connection per login, as in production); without it a login,
+    such as the superuser, may hold many connections, each with its own client id.
     """
 
     def __init__(
@@ -175,6 +196,7 @@ class LocalBroker:
         admin: str | None = TEST_ADMIN,
         tls: TlsFiles | None = None,
         tls_port: int | None = None,
+        bind_client_ids: bool = False,
     ) -> None:
         self.workdir = workdir
         self.port = port or free_port()
@@ -190,6 +212,7 @@ class LocalBroker:
         self.passwords, _ = resolve_passwords(self.plant, given)
         self.tls = tls
         self.tls_port = (tls_port or free_port()) if tls else None
+        self.bind_client_ids = bind_client_ids
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -225,7 +248,13 @@ class LocalBroker:
         if self.tls is not None and self.tls_port is not None:
             extra = tls_listener_config(self.tls_port, self.tls) + extra
         self.conf_path.write_text(
-            render_config(self.port, self.data_dir, extra=extra, auth_dir=self.auth_dir)
+            render_config(
+                self.port,
+                self.data_dir,
+                extra=extra,
+                auth_dir=self.auth_dir,
+                bind_client_ids=self.bind_client_ids,
+            )
         )
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(

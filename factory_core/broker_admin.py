@@ -1,32 +1,25 @@
-"""Broker users and ACL from one plant description (``factory-broker render``).
+"""Broker users and ACL from one plant description: the pure part, shared by everyone.
 
 A plant description (TOML) lists the topic prefix, the gateways (each gets a user named after
-its gateway id) and the other users with one role each. From it this module renders
-Mosquitto's ACL file (pure) and its password file (hashed by ``mosquitto_passwd -U``, never by
-us). Passwords never live in the description: they come from ``FACTORY_BROKER_PASSWORD_<USER>``
-environment variables, from a secrets file written by an earlier run, or are generated.
+its gateway id) and the other users with one role each. From it this module renders the broker
+logins and Mosquitto's ACL file. Writing files, hashing passwords and the ``factory-broker``
+command live in ``factory_broker`` (provisioning), which no gateway needs.
 
-Identity is the username: ACL rules are ``user`` blocks, never ``%c`` (a client picks its own
-client id) and never ``pattern`` (a pattern applies to every user, so a reader named like a
-gateway would gain write access to that gateway's subtree).
+Identity is the username: ACL rules are ``user`` blocks, never ``%c`` and never ``pattern``
+(a pattern applies to every user, so a reader named like a gateway would gain write access to
+that gateway's subtree). The broker also makes the username the client id
+(``use_username_as_clientid``), so no user can take over another's connection by sending its
+client id. Each connection therefore needs its own login: a bridge (or an admin, which may run
+one) also gets ``<name>-samples`` for its second connection, with the same password.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import enum
-import os
 import re
-import secrets
-import shutil
-import subprocess
-import sys
-import tempfile
-import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Final
 
 from factory_core import ha_topics
@@ -35,9 +28,8 @@ from factory_core.contract import DEFAULT_PREFIX, ID_PATTERN, PREFIX_PATTERN, To
 USERNAME_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
 _USERNAME_RE: Final = re.compile(USERNAME_PATTERN)
 PASSWORD_ENV_PREFIX: Final = "FACTORY_BROKER_PASSWORD_"
-PASSWD_FILE: Final = "passwd"
-ACL_FILE: Final = "acl"
-EXIT_INVALID: Final = 2
+# The bridge's second connection (samples, MQTT 3.1.1) logs in as <user><SAMPLES_SUFFIX>.
+SAMPLES_SUFFIX: Final = "-samples"
 
 
 class Role(enum.StrEnum):
@@ -50,6 +42,8 @@ class Role(enum.StrEnum):
 
 # Gateways are declared in `gateways`, so a user table may not claim that role.
 USER_ROLES: Final = tuple(r.value for r in Role if r is not Role.GATEWAY)
+# Roles a bridge may run as: each user of these also gets a login for the samples connection.
+BRIDGE_ROLES: Final = frozenset({Role.BRIDGE, Role.ADMIN})
 
 
 class PlantError(ValueError):
@@ -97,6 +91,36 @@ class Plant:
 
 def password_env_var(username: str) -> str:
     return PASSWORD_ENV_PREFIX + username.upper().replace("-", "_")
+
+
+def samples_login(username: str) -> str:
+    """The login of a bridge's samples connection: with client ids bound to user names, the
+    bridge's two connections cannot share one user (each would push the other off)."""
+    return username + SAMPLES_SUFFIX
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """One user name in the broker's password file and ACL, and the plant user it belongs to
+    (whose password it shares)."""
+
+    name: str
+    user: User
+
+    @property
+    def is_samples_connection(self) -> bool:
+        return self.name != self.user.name
+
+
+def logins(plant: Plant) -> list[Login]:
+    """Every broker login of the plant: each user's own, then its samples login if it may run
+    a bridge. One login is one connection at a time (the broker makes it the client id)."""
+    found: list[Login] = []
+    for u in plant.users:
+        found.append(Login(u.name, u))
+        if u.role in BRIDGE_ROLES:
+            found.append(Login(samples_login(u.name), u))
+    return found
 
 
 # --------------------------------------------------------------------------- parsing
@@ -202,6 +226,12 @@ def validate(plant: Plant) -> None:
         where = f"gateways: {u.name!r}" if u.role is Role.GATEWAY else f"users.{u.name}"
         if not _USERNAME_RE.fullmatch(u.name):
             problems.append(f"{where}: {u.name!r} is not a valid user name ({USERNAME_PATTERN})")
+        elif u.role in BRIDGE_ROLES and not _USERNAME_RE.fullmatch(samples_login(u.name)):
+            longest = 64 - len(SAMPLES_SUFFIX)
+            problems.append(
+                f"{where}: {u.name!r} is too long for a {u.role}: at most {longest} characters, "
+                f"because its samples connection logs in as {samples_login(u.name)!r}"
+            )
         if u.name in seen:
             problems.append(f"{where}: duplicate user {u.name!r} (already a {seen[u.name].role})")
             continue
@@ -225,18 +255,18 @@ def validate(plant: Plant) -> None:
                     f"{where}.relays[{i}]: {str(ref)!r} names gateway {ref.gateway!r}, "
                     "which is not listed in gateways"
                 )
+    for owner in plant.users:
+        taken = seen.get(samples_login(owner.name))
+        if owner.role in BRIDGE_ROLES and taken is not None:
+            where = (
+                f"gateways: {taken.name!r}" if taken.role is Role.GATEWAY else f"users.{taken.name}"
+            )
+            problems.append(
+                f"{where}: the name {taken.name!r} is the login of {owner.name!r}'s samples "
+                f"connection (every {owner.role} has one); choose another name"
+            )
     if problems:
         raise PlantError(problems)
-
-
-def load_plant(path: Path) -> Plant:
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise PlantError([f"{path}: cannot read ({exc.strerror})"]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise PlantError([f"{path}: not valid TOML ({exc})"]) from None
-    return parse_plant(data)
 
 
 # --------------------------------------------------------------------------- ACL (pure)
@@ -278,205 +308,22 @@ def acl_rules(plant: Plant, user: User) -> list[str]:
     raise AssertionError(user.role)  # pragma: no cover
 
 
+def samples_acl_rules(plant: Plant) -> list[str]:
+    """The samples connection only subscribes, to the frequent superseded states."""
+    return [f"topic read {f}" for f in Topics(plant.prefix).sample_filters()]
+
+
 def render_acl(plant: Plant) -> str:
-    """Mosquitto ACL file text: one ``user`` block per user, nothing for anyone else."""
+    """Mosquitto ACL file text: one ``user`` block per login, nothing for anyone else."""
     lines = [
         "# Generated by `factory-broker render`; edit the plant description, not this file.",
         "# No rules before the first `user` line: clients without a username get nothing.",
     ]
-    for user in plant.users:
-        lines += ["", f"# {user.role}", f"user {user.name}", *acl_rules(plant, user)]
-    return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------- passwords
-
-
-def generate_password() -> str:
-    return secrets.token_urlsafe(18)
-
-
-def _check_password(source: str, password: str) -> str | None:
-    if not password:
-        return f"{source}: the password is empty"
-    # mosquitto_passwd -U cuts a plain-text line at its second ':', silently.
-    if ":" in password or "\n" in password or "\r" in password:
-        return f"{source}: the password contains ':' or a line break, which Mosquitto cannot store"
-    return None
-
-
-def read_secrets(path: Path) -> dict[str, str]:
-    """``VAR=value`` lines of a secrets file (comments and blank lines skipped)."""
-    if not path.exists():
-        return {}
-    found: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#") and "=" in line:
-            var, _, value = line.partition("=")
-            found[var.strip()] = value.strip()
-    return found
-
-
-def write_secrets(path: Path, plant: Plant, passwords: Mapping[str, str]) -> None:
-    """An env file (``set -a; . FILE`` or compose ``env_file``), created 0600."""
-    lines = ["# Broker passwords generated by factory-broker. Keep this file secret."]
-    lines += [f"{password_env_var(u.name)}={passwords[u.name]}" for u in plant.users]
-    _write_private(path, "\n".join(lines) + "\n")
-
-
-def resolve_passwords(
-    plant: Plant,
-    env: Mapping[str, str],
-    known: Mapping[str, str] | None = None,
-    generate: Callable[[], str] = generate_password,
-) -> tuple[dict[str, str], list[str]]:
-    """Each user's password: from ``env``, else ``known`` (an earlier secrets file, keyed by
-    variable), else generated. Returns the passwords and the names whose password is new."""
-    known = known or {}
-    passwords: dict[str, str] = {}
-    generated: list[str] = []
-    problems: list[str] = []
-    for u in plant.users:
-        var = password_env_var(u.name)
-        if var in env:
-            source, password = f"environment variable {var}", env[var]
-        elif var in known:
-            source, password = f"secrets file entry {var}", known[var]
+    for login in logins(plant):
+        if login.is_samples_connection:
+            title = f"# {login.user.name}'s samples connection"
+            rules = samples_acl_rules(plant)
         else:
-            source, password = "generated", generate()
-            generated.append(u.name)
-        if problem := _check_password(source, password):
-            problems.append(problem)
-        passwords[u.name] = password
-    if problems:
-        raise PlantError(problems)
-    return passwords, generated
-
-
-def mosquitto_passwd_binary() -> str:
-    found = shutil.which("mosquitto_passwd")
-    if not found:
-        raise FileNotFoundError(
-            "mosquitto_passwd is not installed (it comes with the mosquitto package)"
-        )
-    return found
-
-
-def write_password_file(path: Path, passwords: Mapping[str, str]) -> None:
-    """Hash with ``mosquitto_passwd -U`` (passwords stay off the command line), then swap the
-    finished file into place so that a running broker never reads half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".passwd-", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.writelines(f"{user}:{pw}\n" for user, pw in passwords.items())
-        answer = subprocess.run(
-            [mosquitto_passwd_binary(), "-U", str(tmp)], capture_output=True, text=True, check=False
-        )
-        if answer.returncode != 0:
-            raise RuntimeError(f"mosquitto_passwd -U failed: {answer.stdout}{answer.stderr}")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # 0600
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        Path(tmp_name).replace(path)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    passwd: Path
-    acl: Path
-    passwords: dict[str, str]
-    generated: list[str]
-
-
-def render(
-    plant: Plant,
-    out: Path,
-    env: Mapping[str, str],
-    secrets_file: Path | None = None,
-    passwords: Mapping[str, str] | None = None,
-) -> Rendered:
-    """Write ``out/passwd`` and ``out/acl``; with ``secrets_file``, passwords are read from it
-    and new ones are stored there (0600), so a second run keeps everyone's password.
-    ``passwords`` (by user name) take precedence over everything: for tools that hold them."""
-    known = read_secrets(secrets_file) if secrets_file else {}
-    given = {password_env_var(u): pw for u, pw in (passwords or {}).items()}
-    resolved, generated = resolve_passwords(plant, {**env, **given}, known)
-    out.mkdir(parents=True, exist_ok=True)
-    write_password_file(out / PASSWD_FILE, resolved)
-    acl = out / ACL_FILE
-    _write_private(acl, render_acl(plant))
-    acl.chmod(0o644)
-    if secrets_file is not None and generated:
-        # Passwords supplied from outside stay out of the file: it holds only what we made up.
-        from_outside = {u.name for u in plant.users if password_env_var(u.name) in {**env, **given}}
-        write_secrets(
-            secrets_file,
-            Plant(plant.prefix, tuple(u for u in plant.users if u.name not in from_outside)),
-            resolved,
-        )
-    return Rendered(out / PASSWD_FILE, acl, resolved, generated)
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="factory-broker", description="Mosquitto users and ACL for Factory IoT"
-    )
-    sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser(
-        "render",
-        help="write DIR/passwd and DIR/acl from a plant description",
-        description=(
-            "Passwords come from FACTORY_BROKER_PASSWORD_<USER> (user name upper-cased, '-' as "
-            "'_'), else from --secrets, else are generated: stored in --secrets (0600) when "
-            "given, otherwise printed once."
-        ),
-    )
-    r.add_argument("--plant", type=Path, required=True, help="plant description (TOML)")
-    r.add_argument("--out", type=Path, required=True, help="directory for passwd and acl")
-    r.add_argument("--secrets", type=Path, help="env file holding generated passwords (0600)")
-    c = sub.add_parser("check", help="validate a plant description and print its ACL")
-    c.add_argument("--plant", type=Path, required=True)
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        plant = load_plant(args.plant)
-        if args.command == "check":
-            print(render_acl(plant), end="")
-            return 0
-        done = render(plant, args.out, os.environ, args.secrets)
-    except PlantError as exc:
-        print(f"factory-broker: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except (OSError, RuntimeError) as exc:
-        print(f"factory-broker: {exc}", file=sys.stderr)
-        return 1
-    print(f"wrote {done.passwd} ({len(done.passwords)} users) and {done.acl}")
-    if done.generated and args.secrets:
-        print(f"new passwords for {', '.join(done.generated)} stored in {args.secrets}")
-    elif done.generated:
-        print("generated passwords (shown once, store them now):")
-        for name in done.generated:
-            print(f"  {password_env_var(name)}={done.passwords[name]}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+            title, rules = f"# {login.user.role}", acl_rules(plant, login.user)
+        lines += ["", title, f"user {login.name}", *rules]
+    return "\n".join(lines) + "\n"

@@ -11,9 +11,9 @@ import pytest
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.waiting_utils import wait_for_logs
 
-from devtools.local_broker import PROJECT_CONF, LocalBroker
+from devtools.local_broker import LocalBroker, project_config
 from devtools.mqtt_probe import MqttProbe
-from factory_core.broker_admin import render
+from factory_broker.provision import render
 
 
 def _docker_engine_answers() -> bool:
@@ -37,9 +37,10 @@ class ContainerBroker(LocalBroker):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         render(self.plant, self.auth_dir, env={}, passwords=self.passwords)
         (self.auth_dir / "passwd").chmod(0o644)  # read by uid 1883 inside the image
+        self.conf_path.write_text(project_config(bind_client_ids=self.bind_client_ids))
         self._container = (
             DockerContainer("eclipse-mosquitto:2.0")
-            .with_volume_mapping(str(PROJECT_CONF), "/mosquitto/config/mosquitto.conf", "ro")
+            .with_volume_mapping(str(self.conf_path), "/mosquitto/config/mosquitto.conf", "ro")
             .with_volume_mapping(str(self.auth_dir), "/mosquitto/auth", "ro")
             .with_volume_mapping(str(self.data_dir), "/mosquitto/data", "rw")
             .with_exposed_ports(1883)

@@ -1,4 +1,5 @@
-"""A broker with every role of the plant, and the superuser watching everything on it."""
+"""A broker with every role of the plant, client ids bound to users as shipped, and the
+superuser watching everything on it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from tests.broker.helpers import PLANT
 
 @pytest.fixture(scope="module")
 def plant_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
-    with LocalBroker(tmp_path_factory.mktemp("plant-broker"), plant=PLANT) as b:
+    with LocalBroker(
+        tmp_path_factory.mktemp("plant-broker"), plant=PLANT, bind_client_ids=True
+    ) as b:
         yield b
 
 

@@ -48,12 +48,15 @@ def try_login(
     password: str | None = None,
     *,
     tls_ca: Path | None = None,
+    client_id: str | None = None,
+    protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5,
 ) -> Outcome:
-    """Connect once, as ``mosquitto_sub`` would, and report whether the broker let us in."""
+    """Connect once, as ``mosquitto_sub [-i client_id]`` would, and report whether the broker
+    let us in."""
     client = paho.Client(
         CallbackAPIVersion.VERSION2,
-        client_id=f"login-{uuid.uuid4().hex[:8]}",
-        protocol=MQTTProtocolVersion.MQTTv5,
+        client_id=client_id or f"login-{uuid.uuid4().hex[:8]}",
+        protocol=protocol,
     )
     if username is not None:
         client.username_pw_set(username, password)

@@ -10,6 +10,7 @@ import pytest
 
 from devtools.local_broker import LocalBroker
 from devtools.mqtt_probe import MqttProbe
+from factory_core.broker_admin import logins
 from factory_core.contract import Topics
 from tests.broker.helpers import barrier, try_login
 
@@ -36,9 +37,11 @@ def test_a_wrong_password_is_refused(plant_broker: LocalBroker, user: str) -> No
     assert outcome.reason == "Not authorized"
 
 
-def test_every_user_logs_in_with_its_own_password(plant_broker: LocalBroker) -> None:
-    for user, password in plant_broker.passwords.items():
-        assert try_login("127.0.0.1", plant_broker.port, user, password).connected, user
+def test_every_login_works_with_its_users_password(plant_broker: LocalBroker) -> None:
+    """Each user's own login, and a bridge's (or admin's) samples login with its password."""
+    for login in logins(plant_broker.plant):
+        password = plant_broker.passwords[login.user.name]
+        assert try_login("127.0.0.1", plant_broker.port, login.name, password).connected, login
 
 
 def test_a_gateway_publishes_only_into_its_own_subtree(line1: MqttProbe, admin: MqttProbe) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import stat
 import subprocess
@@ -14,13 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from factory_broker.cli import main
+from factory_broker.provision import read_secrets
 from factory_core.broker_admin import (
     PlantError,
     Role,
-    main,
+    logins,
     parse_plant,
     password_env_var,
-    read_secrets,
     render_acl,
 )
 
@@ -72,6 +74,7 @@ def test_each_role_gets_exactly_its_topics() -> None:
     no_ha = parse_plant({**tomllib.loads(PLANT_TOML), "home_assistant_prefix": ""})
     assert not any("homeassistant" in rule for rule in acl_blocks(render_acl(no_ha))["line1"])
     assert acl["bridge"] == [f"read {p}/#", f"write {p}/+/relays/+/set", f"write {p}/rebirth"]
+    assert acl["bridge-samples"] == [f"read {p}/+/devices/+/state", f"read {p}/+/system"]
     telemetry = [
         f"read {p}/+/{tail}"
         for tail in ("status", "meta", "devices/+/state", "relays/+/state", "relays/+/result",
@@ -80,6 +83,57 @@ def test_each_role_gets_exactly_its_topics() -> None:
     assert acl["historian"] == telemetry
     assert acl["scada"] == [*telemetry, f"write {p}/line1/relays/relay_1/set"]
     assert all(not rule.startswith(("write", "readwrite")) for rule in acl["historian"])
+    assert list(acl) == ["line1", "line2", "bridge", "bridge-samples", "historian", "scada"]
+
+
+def test_each_bridge_and_admin_gets_a_samples_login_sharing_its_password() -> None:
+    plant = parse_plant(
+        {"users": {"bridge-a": {"role": "bridge"}, "bridge-b": {"role": "bridge"},
+                   "ops": {"role": "admin"}, "historian": {"role": "reader"}}}
+    )  # fmt: skip
+    assert [(login.name, login.user.name) for login in logins(plant)] == [
+        ("bridge-a", "bridge-a"), ("bridge-a-samples", "bridge-a"),
+        ("bridge-b", "bridge-b"), ("bridge-b-samples", "bridge-b"),
+        ("ops", "ops"), ("ops-samples", "ops"),
+        ("historian", "historian"),
+    ]  # fmt: skip
+
+
+def test_a_user_named_like_a_samples_login_is_refused() -> None:
+    data = {
+        "gateways": ["bridge-samples"],
+        "users": {"bridge": {"role": "bridge"}, "ops": {"role": "admin"},
+                  "ops-samples": {"role": "reader"}, "b" * 60: {"role": "bridge"}},
+    }  # fmt: skip
+    with pytest.raises(PlantError) as caught:
+        parse_plant(data)
+    assert caught.value.problems == [
+        f"users.{'b' * 60}: {'b' * 60!r} is too long for a bridge: at most 56 characters, "
+        f"because its samples connection logs in as {'b' * 60 + '-samples'!r}",
+        "gateways: 'bridge-samples': the name 'bridge-samples' is the login of 'bridge''s "
+        "samples connection (every bridge has one); choose another name",
+        "users.ops-samples: the name 'ops-samples' is the login of 'ops''s samples connection "
+        "(every admin has one); choose another name",
+    ]
+
+
+def test_the_shipped_broker_config_binds_client_ids_to_users() -> None:
+    conf = (REPO / "mosquitto" / "mosquitto.conf").read_text().splitlines()
+    assert "use_username_as_clientid true" in conf
+    assert "per_listener_settings false" in conf, "the binding must hold on every listener"
+
+
+def test_the_shared_core_does_no_provisioning_io() -> None:
+    """What ships to every gateway holds the plant model and ACL only: no command line, no
+    subprocess, no files (Architecture 4)."""
+    tree = ast.parse((REPO / "factory_core" / "broker_admin.py").read_text())
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+                for a in n.names}  # fmt: skip
+    imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree)
+                 if isinstance(n, ast.ImportFrom)}  # fmt: skip
+    io = {"argparse", "subprocess", "shutil", "tempfile", "os", "sys", "secrets", "tomllib",
+          "pathlib"}  # fmt: skip
+    assert imported & io == set()
 
 
 def test_the_shipped_example_is_valid() -> None:
@@ -170,7 +224,7 @@ def test_render_takes_passwords_from_env_and_stores_generated_ones_privately(
     out, secrets = tmp_path / "auth", tmp_path / "secrets.env"
     env = {**os.environ, password_env_var("line1"): "line1-secret"}
     plant = _write_plant(tmp_path)
-    command = [sys.executable, "-m", "factory_core.broker_admin", "render",
+    command = [sys.executable, "-m", "factory_broker", "render",
                "--plant", str(plant), "--out", str(out), "--secrets", str(secrets)]  # fmt: skip
     first = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     assert "line1-secret" not in first.stdout
@@ -183,7 +237,7 @@ def test_render_takes_passwords_from_env_and_stores_generated_ones_privately(
     passwd = (out / "passwd").read_text()
     assert "line1-secret" not in passwd and stored[password_env_var("bridge")] not in passwd
     assert [line.split(":")[0] for line in passwd.splitlines()] == [
-        "line1", "line2", "bridge", "historian", "scada"
+        "line1", "line2", "bridge", "bridge-samples", "historian", "scada"
     ]  # fmt: skip
     assert all(line.split(":")[1].startswith("$7$") for line in passwd.splitlines())
 

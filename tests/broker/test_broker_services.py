@@ -22,7 +22,7 @@ t = Topics()
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = Path(tmp_path_factory.mktemp("least-privilege"))
     with (
-        LocalBroker(workdir / "broker", plant=PLANT) as broker,
+        LocalBroker(workdir / "broker", plant=PLANT, bind_client_ids=True) as broker,
         Stack(
             workdir,
             broker=broker,

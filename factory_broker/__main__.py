@@ -1,0 +1,5 @@
+import sys
+
+from factory_broker.cli import main
+
+sys.exit(main())

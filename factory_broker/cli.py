@@ -1,0 +1,61 @@
+"""``factory-broker``: render or check a plant's broker users and ACL (docs/broker.md)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+from factory_broker.provision import load_plant, render
+from factory_core.broker_admin import PlantError, password_env_var, render_acl
+
+EXIT_INVALID: Final = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="factory-broker", description="Mosquitto users and ACL for Factory IoT"
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser(
+        "render",
+        help="write DIR/passwd and DIR/acl from a plant description",
+        description=(
+            "Passwords come from FACTORY_BROKER_PASSWORD_<USER> (user name upper-cased, '-' as "
+            "'_'), else from --secrets, else are generated: stored in --secrets (0600) when "
+            "given, otherwise printed once."
+        ),
+    )
+    r.add_argument("--plant", type=Path, required=True, help="plant description (TOML)")
+    r.add_argument("--out", type=Path, required=True, help="directory for passwd and acl")
+    r.add_argument("--secrets", type=Path, help="env file holding generated passwords (0600)")
+    c = sub.add_parser("check", help="validate a plant description and print its ACL")
+    c.add_argument("--plant", type=Path, required=True)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        plant = load_plant(args.plant)
+        if args.command == "check":
+            print(render_acl(plant), end="")
+            return 0
+        done = render(plant, args.out, os.environ, args.secrets)
+    except PlantError as exc:
+        print(f"factory-broker: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except (OSError, RuntimeError) as exc:
+        print(f"factory-broker: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {done.passwd} ({len(done.passwords)} users) and {done.acl}")
+    if done.generated and args.secrets:
+        print(f"new passwords for {', '.join(done.generated)} stored in {args.secrets}")
+    elif done.generated:
+        print("generated passwords (shown once, store them now):")
+        for name in done.generated:
+            print(f"  {password_env_var(name)}={done.passwords[name]}")
+    return 0
