@@ -32,6 +32,7 @@ from bridge.ratelimit import RateLimiter
 from bridge.realtime import Realtime
 from bridge.sessions import Sessions
 from bridge.settings import BridgeSettings
+from bridge.silence import SilenceWatch
 from bridge.store import Delta, Entry, Store
 from factory_core.contract import CommandResult, Message, RelayResultTopic
 
@@ -52,6 +53,7 @@ class Bridge:
     metrics: Metrics
     auth: Auth
     audit: AuditLog
+    silence: SilenceWatch
     clock: Callable[[], float]
     _stats_task: Any = field(default=None, init=False)
     _running: bool = field(default=False, init=False)
@@ -59,12 +61,14 @@ class Bridge:
     def start(self) -> None:
         self._running = True
         self.realtime.start()
+        self.silence.start()
         self._stats_task = self.socketio.start_background_task(self._stats_loop)
         self.mqtt.start()
 
     def stop(self) -> None:
         self._running = False
         self.mqtt.stop()
+        self.silence.stop()
         self.realtime.stop()
 
     def on_messages(self, messages: list[Message]) -> None:
@@ -73,11 +77,12 @@ class Bridge:
         deltas: list[Delta] = []
         results: list[CommandResult] = []
         for message in messages:
-            if isinstance(message.topic, RelayResultTopic):
-                if isinstance(message.payload, CommandResult):
-                    results.append(message.payload)
-            else:
-                deltas += self.store.apply(message, now)
+            # Results too: they change no state, but prove their gateway alive.
+            deltas += self.store.apply(message, now)
+            if isinstance(message.topic, RelayResultTopic) and isinstance(
+                message.payload, CommandResult
+            ):
+                results.append(message.payload)
         self.metrics.deltas.inc(len(deltas))
         self.realtime.publish(deltas)
         # After the pushes are queued: the state that confirms a command reaches every
@@ -200,8 +205,20 @@ def create_app(
     app.register_error_handler(HTTPException, json_http_error)
     _serve_dashboard(app, settings)
 
+    silence = SilenceWatch(socketio, store, realtime.publish, clock)
     bridge = Bridge(
-        settings, app, socketio, store, link, realtime, commands, metrics, auth, audit, clock
+        settings,
+        app,
+        socketio,
+        store,
+        link,
+        realtime,
+        commands,
+        metrics,
+        auth,
+        audit,
+        silence,
+        clock,
     )
     link.subscribe(bridge.on_messages)
     link.on_lost = bridge.on_broker_lost

@@ -40,7 +40,7 @@ _OUTCOME = {
             "enum": [
                 None, "invalid", "unknown_relay", "expired", "duplicate", "too_soon",
                 "readback_mismatch", "hardware_error", "timeout", "gateway_offline",
-                "not_connected", "forbidden", "rate_limited",
+                "gateway_silent", "not_connected", "forbidden", "rate_limited",
             ],
         },
         "detail": {"type": ["string", "null"]},
@@ -95,7 +95,16 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {
             "mqtt_connected": {"type": "boolean"},
-            "gateways_online": {"type": "array", "items": {"type": "string"}},
+            "gateways_online": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "connected and speaking",
+            },
+            "gateways_silent": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "connected, but nothing received for their silence window",
+            },
             "version": {"type": "integer"},
         },
     },

@@ -30,6 +30,11 @@ DEFAULT_PREFIX: Final = "factory"
 ID_PATTERN: Final = r"^[a-z0-9_-]{1,64}$"
 COMMAND_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{1,128}$"
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
+# Silence: a connected gateway that has sent nothing for this many of its system stats
+# intervals (and at least MIN_SILENCE_S) is silent. See silence_window.
+DEFAULT_STATS_INTERVAL_S: Final = 2.0
+SILENT_AFTER_INTERVALS: Final = 3
+MIN_SILENCE_S: Final = 5.0
 _ID_RE: Final = re.compile(ID_PATTERN)
 PREFIX_PATTERN: Final = r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$"  # our prefix, and HA's
 _PREFIX_RE: Final = re.compile(PREFIX_PATTERN)
@@ -51,6 +56,7 @@ ErrorCode: TypeAlias = Literal[
     # Outcomes decided by the sender (bridge) rather than the gateway:
     "timeout",
     "gateway_offline",
+    "gateway_silent",  # the gateway is connected but has sent nothing for its silence window
     "not_connected",
     # Refused by the bridge before anything is published:
     "forbidden",  # the caller's role may not switch relays
@@ -115,6 +121,24 @@ class GatewayMeta(ContractModel):
     name: Annotated[str, StringConstraints(max_length=128)] | None = None
     devices: list[DeviceInfo] = Field(default_factory=list, max_length=1024)
     relays: list[RelayInfo] = Field(default_factory=list, max_length=1024)
+    stats_interval_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="seconds between two system stats messages; absent: "
+        f"{DEFAULT_STATS_INTERVAL_S:g}. Readers judge the gateway's silence by it",
+    )
+
+
+def silence_window(stats_interval_s: float | None) -> float:
+    """Seconds without any message after which a connected gateway counts as silent.
+
+    The one rule every reader applies (docs/mqtt-contract.md, "Silence"): a gateway sends its
+    system stats every ``stats_interval_s`` (its meta says, else 2 s), so
+    ``SILENT_AFTER_INTERVALS`` intervals without a single message means it has missed that
+    many; never less than ``MIN_SILENCE_S``, so that a very fast cadence does not turn a
+    moment of broker or network jitter into an alarm.
+    """
+    interval = DEFAULT_STATS_INTERVAL_S if stats_interval_s is None else stats_interval_s
+    return max(SILENT_AFTER_INTERVALS * interval, MIN_SILENCE_S)
 
 
 class DeviceState(ContractModel):

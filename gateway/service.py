@@ -428,7 +428,11 @@ class Gateway:
             RelayInfo(id=r.id, name=r.name, safe_state=r.safe_state) for r in self.config.relays
         ]
         return GatewayMeta(
-            version=gateway_version(), name=self.config.name, devices=devices, relays=relays
+            version=gateway_version(),
+            name=self.config.name,
+            devices=devices,
+            relays=relays,
+            stats_interval_s=self.config.system_interval_s,
         )
 
     def _request_republish(self) -> None:
