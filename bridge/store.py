@@ -158,14 +158,14 @@ class Store:
         """Mark silent every connected gateway not heard from for its silence window.
 
         Deterministic from MQTT facts alone: when the last message arrived and the stats
-        interval the gateway's meta declares (``silence_window``).
+        interval the gateway's meta declares (``silence_window``; none declared: never).
         """
         deltas: list[Delta] = []
         for gw, entry in list(self.gateways.items()):
             if entry["status"] != "online":
                 continue
-            heard = self._last_heard.get(gw)
-            if heard is not None and now - heard >= entry["silent_after"]:
+            heard, window = self._last_heard.get(gw), entry["silent_after"]
+            if heard is not None and window is not None and now - heard >= window:
                 deltas += self._go_silent(gw, heard, now)
         return deltas
 

@@ -30,9 +30,8 @@ DEFAULT_PREFIX: Final = "factory"
 ID_PATTERN: Final = r"^[a-z0-9_-]{1,64}$"
 COMMAND_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{1,128}$"
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
-# Silence: a connected gateway that has sent nothing for this many of its system stats
-# intervals (and at least MIN_SILENCE_S) is silent. See silence_window.
-DEFAULT_STATS_INTERVAL_S: Final = 2.0
+# Silence: a connected gateway that has sent nothing for this many of the system stats
+# intervals its meta declares (and at least MIN_SILENCE_S) is silent. See silence_window.
 SILENT_AFTER_INTERVALS: Final = 3
 MIN_SILENCE_S: Final = 5.0
 _ID_RE: Final = re.compile(ID_PATTERN)
@@ -123,22 +122,24 @@ class GatewayMeta(ContractModel):
     relays: list[RelayInfo] = Field(default_factory=list, max_length=1024)
     stats_interval_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
         default=None,
-        description="seconds between two system stats messages; absent: "
-        f"{DEFAULT_STATS_INTERVAL_S:g}. Readers judge the gateway's silence by it",
+        description="seconds between two of its system stats messages: readers judge the "
+        "gateway silent after 3 intervals without any message (at least 5 s); absent: never",
     )
 
 
-def silence_window(stats_interval_s: float | None) -> float:
+def silence_window(stats_interval_s: float | None) -> float | None:
     """Seconds without any message after which a connected gateway counts as silent.
 
-    The one rule every reader applies (docs/mqtt-contract.md, "Silence"): a gateway sends its
-    system stats every ``stats_interval_s`` (its meta says, else 2 s), so
+    The one rule every reader applies (docs/mqtt-contract.md, "Silence"): a gateway that
+    declares ``stats_interval_s`` in its meta sends its system stats that often, so
     ``SILENT_AFTER_INTERVALS`` intervals without a single message means it has missed that
     many; never less than ``MIN_SILENCE_S``, so that a very fast cadence does not turn a
-    moment of broker or network jitter into an alarm.
+    moment of broker or network jitter into an alarm. A device that declares no cadence (a
+    field device that publishes on change only) cannot be judged: None, never silent.
     """
-    interval = DEFAULT_STATS_INTERVAL_S if stats_interval_s is None else stats_interval_s
-    return max(SILENT_AFTER_INTERVALS * interval, MIN_SILENCE_S)
+    if stats_interval_s is None:
+        return None
+    return max(SILENT_AFTER_INTERVALS * stats_interval_s, MIN_SILENCE_S)
 
 
 class DeviceState(ContractModel):

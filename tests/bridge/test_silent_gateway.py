@@ -53,7 +53,7 @@ def stats(ts: float = 1.0) -> Any:
     return msg(T.system(GW), f'{{"cpu": 1, "memory": 2, "disk": 3, "uptime": 4, "ts": {ts}}}')
 
 
-def speaking_gateway(now: float = 0.0, stats_interval_s: float | None = None) -> Store:
+def speaking_gateway(now: float = 0.0, stats_interval_s: float | None = 2.0) -> Store:
     store = Store()
     store.apply(msg(T.status(GW), "online"), now)
     store.apply(meta(stats_interval_s), now)
@@ -70,7 +70,7 @@ def speaking_gateway(now: float = 0.0, stats_interval_s: float | None = None) ->
 
 def test_the_silence_window_is_three_declared_intervals_and_never_under_five_seconds() -> None:
     assert SILENT_AFTER_INTERVALS == 3 and MIN_SILENCE_S == 5.0
-    assert silence_window(None) == 6.0, "undeclared: the contract's 2 s cadence"
+    assert silence_window(None) is None, "no cadence declared: it cannot be judged"
     assert silence_window(2.0) == 6.0
     assert silence_window(10.0) == 30.0
     assert silence_window(0.1) == 5.0
@@ -137,6 +137,13 @@ def test_the_declared_stats_interval_sets_the_window() -> None:
     assert store.gateways[GW]["silent_after"] == 30.0
     assert store.check_silence(29.0) == []
     assert store.check_silence(30.0) != []
+
+
+def test_a_device_that_declares_no_cadence_is_never_judged_silent() -> None:
+    """A field device publishing on change only (docs/mqtt-contract.md) stays online."""
+    store = speaking_gateway(now=0.0, stats_interval_s=None)
+    assert store.gateways[GW]["silent_after"] is None
+    assert store.check_silence(10_000.0) == [] and store.gateways[GW]["status"] == "online"
 
 
 @settings(max_examples=50, deadline=None)

@@ -6,11 +6,13 @@ import {
   emptyPlant,
   extendHistory,
   gatewayIds,
+  gatewayStatus,
   markPending,
   normalizeOutcome,
   type PlantState,
   relaySwitchState,
   resolveCommand,
+  silentGateways,
 } from './plant';
 import type { Device, FullState, Relay } from './types';
 
@@ -264,7 +266,25 @@ describe('card states', () => {
     expect(deviceCardState(s, temp(null, 1, 'bad')).state).toBe('bad');
     expect(deviceCardState(s, temp(1, 1, 'stale')).state).toBe('stale');
     const offline = { ...s, gateways: { line1: { id: 'line1', online: false } } };
-    expect(deviceCardState(offline, temp(1, 1))).toEqual({ state: 'stale', gatewayOnline: false });
+    expect(deviceCardState(offline, temp(1, 1))).toEqual({ state: 'stale', gateway: 'offline' });
+  });
+
+  it('is stale while its gateway is silent, though still connected', () => {
+    const silent = {
+      ...loaded(),
+      gateways: {
+        line1: { id: 'line1', online: true, status: 'silent' as const, silent_since: 1700000000 },
+      },
+    };
+    expect(deviceCardState(silent, temp(1, 1))).toEqual({ state: 'stale', gateway: 'silent' });
+    expect(gatewayStatus(silent.gateways.line1)).toBe('silent');
+    expect(silentGateways(silent)).toEqual([{ id: 'line1', name: 'line1', since: 1700000000 }]);
+  });
+
+  it('reads a gateway entry from an older bridge (no status) by its online flag', () => {
+    expect(gatewayStatus({ id: 'a', online: false })).toBe('offline');
+    expect(gatewayStatus({ id: 'a', online: true })).toBe('online');
+    expect(gatewayStatus(undefined)).toBe('online');
   });
 
   it('lists gateways seen only through data, but not the bridge', () => {

@@ -3,12 +3,24 @@
 
 export type Quality = 'good' | 'bad' | 'stale';
 
+/**
+ * online: connected and speaking; silent: connected, but nothing received for `silent_after`
+ * seconds (a hung process, a frozen board); offline: its last will, or no broker.
+ */
+export type GatewayStatus = 'online' | 'silent' | 'offline';
+
 export interface Gateway {
   id: string;
+  /** Its MQTT status (the connection); `status` says what to show. */
   online: boolean;
   name?: string | null;
   version?: string | null;
   ts?: number | null;
+  /** Absent from bridges older than the silence watch: then `online` decides. */
+  status?: GatewayStatus;
+  /** While silent: when the bridge last received anything from it (Unix seconds). */
+  silent_since?: number | null;
+  silent_after?: number;
 }
 
 export type DeviceValue = number | boolean | null;
