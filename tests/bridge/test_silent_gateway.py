@@ -242,6 +242,7 @@ def test_a_stopped_gateway_is_silent_everywhere_refuses_commands_and_recovers(
         "the Socket.IO client told the gateway is silent",
         timeout=30,
     )
+    print(f"silent {time.time() - stopped_at:.1f} s after SIGSTOP")
     pushed = client.item("gateways", GW)
     assert pushed is not None and pushed["online"] is True, "still connected: not offline"
     assert stopped_at - 3.0 <= pushed["silent_since"] <= stopped_at + 1.0
@@ -266,12 +267,14 @@ def test_a_stopped_gateway_is_silent_everywhere_refuses_commands_and_recovers(
     assert ack["error"] == "gateway_silent" and ack["ok"] is False
 
     os.kill(gateway_process.pid, signal.SIGCONT)
+    continued_at = time.time()
 
     client.wait(
         lambda: client.item("gateways", GW)["status"] == "online",  # type: ignore[index]
         "online again once it speaks",
         timeout=30,
     )
+    print(f"online {time.time() - continued_at:.2f} s after SIGCONT")
     client.wait(lambda: qualities(client) == {"good"}, "its values current again")
     assert gateway_entry(bridge)["status"] == "online"
     assert bridge.get("/api/health", role=None).json()["gateways_online"] == [GW]
