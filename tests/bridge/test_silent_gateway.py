@@ -8,24 +8,27 @@ its users write (Socket.IO, HTTP).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from bridge_helpers import LiveClient, RunningBridge, wait_until
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bridge.http_api import STATUS_FOR_ERROR
 from bridge.store import Store
 from devtools.local_broker import LocalBroker
 from devtools.procs import ManagedProcess, python_module
 from factory_core.contract import (
     MIN_SILENCE_S,
     SILENT_AFTER_INTERVALS,
+    ErrorCode,
     Topics,
     decode,
     silence_window,
@@ -33,6 +36,7 @@ from factory_core.contract import (
 
 T = Topics()
 GW = "line1"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def msg(topic: str, payload: str) -> Any:
@@ -174,6 +178,19 @@ def test_the_same_mqtt_facts_give_every_bridge_the_same_verdict(
     entry = first.gateways[GW]
     if entry["status"] == "silent":
         assert entry["online"] is True and now - entry["silent_since"] >= entry["silent_after"]
+
+
+def test_every_error_code_is_listed_wherever_error_codes_are_listed() -> None:
+    codes = set(get_args(ErrorCode))
+    assert "gateway_silent" in codes
+    spec = json.loads((REPO / "docs" / "openapi.json").read_text())
+    assert codes <= set(spec["components"]["schemas"]["Outcome"]["properties"]["error"]["enum"])
+    api_doc = (REPO / "docs" / "api.md").read_text()
+    assert [c for c in sorted(codes) if f"`{c}`" not in api_doc] == []
+    assert STATUS_FOR_ERROR["gateway_silent"] == 503
+    assert "gateway_silent" in (REPO / "docs" / "troubleshooting.md").read_text()
+    web_text = (REPO / "web" / "src" / "components" / "RelaySwitch.tsx").read_text()
+    assert "gateway_silent:" in web_text, "the dashboard has words for it"
 
 
 # --------------------------------------------------------------------------- the real thing
