@@ -32,6 +32,7 @@ from bridge.ratelimit import RateLimiter
 from bridge.realtime import Realtime
 from bridge.sessions import Sessions
 from bridge.settings import BridgeSettings
+from bridge.silence import SilenceWatch
 from bridge.store import Delta, Entry, Store
 from factory_core.contract import CommandResult, Message, RelayResultTopic
 
@@ -52,6 +53,7 @@ class Bridge:
     metrics: Metrics
     auth: Auth
     audit: AuditLog
+    silence: SilenceWatch
     clock: Callable[[], float]
     gate: CommandGate
     _stats_task: Any = field(default=None, init=False)
@@ -60,6 +62,7 @@ class Bridge:
     def start(self) -> None:
         self._running = True
         self.realtime.start()
+        self.silence.start()
         self._stats_task = self.socketio.start_background_task(self._stats_loop)
         self.socketio.start_background_task(self.gate.run_windows)
         self.mqtt.start()
@@ -67,6 +70,7 @@ class Bridge:
     def stop(self) -> None:
         self._running = False
         self.mqtt.stop()
+        self.silence.stop()
         self.realtime.stop()
         self.gate.stop()  # a flood's count held in an open window is written before exit
 
@@ -76,11 +80,12 @@ class Bridge:
         deltas: list[Delta] = []
         results: list[CommandResult] = []
         for message in messages:
-            if isinstance(message.topic, RelayResultTopic):
-                if isinstance(message.payload, CommandResult):
-                    results.append(message.payload)
-            else:
-                deltas += self.store.apply(message, now)
+            # Results too: they change no state, but prove their gateway alive.
+            deltas += self.store.apply(message, now)
+            if isinstance(message.topic, RelayResultTopic) and isinstance(
+                message.payload, CommandResult
+            ):
+                results.append(message.payload)
         self.metrics.deltas.inc(len(deltas))
         self.realtime.publish(deltas)
         # After the pushes are queued: the state that confirms a command reaches every
@@ -209,8 +214,21 @@ def create_app(
     app.register_error_handler(HTTPException, json_http_error)
     _serve_dashboard(app, settings)
 
+    silence = SilenceWatch(socketio, store, realtime.publish, clock)
     bridge = Bridge(
-        settings, app, socketio, store, link, realtime, commands, metrics, auth, audit, clock, gate
+        settings,
+        app,
+        socketio,
+        store,
+        link,
+        realtime,
+        commands,
+        metrics,
+        auth,
+        audit,
+        silence,
+        clock,
+        gate,
     )
     link.subscribe(bridge.on_messages)
     link.on_lost = bridge.on_broker_lost

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bridge.audit import AuditEntry, AuditLog, RefusalWindows, text_or_none
 from bridge.auth import Principal
@@ -145,6 +146,21 @@ class CommandGate:
         if isinstance(parsed, Outcome):
             self.commands.observe(parsed, 0.0)
             return Decision(parsed)
+        store = self.commands.store
+        since = store.silent_since(parsed.gateway)
+        if since is not None and store.knows_relay(parsed.gateway, parsed.relay):
+            # A hung gateway would queue the command and might run it much later, when
+            # nobody expects it: nothing is sent until it speaks again.
+            at = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            detail = (
+                f"gateway {parsed.gateway} is silent: nothing received from it since {at} "
+                f"({self.clock() - since:.0f} s ago); its connection is open but it does not "
+                "answer"
+            )
+            outcome = Outcome(False, None, store.relay_on(parsed.gateway, parsed.relay),
+                              "gateway_silent", detail)  # fmt: skip
+            self.commands.observe(outcome, 0.0)
+            return Decision(outcome)
         # Commands.send counts its own outcomes.
         return Decision(self.commands.send(parsed, by=f"{principal.name} via {via}"))
 

@@ -24,6 +24,9 @@ from factory_core.contract import ErrorCode
 # --------------------------------------------------------------------------- entries
 
 Quality: TypeAlias = Literal["good", "bad", "stale"]
+# online: connected and speaking; silent: connected, but nothing received for ``silent_after``
+# seconds (a hung process, a frozen board); offline: its last will, or no broker.
+GatewayStatus: TypeAlias = Literal["online", "silent", "offline"]
 DeviceValue: TypeAlias = float | bool | None
 
 
@@ -31,10 +34,13 @@ class GatewayEntry(TypedDict):
     """A gateway as the dashboard shows it; keyed by the gateway's id."""
 
     id: str
-    online: bool
+    online: bool  # its MQTT status (the connection); ``status`` says what to show
     name: str | None
     version: str | None
     ts: float
+    status: GatewayStatus
+    silent_since: float | None  # while silent: when anything last came from it (Unix time)
+    silent_after: float | None  # its silence window, s; None: it declares no cadence
 
 
 class DeviceEntry(TypedDict):
@@ -222,6 +228,7 @@ SCHEMA_PATH: Final = Path("web/src/generated/contract.schema.json")
 # the generated TypeScript has ``Event``, ``ErrorCode``, ... rather than repeated unions.
 _NAMED_ALIASES: Final[dict[str, Any]] = {
     "Quality": Quality,
+    "GatewayStatus": GatewayStatus,
     "DeviceValue": DeviceValue,
     "HistoryPoint": HistoryPoint,
     "Event": Event,

@@ -24,6 +24,7 @@ STATUS_FOR_ERROR: Final[dict[str | None, int]] = {
     "rate_limited": 429,
     "unknown_relay": 404,
     "gateway_offline": 503,
+    "gateway_silent": 503,
     "not_connected": 503,
     "timeout": 504,
 }
@@ -194,7 +195,7 @@ def make_api(
         """Liveness for load balancers and monitoring (no login needed).
         ---
         get:
-          summary: Broker link and gateways online
+          summary: Broker link, gateways online and gateways silent
           tags: [operations]
           security: []
           responses:
@@ -213,6 +214,7 @@ def make_api(
         body = {
             "mqtt_connected": connected,
             "gateways_online": store.gateways_online(),
+            "gateways_silent": store.gateways_silent(),
             "version": store.version,
         }
         return body, 200 if connected else 503
@@ -230,6 +232,9 @@ def make_api(
               content: {text/plain: {schema: {type: string}}}
         """
         metrics.version.set(store.version)
+        for status in ("online", "silent", "offline"):
+            count = sum(1 for g in store.gateways.values() if g["status"] == status)
+            metrics.gateways.labels(status).set(count)
         metrics.mqtt_connected.set(1 if mqtt_connected() else 0)
         return Response(metrics.render(), content_type=CONTENT_TYPE)
 

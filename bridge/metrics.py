@@ -38,6 +38,9 @@ class Metrics:
         )
         self.mqtt_connected = Gauge("bridge_mqtt_connected", "1 when connected", registry=r)
         self.version = Gauge("bridge_state_version", "Current state version", registry=r)
+        self.gateways = Gauge(
+            "bridge_gateways", "Gateways by status: online, silent, offline", ["status"], registry=r
+        )
         for reason in ("topic", "payload"):
             self.dropped.labels(reason)
 

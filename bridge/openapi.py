@@ -55,7 +55,16 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {
             "mqtt_connected": {"type": "boolean"},
-            "gateways_online": {"type": "array", "items": {"type": "string"}},
+            "gateways_online": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "connected and speaking",
+            },
+            "gateways_silent": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "connected, but nothing received for their silence window",
+            },
             "version": {"type": "integer"},
         },
     },

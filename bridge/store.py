@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
-from bridge.contract import FIELD, Event
+from bridge.contract import FIELD, Event, GatewayStatus
 from bridge.history import History, Point
 from factory_core.contract import (
     CommandResult,
@@ -23,11 +23,13 @@ from factory_core.contract import (
     Message,
     MetaTopic,
     RelayInfo,
+    RelaySetTopic,
     RelayState,
     RelayStateTopic,
     StatusTopic,
     SystemStats,
     SystemTopic,
+    silence_window,
 )
 
 Entry: TypeAlias = dict[str, Any]
@@ -66,6 +68,10 @@ class Store:
         self.history = history or History()
         self._ring: deque[Delta] = deque(maxlen=event_buffer)
         self._unlisted: dict[str, set[str]] = {}
+        # When the bridge last received anything from each gateway (its own clock: gateway
+        # clocks may be off), and, while it is silent, the qualities its values had before.
+        self._last_heard: dict[str, float] = {}
+        self._before_silence: dict[str, dict[str, dict[str, str]]] = {}
 
     # Queries ---------------------------------------------------------------
 
@@ -104,26 +110,51 @@ class Store:
         return None if entry is None else bool(entry["online"])
 
     def gateways_online(self) -> list[str]:
-        return sorted(g for g, e in self.gateways.items() if e["online"])
+        """Connected and speaking: a silent gateway is not counted."""
+        return sorted(g for g, e in self.gateways.items() if e["status"] == "online")
+
+    def gateways_silent(self) -> list[str]:
+        return sorted(self._before_silence)
+
+    def silent_since(self, gateway: str) -> float | None:
+        """When the bridge last heard from a silent gateway; None when it is not silent."""
+        entry = self.gateways.get(gateway)
+        return entry["silent_since"] if entry is not None and entry["status"] == "silent" else None
 
     # Changes ---------------------------------------------------------------
 
     def apply(self, message: Message, now: float) -> list[Delta]:
         """Apply one contract message; return the deltas it caused (often one, maybe none)."""
         topic, payload = message.topic, message.payload
+        deltas = self._heard(topic, payload, now)
         match topic:
             case StatusTopic(gw) if payload in ("online", "offline"):
-                return self._status(gw, payload == "online", now)
+                deltas += self._status(gw, payload == "online", now)
             case MetaTopic(gw) if isinstance(payload, GatewayMeta):
-                return self._meta(gw, payload, now)
+                deltas += self._meta(gw, payload, now)
             case DeviceStateTopic(gw, dev) if isinstance(payload, DeviceState):
-                return self._device(gw, dev, payload)
+                deltas += self._device(gw, dev, payload)
             case RelayStateTopic(gw, relay) if isinstance(payload, RelayState):
-                return self._relay(gw, relay, payload)
+                deltas += self._relay(gw, relay, payload)
             case SystemTopic(gw) if isinstance(payload, SystemStats):
                 stats = {**payload.model_dump(), "quality": self._quality(gw, "good")}
-                return self._change("system_stats_update", {gw: stats})
-        return []
+                deltas += self._change("system_stats_update", {gw: stats})
+        return deltas
+
+    def check_silence(self, now: float) -> list[Delta]:
+        """Mark silent every connected gateway not heard from for its silence window.
+
+        Deterministic from MQTT facts alone: when the last message arrived and the stats
+        interval the gateway's meta declares (``silence_window``; none declared: never).
+        """
+        deltas: list[Delta] = []
+        for gw, entry in list(self.gateways.items()):
+            if entry["status"] != "online":
+                continue
+            heard, window = self._last_heard.get(gw), entry["silent_after"]
+            if heard is not None and window is not None and now - heard >= window:
+                deltas += self._go_silent(gw, heard, now)
+        return deltas
 
     def broker_lost(self, now: float) -> list[Delta]:
         """The bridge lost the broker: no gateway can be seen, so none is shown as live.
@@ -155,6 +186,73 @@ class Store:
     def _quality(self, gateway: str, reported: str) -> str:
         return "stale" if self.is_online(gateway) is False else reported
 
+    def _gateway_entry(
+        self, gw: str, online: bool, ts: float, silent_since: float | None = None
+    ) -> Entry:
+        meta = self.meta.get(gw)
+        status: GatewayStatus = (
+            "offline" if not online else "online" if silent_since is None else "silent"
+        )
+        return {
+            "id": gw,
+            "online": online,
+            "name": meta.name if meta else None,
+            "version": meta.version if meta else None,
+            "ts": ts,
+            "status": status,
+            "silent_since": silent_since,
+            "silent_after": silence_window(meta.stats_interval_s if meta else None),
+        }
+
+    def _heard(self, topic: object, payload: object, now: float) -> list[Delta]:
+        """Any message a gateway itself sent proves it alive (not its last will, which the
+        broker sends, nor commands, which bridges send)."""
+        if isinstance(topic, RelaySetTopic) or payload == "offline":
+            return []
+        gw = getattr(topic, "gateway", None)
+        if gw is None:
+            return []
+        self._last_heard[gw] = now
+        return self._speaks_again(gw, now) if gw in self._before_silence else []
+
+    def _go_silent(self, gw: str, heard: float, now: float) -> list[Delta]:
+        deltas = self._change("gateways_update", {gw: self._gateway_entry(gw, True, now, heard)})
+        self._before_silence[gw] = {
+            field: {k: e["quality"] for k, e in table.items() if k.startswith(f"{gw}/")}
+            for field, table in (("devices", self.devices), ("relays", self.relays))
+        }
+        if gw in self.system_stats:
+            self._before_silence[gw]["system_stats"] = {gw: self.system_stats[gw]["quality"]}
+        return deltas + self._mark_stale(gw)
+
+    def _speaks_again(self, gw: str, now: float) -> list[Delta]:
+        """Silent, and now a message: its values are current again (the connection never
+        dropped, so what it last sent is still its word), each with the quality it had."""
+        before = self._before_silence.pop(gw)
+        deltas = self._change("gateways_update", {gw: self._gateway_entry(gw, True, now)})
+        for event in ("devices_update", "relays_update", "system_stats_update"):
+            field = FIELD[event]
+            table: dict[str, Entry] = getattr(self, field)
+            restored = {
+                k: {**table[k], "quality": quality}
+                for k, quality in before.get(field, {}).items()
+                if k in table and table[k]["quality"] == "stale"
+            }
+            deltas += self._change(event, restored)
+        return deltas
+
+    def _mark_stale(self, gw: str) -> list[Delta]:
+        """Nothing this gateway said before can be trusted to be current."""
+        deltas: list[Delta] = []
+        prefix = f"{gw}/"
+        for event, table in (("devices_update", self.devices), ("relays_update", self.relays)):
+            stale = {k: {**e, "quality": "stale"} for k, e in table.items() if k.startswith(prefix)}
+            deltas += self._change(event, stale)  # type: ignore[arg-type]
+        if gw in self.system_stats:
+            stats = {gw: {**self.system_stats[gw], "quality": "stale"}}
+            deltas += self._change("system_stats_update", stats)
+        return deltas
+
     def _change(self, event: Event, items: dict[str, Entry]) -> list[Delta]:
         table: dict[str, Entry] = getattr(self, FIELD[event])
         changed = {k: v for k, v in items.items() if table.get(k) != v}
@@ -167,29 +265,15 @@ class Store:
         return [delta]
 
     def _status(self, gw: str, online: bool, now: float) -> list[Delta]:
-        meta = self.meta.get(gw)
-        entry = {
-            "id": gw,
-            "online": online,
-            "name": meta.name if meta else None,
-            "version": meta.version if meta else None,
-            "ts": now,
-        }
         old = self.gateways.get(gw)
         if old is not None and old["online"] == online:
             return []
-        deltas = self._change("gateways_update", {gw: entry})
         if not online:
-            # The last will: nothing this gateway said before can be trusted to be current.
-            prefix = f"{gw}/"
-            for event, table in (("devices_update", self.devices), ("relays_update", self.relays)):
-                stale = {
-                    k: {**e, "quality": "stale"} for k, e in table.items() if k.startswith(prefix)
-                }
-                deltas += self._change(event, stale)  # type: ignore[arg-type]
-            if gw in self.system_stats:
-                stats = {gw: {**self.system_stats[gw], "quality": "stale"}}
-                deltas += self._change("system_stats_update", stats)
+            # Offline supersedes silent; its values are stale either way.
+            self._before_silence.pop(gw, None)
+        deltas = self._change("gateways_update", {gw: self._gateway_entry(gw, online, now)})
+        if not online:
+            deltas += self._mark_stale(gw)  # the last will (or no broker)
         return deltas
 
     def _meta(self, gw: str, meta: GatewayMeta, now: float) -> list[Delta]:
@@ -198,13 +282,11 @@ class Store:
         self._relay_info[gw] = {r.id: r for r in meta.relays}
         deltas: list[Delta] = []
         old_gw = self.gateways.get(gw)
-        gw_entry = {
-            "id": gw,
-            "online": old_gw["online"] if old_gw else True,
-            "name": meta.name,
-            "version": meta.version,
-            "ts": old_gw["ts"] if old_gw else now,
-        }
+        gw_entry = (
+            self._gateway_entry(gw, old_gw["online"], old_gw["ts"], old_gw["silent_since"])
+            if old_gw
+            else self._gateway_entry(gw, True, now)
+        )
         deltas += self._change("gateways_update", {gw: gw_entry})
         devices: dict[str, Entry] = {}
         for info in meta.devices:

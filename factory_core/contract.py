@@ -30,6 +30,10 @@ DEFAULT_PREFIX: Final = "factory"
 ID_PATTERN: Final = r"^[a-z0-9_-]{1,64}$"
 COMMAND_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{1,128}$"
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
+# Silence: a connected gateway that has sent nothing for this many of the system stats
+# intervals its meta declares (and at least MIN_SILENCE_S) is silent. See silence_window.
+SILENT_AFTER_INTERVALS: Final = 3
+MIN_SILENCE_S: Final = 5.0
 _ID_RE: Final = re.compile(ID_PATTERN)
 PREFIX_PATTERN: Final = r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$"  # our prefix, and HA's
 _PREFIX_RE: Final = re.compile(PREFIX_PATTERN)
@@ -51,6 +55,7 @@ ErrorCode: TypeAlias = Literal[
     # Outcomes decided by the sender (bridge) rather than the gateway:
     "timeout",
     "gateway_offline",
+    "gateway_silent",  # the gateway is connected but has sent nothing for its silence window
     "not_connected",
     # Refused by the bridge before anything is published:
     "forbidden",  # the caller's role may not switch relays
@@ -115,6 +120,26 @@ class GatewayMeta(ContractModel):
     name: Annotated[str, StringConstraints(max_length=128)] | None = None
     devices: list[DeviceInfo] = Field(default_factory=list, max_length=1024)
     relays: list[RelayInfo] = Field(default_factory=list, max_length=1024)
+    stats_interval_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="seconds between two of its system stats messages: readers judge the "
+        "gateway silent after 3 intervals without any message (at least 5 s); absent: never",
+    )
+
+
+def silence_window(stats_interval_s: float | None) -> float | None:
+    """Seconds without any message after which a connected gateway counts as silent.
+
+    The one rule every reader applies (docs/mqtt-contract.md, "Silence"): a gateway that
+    declares ``stats_interval_s`` in its meta sends its system stats that often, so
+    ``SILENT_AFTER_INTERVALS`` intervals without a single message means it has missed that
+    many; never less than ``MIN_SILENCE_S``, so that a very fast cadence does not turn a
+    moment of broker or network jitter into an alarm. A device that declares no cadence (a
+    field device that publishes on change only) cannot be judged: None, never silent.
+    """
+    if stats_interval_s is None:
+        return None
+    return max(SILENT_AFTER_INTERVALS * stats_interval_s, MIN_SILENCE_S)
 
 
 class DeviceState(ContractModel):

@@ -20,4 +20,10 @@ def gateway_meta(config: GatewayConfig) -> GatewayMeta:
         DeviceInfo(id=s.id, name=s.name, kind=s.kind, unit=s.unit) for s in config.sensors
     ] + [DeviceInfo(id=i.id, name=i.name, kind=i.kind) for i in config.inputs]
     relays = [RelayInfo(id=r.id, name=r.name, safe_state=r.safe_state) for r in config.relays]
-    return GatewayMeta(version=gateway_version(), name=config.name, devices=devices, relays=relays)
+    return GatewayMeta(
+        version=gateway_version(),
+        name=config.name,
+        devices=devices,
+        relays=relays,
+        stats_interval_s=config.system_interval_s,
+    )

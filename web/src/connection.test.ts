@@ -39,7 +39,25 @@ describe('indicator', () => {
       age: 'live',
       stale: false,
       detail: null,
+      detailTitle: null,
     });
+  });
+
+  it('does not call the data live while a gateway is silent, and names it with the time', () => {
+    const silent = [{ name: 'Line 1', since: 1764556265 }];
+    const ind = indicator('realtime', 1000, 2000, fresh, null, false, silent);
+    expect([ind.label, ind.tone, ind.age]).toEqual([
+      'Real-time Connected',
+      'warn',
+      '1 gateway silent',
+    ]);
+    expect(ind.detail).toBe('silent: Line 1');
+    expect(ind.detailTitle).toBe('Line 1: nothing received since 2025-12-01 02:31:05 UTC');
+    const two = indicator('realtime', 1000, 2000, fresh, null, false, [
+      ...silent,
+      { name: 'B', since: null },
+    ]);
+    expect([two.age, two.detail]).toEqual(['2 gateways silent', 'silent: Line 1, B']);
   });
 
   it('shows the age of the newest data once it is stale', () => {

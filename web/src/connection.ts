@@ -1,6 +1,6 @@
 // Which way the dashboard gets its data, and what the header says about it. A small state
 // machine: the live client feeds it socket and timer events and does what the mode asks.
-import { formatAge } from './format';
+import { formatAge, formatUtc } from './format';
 
 export type Mode = 'connecting' | 'realtime' | 'reconnecting' | 'fallback';
 
@@ -33,12 +33,20 @@ export interface FreshnessConfig {
 
 export type Tone = 'ok' | 'warn' | 'error';
 
+export interface SilentGateway {
+  name: string;
+  /** When it was last heard from, Unix seconds. */
+  since: number | null;
+}
+
 export interface Indicator {
   label: string;
   tone: Tone;
   age: string;
   stale: boolean;
   detail: string | null;
+  /** The detail's tooltip: absolute times for what it names. */
+  detailTitle: string | null;
 }
 
 const LABELS: Record<Mode, [string, Tone]> = {
@@ -56,10 +64,18 @@ export function indicator(
   fresh: FreshnessConfig,
   httpError: string | null,
   loginRequired = false,
+  silent: SilentGateway[] = [],
 ): Indicator {
   if (loginRequired) {
     // No data is shown without a login, so nothing can be stale; the socket waits for login().
-    return { label: 'Logged out', tone: 'warn', age: 'no data', stale: false, detail: null };
+    return {
+      label: 'Logged out',
+      tone: 'warn',
+      age: 'no data',
+      stale: false,
+      detail: null,
+      detailTitle: null,
+    };
   }
   const [label, tone] = LABELS[mode];
   const freshMs = mode === 'realtime' ? fresh.realtimeFreshMs : fresh.pollFreshMs;
@@ -69,11 +85,27 @@ export function indicator(
   if (mode === 'fallback') {
     detail = httpError === null ? 'retrying real-time' : `bridge unreachable: ${httpError}`;
   }
+  let age = ageMs === null ? 'no data yet' : formatAge(ageMs, freshMs);
+  let detailTitle: string | null = null;
+  if (silent.length > 0) {
+    // The bridge's data is current, but not the silent gateways' part: the header does not
+    // call it live.
+    const names = silent.map((g) => g.name).join(', ');
+    if (age === 'live')
+      age = silent.length === 1 ? '1 gateway silent' : `${silent.length} gateways silent`;
+    detail = detail === null ? `silent: ${names}` : `${detail}; silent: ${names}`;
+    detailTitle = silent
+      .map(
+        (g) => `${g.name}: nothing received since ${g.since === null ? '?' : formatUtc(g.since)}`,
+      )
+      .join('\n');
+  }
   return {
     label,
-    tone,
-    age: ageMs === null ? 'no data yet' : formatAge(ageMs, freshMs),
+    tone: silent.length > 0 && tone === 'ok' ? 'warn' : tone,
+    age,
     stale,
     detail,
+    detailTitle,
   };
 }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge, formatPercent, formatTemperature, formatUptime, formatValue } from './format';
+import {
+  formatAge,
+  formatPercent,
+  formatSilence,
+  formatTemperature,
+  formatUptime,
+  formatUtc,
+  formatValue,
+} from './format';
 
 describe('formatAge', () => {
   it.each([
@@ -51,5 +59,15 @@ describe('stats', () => {
     expect(formatUptime(3 * 3600 + 5 * 60)).toBe('3 h 5 min');
     expect(formatUptime(86400 * 2 + 3600 * 4 + 1)).toBe('2 d 4 h');
     expect(formatUptime(-1)).toBe('—');
+  });
+});
+
+describe('silence', () => {
+  it('gives an absolute UTC time and a readable duration', () => {
+    expect(formatUtc(1764556265)).toBe('2025-12-01 02:31:05 UTC');
+    expect(formatUtc(Number.NaN)).toBe('—');
+    expect(formatSilence(1000, 1_012_400)).toBe('nothing received for 12 s');
+    expect(formatSilence(1000, 1_000_000 + 180_000)).toBe('nothing received for 3 min');
+    expect(formatSilence(null, 5)).toBe('nothing received');
   });
 });

@@ -45,3 +45,15 @@ export function formatUptime(seconds: number | null | undefined): string {
   if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
   return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
 }
+
+/** An absolute time for a tooltip: "2026-12-01 02:31:05 UTC", the form the bridge's errors use. */
+export function formatUtc(unixS: number): string {
+  if (!Number.isFinite(unixS)) return '—';
+  return `${new Date(unixS * 1000).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+/** How long a silent gateway has said nothing: "nothing received for 12 s". */
+export function formatSilence(sinceS: number | null | undefined, nowMs: number): string {
+  if (typeof sinceS !== 'number' || !Number.isFinite(sinceS)) return 'nothing received';
+  return `nothing received for ${formatAge(nowMs - sinceS * 1000, 0, 'old').replace(' old', '')}`;
+}

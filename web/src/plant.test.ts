@@ -6,13 +6,15 @@ import {
   emptyPlant,
   extendHistory,
   gatewayIds,
+  gatewayStatus,
   markPending,
   normalizeOutcome,
   type PlantState,
   relaySwitchState,
   resolveCommand,
+  silentGateways,
 } from './plant';
-import type { Device, FullState, Relay } from './types';
+import type { Device, FullState, Gateway, Relay } from './types';
 
 const limits = { maxPoints: 5, windowS: 3600 };
 
@@ -40,9 +42,21 @@ const relay1 = (on: boolean): Relay => ({
   safe_state: false,
 });
 
+const gatewayEntry = (fields: Partial<Gateway>): Gateway => ({
+  id: 'line1',
+  online: true,
+  name: 'Line 1',
+  version: '1',
+  ts: 1,
+  status: 'online',
+  silent_since: null,
+  silent_after: 6,
+  ...fields,
+});
+
 const full = (version = 10): FullState => ({
   version,
-  gateways: { line1: { id: 'line1', online: true, name: 'Line 1', version: '1', ts: 1 } },
+  gateways: { line1: gatewayEntry({}) },
   devices: { 'line1/temperature': temp(21.5, 100) },
   relays: { 'line1/relay_1': relay1(false) },
   system_stats: { line1: { cpu: 10, memory: 20, disk: 30, uptime: 5, ts: 100 } },
@@ -136,19 +150,15 @@ describe('applyDelta', () => {
       {
         prev: 10,
         version: 11,
-        gateways: { line1: { id: 'line1', online: false, name: 'Line 1', version: '1', ts: 2 } },
+        gateways: { line1: gatewayEntry({ online: false, status: 'offline', ts: 2 }) },
         relays: { 'line1/relay_1': relay1(true) },
         system_stats: { bridge: { cpu: 1, memory: 2, disk: 3, uptime: 4 } },
       },
       limits,
     );
-    expect(r.state.gateways.line1).toEqual({
-      id: 'line1',
-      online: false,
-      name: 'Line 1',
-      version: '1',
-      ts: 2,
-    });
+    expect(r.state.gateways.line1).toEqual(
+      gatewayEntry({ online: false, status: 'offline', ts: 2 }),
+    );
     expect(r.state.relays['line1/relay_1']?.on).toBe(true);
     expect(Object.keys(r.state.systemStats).sort()).toEqual(['bridge', 'line1']);
   });
@@ -274,9 +284,27 @@ describe('card states', () => {
     expect(deviceCardState(s, temp(1, 1, 'stale')).state).toBe('stale');
     const offline = {
       ...s,
-      gateways: { line1: { id: 'line1', online: false, name: 'Line 1', version: '1', ts: 2 } },
+      gateways: { line1: gatewayEntry({ online: false, status: 'offline' }) },
     };
-    expect(deviceCardState(offline, temp(1, 1))).toEqual({ state: 'stale', gatewayOnline: false });
+    expect(deviceCardState(offline, temp(1, 1))).toEqual({ state: 'stale', gateway: 'offline' });
+  });
+
+  it('is stale while its gateway is silent, though still connected', () => {
+    const silent = {
+      ...loaded(),
+      gateways: {
+        line1: gatewayEntry({ status: 'silent', silent_since: 1700000000, silent_after: 6 }),
+      },
+    };
+    expect(deviceCardState(silent, temp(1, 1))).toEqual({ state: 'stale', gateway: 'silent' });
+    expect(gatewayStatus(silent.gateways.line1)).toBe('silent');
+    expect(silentGateways(silent)).toEqual([{ id: 'line1', name: 'Line 1', since: 1700000000 }]);
+  });
+
+  it('shows an unknown gateway as online (its data decides) and others by their status', () => {
+    expect(gatewayStatus(gatewayEntry({ online: false, status: 'offline' }))).toBe('offline');
+    expect(gatewayStatus(gatewayEntry({}))).toBe('online');
+    expect(gatewayStatus(undefined)).toBe('online');
   });
 
   it('lists gateways seen only through data, but not the bridge', () => {

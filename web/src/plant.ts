@@ -7,6 +7,7 @@ import type {
   DeviceValue,
   FullState,
   Gateway,
+  GatewayStatus,
   HistoryPoint,
   Relay,
   SystemStats,
@@ -216,17 +217,32 @@ export function normalizeOutcome(raw: unknown, httpStatus?: number): CommandOutc
   return { ok: false, id: str(body.id), on, error, detail };
 }
 
-export interface CardState {
-  state: 'good' | 'stale' | 'bad';
-  gatewayOnline: boolean;
+/** What to show for a gateway; one not known yet (seen only through data) counts as online. */
+export function gatewayStatus(gateway: Gateway | undefined): GatewayStatus {
+  if (gateway === undefined) return 'online';
+  return gateway.status;
 }
 
-/** How a device card looks: stale when its gateway is offline or the bridge says so. */
+/** The gateways that are silent now, by display name, with when each was last heard. */
+export function silentGateways(
+  plant: PlantState,
+): { id: string; name: string; since: number | null }[] {
+  return Object.values(plant.gateways)
+    .filter((g) => gatewayStatus(g) === 'silent')
+    .map((g) => ({ id: g.id, name: g.name ?? g.id, since: g.silent_since ?? null }));
+}
+
+export interface CardState {
+  state: 'good' | 'stale' | 'bad';
+  gateway: GatewayStatus;
+}
+
+/** How a device card looks: stale when its gateway is offline or silent, or the bridge says so. */
 export function deviceCardState(plant: PlantState, device: Device): CardState {
-  const gatewayOnline = plant.gateways[device.gateway]?.online !== false;
-  if (!gatewayOnline || device.quality === 'stale') return { state: 'stale', gatewayOnline };
-  if (device.quality === 'bad') return { state: 'bad', gatewayOnline };
-  return { state: 'good', gatewayOnline };
+  const gateway = gatewayStatus(plant.gateways[device.gateway]);
+  if (gateway !== 'online' || device.quality === 'stale') return { state: 'stale', gateway };
+  if (device.quality === 'bad') return { state: 'bad', gateway };
+  return { state: 'good', gateway };
 }
 
 export type SwitchState = 'on' | 'off' | 'pending' | 'error' | 'unknown';

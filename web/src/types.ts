@@ -17,6 +17,7 @@ export type {
   EventsAnswer,
   FullState,
   GatewayEntry as Gateway,
+  GatewayStatus,
   HistoryPoint,
   Quality,
   RelayEntry as Relay,

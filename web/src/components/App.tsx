@@ -3,7 +3,7 @@ import type { LiveClient } from '../client';
 import type { DashboardConfig } from '../config';
 import { indicator } from '../connection';
 import { useNow, useSnapshot } from '../hooks';
-import { gatewayIds } from '../plant';
+import { gatewayIds, silentGateways } from '../plant';
 import { ConnectionIndicator } from './ConnectionIndicator';
 import { GatewayPanel } from './GatewayPanel';
 import { LoginForm } from './LoginForm';
@@ -20,6 +20,7 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
     config.freshness,
     snap.httpError,
     auth.status === 'required',
+    silentGateways(plant),
   );
   const canSwitch = maySwitch(auth);
   const ids = gatewayIds(plant);

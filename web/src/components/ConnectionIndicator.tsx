@@ -19,7 +19,15 @@ export function ConnectionIndicator({ mode, ind }: { mode: Mode; ind: Indicator 
       <span className="conn-age" data-testid="data-age">
         {ind.age}
       </span>
-      {ind.detail !== null && <span className="conn-detail">{ind.detail}</span>}
+      {ind.detail !== null && (
+        <span
+          className="conn-detail"
+          data-testid="connection-detail"
+          title={ind.detailTitle ?? undefined}
+        >
+          {ind.detail}
+        </span>
+      )}
     </div>
   );
 }

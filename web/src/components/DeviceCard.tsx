@@ -19,7 +19,7 @@ const STATE_TEXT: Record<CardState['state'], string> = {
 
 export function DeviceCard({ device, card, history, nowMs, freshMs }: Props) {
   const name = device.name ?? device.id;
-  const note = card.gatewayOnline ? STATE_TEXT[card.state] : 'gateway offline';
+  const note = card.gateway === 'online' ? STATE_TEXT[card.state] : `gateway ${card.gateway}`;
   return (
     <article
       className={`card device card-${card.state}`}

@@ -1,6 +1,8 @@
 import type { LiveClient } from '../client';
 import type { DashboardConfig } from '../config';
-import { deviceCardState, type PlantState, relaySwitchState } from '../plant';
+import { formatSilence, formatUtc } from '../format';
+import { deviceCardState, gatewayStatus, type PlantState, relaySwitchState } from '../plant';
+import type { Gateway, GatewayStatus } from '../types';
 import { DeviceCard } from './DeviceCard';
 import { RelaySwitch } from './RelaySwitch';
 import { StatsPanel } from './StatsPanel';
@@ -14,24 +16,55 @@ interface Props {
   canSwitch: boolean;
 }
 
+// Text and a shape for each status, never colour alone (ISA-101).
+const STATUS: Record<GatewayStatus, { text: string; icon: string; badge: string }> = {
+  online: { text: 'Online', icon: '●', badge: 'badge-ok' },
+  silent: { text: 'Silent', icon: '◌', badge: 'badge-silent' },
+  offline: { text: 'Offline', icon: '✕', badge: 'badge-off' },
+};
+
+function statusTitle(status: GatewayStatus, gateway: Gateway | undefined): string {
+  if (status === 'online') return 'Connected and sending';
+  if (status === 'offline') return 'Disconnected: its values are the last it sent';
+  const since = gateway?.silent_since;
+  const last = typeof since === 'number' ? `since ${formatUtc(since)}` : 'for a while';
+  const after = gateway?.silent_after ? ` (silent after ${gateway.silent_after} s)` : '';
+  return `Connected, but nothing received ${last}${after}: its values are not live and commands are refused`;
+}
+
 export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Props) {
   const gateway = plant.gateways[id];
-  const online = gateway?.online !== false;
+  const status = gatewayStatus(gateway);
+  const online = status === 'online';
+  const shown = STATUS[status];
   const devices = Object.entries(plant.devices).filter(([, d]) => d.gateway === id);
   const relays = Object.entries(plant.relays).filter(([, r]) => r.gateway === id);
   const title = gateway?.name ?? id;
   return (
     <section
-      className={`gateway${online ? '' : ' gateway-offline'}`}
+      className={`gateway${online ? '' : ` gateway-offline gateway-${status}`}`}
       data-testid={`gateway-${id}`}
-      data-online={online}
+      data-online={gateway?.online !== false}
+      data-status={status}
       aria-labelledby={`gw-${id}-title`}
     >
       <header className="gateway-head">
         <h2 id={`gw-${id}-title`}>{title}</h2>
-        <span className={`badge ${online ? 'badge-ok' : 'badge-off'}`} data-testid="gateway-status">
-          {online ? 'Online' : 'Offline'}
+        <span className={`badge ${shown.badge}`} title={statusTitle(status, gateway)}>
+          <span className="badge-icon" aria-hidden="true" data-testid="gateway-status-icon">
+            {shown.icon}
+          </span>{' '}
+          <span data-testid="gateway-status">{shown.text}</span>
         </span>
+        {status === 'silent' && (
+          <span
+            className="silent-since"
+            data-testid="gateway-silent-since"
+            title={statusTitle(status, gateway)}
+          >
+            {formatSilence(gateway?.silent_since, nowMs)}; values not live
+          </span>
+        )}
         {gateway?.version ? <span className="muted">v{gateway.version}</span> : null}
       </header>
       {devices.length > 0 && (
@@ -58,7 +91,7 @@ export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Pr
               state={relaySwitchState(plant, key)}
               error={plant.commandErrors[key]}
               requested={plant.pending[key]?.requested}
-              gatewayOnline={online}
+              gateway={status}
               canSwitch={canSwitch}
               onToggle={(on) => client.setRelay(relay.gateway, relay.id, on)}
               onDismiss={() => client.dismissError(relay.gateway, relay.id)}

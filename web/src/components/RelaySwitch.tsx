@@ -1,12 +1,12 @@
 import type { CommandError, SwitchState } from '../plant';
-import type { Relay } from '../types';
+import type { GatewayStatus, Relay } from '../types';
 
 interface Props {
   relay: Relay;
   state: SwitchState;
   error: CommandError | undefined;
   requested: boolean | undefined;
-  gatewayOnline: boolean;
+  gateway: GatewayStatus;
   /** False for a viewer: the switch shows the state but cannot be used. */
   canSwitch: boolean;
   onToggle: (on: boolean) => void;
@@ -16,6 +16,7 @@ interface Props {
 const ERRORS: Record<string, string> = {
   timeout: 'no answer in time',
   gateway_offline: 'gateway offline',
+  gateway_silent: 'gateway silent (connected, not answering)',
   not_connected: 'bridge not connected',
   unknown_relay: 'unknown relay',
   expired: 'command expired',
@@ -27,7 +28,8 @@ const ERRORS: Record<string, string> = {
 };
 
 export function RelaySwitch(props: Props) {
-  const { relay, state, error, requested, gatewayOnline, canSwitch, onToggle, onDismiss } = props;
+  const { relay, state, error, requested, gateway, canSwitch, onToggle, onDismiss } = props;
+  const gatewayOnline = gateway === 'online';
   const id = `relay-${relay.gateway}-${relay.id}`;
   const name = relay.name ?? relay.id;
   const known = typeof relay.on === 'boolean';
@@ -38,7 +40,7 @@ export function RelaySwitch(props: Props) {
   const disabled = busy || !gatewayOnline || !known || !canSwitch;
   let status = on ? 'On' : known ? 'Off' : 'Unknown';
   if (busy) status = `Switching ${requested ? 'on' : 'off'}…`;
-  else if (!gatewayOnline) status = `${status} (gateway offline)`;
+  else if (!gatewayOnline) status = `${status} (gateway ${gateway})`;
   else if (!canSwitch) status = `${status} (view only)`;
   return (
     <div className={`relay relay-${state}${stale ? ' relay-stale' : ''}`} data-testid={id}>

@@ -2,6 +2,11 @@
 
 /**
  * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "GatewayStatus".
+ */
+export type GatewayStatus = 'online' | 'silent' | 'offline';
+/**
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
  * via the `definition` "DeviceValue".
  */
 export type DeviceValue = number | boolean | null;
@@ -37,6 +42,7 @@ export type ErrorCode =
   | 'hardware_error'
   | 'timeout'
   | 'gateway_offline'
+  | 'gateway_silent'
   | 'not_connected'
   | 'forbidden'
   | 'rate_limited';
@@ -108,6 +114,9 @@ export interface GatewayEntry {
   name: string | null;
   version: string | null;
   ts: number;
+  status: GatewayStatus;
+  silent_since: number | null;
+  silent_after: number | null;
 }
 /**
  * A sensor or digital input; keyed ``"<gateway>/<id>"``.
