@@ -184,13 +184,13 @@ def test_every_error_code_is_listed_wherever_error_codes_are_listed() -> None:
     codes = set(get_args(ErrorCode))
     assert "gateway_silent" in codes
     spec = json.loads((REPO / "docs" / "openapi.json").read_text())
-    assert codes <= set(spec["components"]["schemas"]["Outcome"]["properties"]["error"]["enum"])
+    error = spec["components"]["schemas"]["Outcome"]["properties"]["error"]
+    assert codes <= {code for option in error["anyOf"] for code in option.get("enum", [])}
     api_doc = (REPO / "docs" / "api.md").read_text()
     assert [c for c in sorted(codes) if f"`{c}`" not in api_doc] == []
     assert STATUS_FOR_ERROR["gateway_silent"] == 503
     assert "gateway_silent" in (REPO / "docs" / "troubleshooting.md").read_text()
-    web_text = (REPO / "web" / "src" / "components" / "RelaySwitch.tsx").read_text()
-    assert "gateway_silent:" in web_text, "the dashboard has words for it"
+    # The dashboard's words for each code: RelaySwitch.tsx's Record<ErrorCode, string> (tsc).
 
 
 # --------------------------------------------------------------------------- the real thing

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../generated/contract';
 import type { CommandError, SwitchState } from '../plant';
 import type { GatewayStatus, Relay } from '../types';
 
@@ -13,7 +14,8 @@ interface Props {
   onDismiss: () => void;
 }
 
-const ERRORS: Record<string, string> = {
+// Every code of the contract has its words: the compiler refuses a missing one.
+const ERRORS: Record<ErrorCode, string> = {
   timeout: 'no answer in time',
   gateway_offline: 'gateway offline',
   gateway_silent: 'gateway silent (connected, not answering)',
@@ -25,7 +27,13 @@ const ERRORS: Record<string, string> = {
   readback_mismatch: 'relay did not follow',
   hardware_error: 'hardware error',
   invalid: 'invalid command',
+  forbidden: 'not allowed for your role',
+  rate_limited: 'too many commands; wait a moment',
 };
+
+function describe(code: string): string {
+  return Object.hasOwn(ERRORS, code) ? ERRORS[code as ErrorCode] : code;
+}
 
 export function RelaySwitch(props: Props) {
   const { relay, state, error, requested, gateway, canSwitch, onToggle, onDismiss } = props;
@@ -69,7 +77,7 @@ export function RelaySwitch(props: Props) {
       </span>
       {error !== undefined && (
         <p className="relay-failure" role="alert" data-testid="relay-error">
-          <span>Failed: {error.detail ?? ERRORS[error.code] ?? error.code}</span>
+          <span>Failed: {error.detail ?? describe(error.code)}</span>
           <button
             type="button"
             className="dismiss"
