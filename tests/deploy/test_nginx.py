@@ -27,10 +27,6 @@ SHIPPED = REPO / "deploy" / "nginx" / "factory-iot.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PASSWORD = "correct horse battery staple"
 
-pytestmark = pytest.mark.skipif(
-    not Path(NGINX).is_file(), reason="nginx is not installed: run make setup"
-)
-
 
 def _render(text: str, replacements: dict[str, str]) -> str:
     """``text`` with each address replaced; each must occur in the shipped file exactly once."""
@@ -117,6 +113,8 @@ http {{
 
 @pytest.fixture
 def nginx(tmp_path: Path) -> Nginx:
+    if not Path(NGINX).is_file():
+        pytest.fail("nginx is not installed: make setup installs it (devtools/system-deps.sh)")
     certs = tmp_path / "certs"
     certs.mkdir()
     subprocess.run(
@@ -145,12 +143,11 @@ def test_the_shipped_file_passes_nginx_t(nginx: Nginx) -> None:
 class Bridge:
     proc: ManagedProcess
     url: str
-    state_dir: Path
+    token: str  # a viewer's, to read the bridge's own /metrics directly
 
     def clients(self) -> float:
-        token = Accounts(self.state_dir).add_token(f"probe-{free_port()}", "viewer")
         text = requests.get(
-            self.url + "/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=15
+            self.url + "/metrics", headers={"Authorization": f"Bearer {self.token}"}, timeout=15
         ).text
         for line in text.splitlines():
             if line.startswith("factory_bridge_clients_connected "):
@@ -165,7 +162,9 @@ def two_bridges(broker: LocalBroker, tmp_path: Path) -> Iterator[list[Bridge]]:
         for name in ("bridge-a", "bridge-b"):
             port = free_port()
             state = tmp_path / f"{name}-state"
-            Accounts(state).add_user("alice", "operator", PASSWORD)
+            accounts = Accounts(state)
+            accounts.add_user("alice", "operator", PASSWORD)
+            token = accounts.add_token("probe", "viewer")
             env = {
                 "FACTORY_MQTT_URL": broker.url,
                 "FACTORY_HTTP_PORT": str(port),
@@ -176,7 +175,7 @@ def two_bridges(broker: LocalBroker, tmp_path: Path) -> Iterator[list[Bridge]]:
                 name, python_module("bridge"), tmp_path / f"{name}.log", env, cwd=REPO
             ).start()
             url = f"http://127.0.0.1:{port}"
-            started.append(Bridge(proc, url, state))
+            started.append(Bridge(proc, url, token))
             proc.wait_until(
                 lambda url=url: requests.get(url + "/api/health", timeout=2).ok,
                 timeout=30,
