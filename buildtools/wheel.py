@@ -3,7 +3,8 @@
 
 Wired in pyproject.toml ([tool.setuptools.cmdclass]). ``make wheel`` builds web/dist first; a
 wheel build without it stops with a message saying so, instead of shipping a bridge that
-answers ``/`` with 503. Editable installs (``make setup``) serve web/dist from the checkout.
+answers ``/`` with 503. Editable installs (``make setup``) serve web/dist from the checkout;
+the sdist carries web/dist and this hook (MANIFEST.in), so a wheel built from it is the same.
 """
 
 from __future__ import annotations
