@@ -8,6 +8,7 @@ and for the live test the listen ports and the bridges' ports (free loopback por
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -276,3 +277,12 @@ def test_login_and_socketio_through_nginx_in_front_of_two_bridges(
     finally:
         proc.stop()
     assert "[emerg]" not in (nginx.prefix / "error.log").read_text()
+
+
+def test_the_scale_out_guide_sets_the_same_proxy_headers_as_the_tested_file() -> None:
+    def headers(text: str) -> set[str]:
+        return set(re.findall(r"^\s*(proxy_set_header\s+\S+\s+\S+;)", text, flags=re.M))
+
+    guide = (REPO / "docs" / "scale-out.md").read_text()
+    (example,) = re.findall(r"```nginx\n(.*?)```", guide, flags=re.S)
+    assert headers(example) == headers(SHIPPED.read_text())
