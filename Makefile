@@ -11,12 +11,12 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.ht
 BENCH_ARGS ?=
 SOAK_SECONDS ?= 600
 
-.PHONY: all setup setup-demo demo test check lint typecheck test-python test-web bench soak schemas screenshots clean
+.PHONY: all setup setup-demo demo test check lint typecheck test-python test-web bench soak schemas screenshots wheel constraints clean
 
 all: setup
 
 setup: setup-demo
-	@bash devtools/system-deps.sh chromium
+	@bash devtools/system-deps.sh chromium nginx
 
 setup-demo: $(STAMP) web/dist/index.html
 	@bash devtools/system-deps.sh mosquitto
@@ -79,5 +79,14 @@ schemas: $(STAMP) web/node_modules/.package-lock.json
 	$(PY) -m bridge.contract web/src/generated/contract.schema.json
 	cd web && node scripts/contract.mjs
 
+# The installable wheel, with the built dashboard inside (buildtools/wheel.py): dist/*.whl.
+wheel: $(STAMP) web/dist/index.html
+	rm -rf build dist
+	$(PY) -m build --wheel --outdir dist .
+
+# The versions the container image installs (Dockerfile): the runtime extras, resolved now.
+constraints: $(STAMP)
+	$(PY) -m buildtools.constraints deploy/constraints.txt
+
 clean:
-	rm -rf $(VENV) web/node_modules web/dist bench/node_modules .demo test-artifacts
+	rm -rf $(VENV) web/node_modules web/dist bench/node_modules .demo test-artifacts build dist

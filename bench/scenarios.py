@@ -62,7 +62,7 @@ def bridge_counter(stack: Stack, name: str, **labels: str) -> float:
 
 def pushes_sent(stack: Stack) -> float:
     """``devices_update`` messages the bridge has sent, summed over its clients."""
-    return bridge_counter(stack, "bridge_updates_out_total", event="devices_update")
+    return bridge_counter(stack, "factory_bridge_updates_out_total", event="devices_update")
 
 
 # --------------------------------------------------------------------------- 1. the floor
@@ -271,7 +271,7 @@ def ingest(run: Run, stack: Stack, res: ScenarioResult, label: str) -> float | N
     bridge_pid = stack.bridge.pid
     with run.lab.sio_clients(stack.base_url, clients, measure=min(10, clients)) as group:
         for offered in cfg.rates:
-            before = bridge_counter(stack, "bridge_mqtt_messages_total")
+            before = bridge_counter(stack, "factory_bridge_mqtt_messages_total")
             pushes0 = pushes_sent(stack)
             cpu0, t0 = cpu_seconds(bridge_pid), time.monotonic()
             with run.profiler(stack, f"ingest-{offered}-{label}"):
@@ -324,7 +324,7 @@ def _drain(stack: Stack, before: float, sent: int, timeout: float = 10) -> float
     deadline = time.monotonic() + timeout
     last, still = -1.0, 0
     while time.monotonic() < deadline:
-        got = bridge_counter(stack, "bridge_mqtt_messages_total") - before
+        got = bridge_counter(stack, "factory_bridge_mqtt_messages_total") - before
         if got >= sent:
             return got
         still = still + 1 if got == last else 0

@@ -241,7 +241,10 @@ def _serve_dashboard(app: Flask, settings: BridgeSettings) -> None:
     @app.get("/")
     def index() -> Response:
         if not (dist / "index.html").is_file():
-            text = f"The dashboard is not built (no {dist}/index.html): run `make`.\n"
+            text = (
+                f"The dashboard is not built (no {dist}/index.html): run `make` in the "
+                "checkout, or set FACTORY_WEB_DIST to a web build.\n"
+            )
             return Response(text, status=503, content_type="text/plain; charset=utf-8")
         return send_from_directory(dist, "index.html")
 

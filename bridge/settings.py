@@ -20,6 +20,13 @@ from factory_core.settings import CommonSettings, default_state_dir
 
 REPO = Path(__file__).resolve().parents[1]
 ENV_PREFIX = "FACTORY_"
+# Where a wheel carries the built dashboard (buildtools/wheel.py puts it there).
+PACKAGED_WEB_DIST = Path(__file__).resolve().parent / "web_dist"
+
+
+def default_web_dist() -> Path:
+    """The dashboard shipped in the installed package, else the checkout's web build."""
+    return PACKAGED_WEB_DIST if PACKAGED_WEB_DIST.is_dir() else REPO / "web" / "dist"
 
 
 def _origins(value: str) -> str:
@@ -90,7 +97,10 @@ class BridgeSettings(CommonSettings):
     client_stuck_s: float = Field(
         default=10.0, gt=0, le=3600, description="Disconnect a client whose queue stays full"
     )
-    web_dist: Path = Field(default=REPO / "web" / "dist", description="Built dashboard")
+    web_dist: Path = Field(
+        default_factory=default_web_dist,
+        description="Built dashboard; default: the one in the installed package, else web/dist",
+    )
     cors_origins: Annotated[str, AfterValidator(_origins)] = Field(
         default="", description="Comma-separated allowed origins; empty: same origin only"
     )

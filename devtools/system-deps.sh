@@ -3,8 +3,8 @@
 # As root, missing ones are installed with apt-get; otherwise it says how, in one line, and fails.
 set -euo pipefail
 
-declare -A binary_of=([mosquitto]=mosquitto [mosquitto-clients]=mosquitto_pub [chromium]=chromium)
-declare -A path_hint=([mosquitto]=/usr/sbin/mosquitto [mosquitto-clients]=/usr/bin/mosquitto_pub [chromium]=/usr/bin/chromium)
+declare -A binary_of=([mosquitto]=mosquitto [mosquitto-clients]=mosquitto_pub [chromium]=chromium [nginx]=nginx)
+declare -A path_hint=([mosquitto]=/usr/sbin/mosquitto [mosquitto-clients]=/usr/bin/mosquitto_pub [chromium]=/usr/bin/chromium [nginx]=/usr/sbin/nginx)
 
 missing=()
 for pkg in "$@"; do
@@ -27,7 +27,10 @@ echo "Installing system packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The Debian package enables a system-wide broker on :1883; the project runs its own.
-if [[ " ${missing[*]} " == *" mosquitto "* ]] && command -v systemctl >/dev/null 2>&1; then
-  systemctl disable --now mosquitto >/dev/null 2>&1 || true
-fi
+# The Debian packages enable a system-wide broker on :1883 and a web server on :80; the
+# project runs its own (tests start nginx on loopback ports).
+for service in mosquitto nginx; do
+  if [[ " ${missing[*]} " == *" $service "* ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now "$service" >/dev/null 2>&1 || true
+  fi
+done

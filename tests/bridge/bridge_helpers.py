@@ -87,7 +87,7 @@ class RunningBridge:
         return session
 
     def metric(self, name: str) -> float:
-        """The value of one sample line of /metrics, e.g. 'bridge_commands_total{outcome="ok"}'."""
+        """A sample's value on /metrics, e.g. 'factory_bridge_commands_total{outcome="ok"}'."""
         for line in self.get("/metrics").text.splitlines():
             if line.startswith(name + " "):
                 return float(line.split()[-1])

@@ -32,8 +32,8 @@ def test_confirmed_command_and_its_wire_format(bridges, gateway: FakeGateway, cl
 
     answer = bridge.post("/api/relays/line1/relay_1", json={"on": False})
     assert answer.status_code == 200 and answer.json()["on"] is False
-    assert bridge.metric('bridge_commands_total{outcome="ok"}') == 2
-    assert bridge.metric("bridge_command_latency_seconds_count") == 2
+    assert bridge.metric('factory_bridge_commands_total{outcome="ok"}') == 2
+    assert bridge.metric("factory_bridge_command_latency_seconds_count") == 2
 
 
 def test_the_gateways_rejection_is_reported_with_the_real_state(bridges, broker, clients):
@@ -125,7 +125,7 @@ def test_bad_http_requests_get_json_errors(bridges, gateway: FakeGateway, probe)
     assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
     wrong = bridge.post("/api/devices")
     assert wrong.status_code == 405 and "POST" in wrong.json()["detail"]
-    assert bridge.metric('bridge_commands_total{outcome="invalid"}') == len(cases)
+    assert bridge.metric('factory_bridge_commands_total{outcome="invalid"}') == len(cases)
     assert [m for m in probe.messages if m.topic.endswith("/set")] == []
 
 

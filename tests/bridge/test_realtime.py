@@ -140,7 +140,7 @@ def test_coalescing_burst_arrives_as_few_messages_with_exact_final_values(
     assert client.gaps == 0
     # Each message holds at most one entry per device: newest value per key.
     assert all(len(m["devices"]) <= 2 for m in messages)
-    applied = bridge.metric("bridge_state_changes_total")
+    applied = bridge.metric("factory_bridge_state_changes_total")
     assert applied > len(messages)
 
 
@@ -156,8 +156,8 @@ def test_malformed_mqtt_is_dropped_counted_and_harmless(bridges, gateway: FakeGa
     probe.publish("factory/line1/devices/temperature/state", json.dumps({"value": "hot"}))
     probe.publish("factory/LINE!/status", b"online")
     probe.publish("factory/line1/devices/Not-An-Id/state", b"{}")
-    wait_until(lambda: bridge.metric('bridge_mqtt_dropped_total{reason="payload"}') == 2)
-    wait_until(lambda: bridge.metric('bridge_mqtt_dropped_total{reason="topic"}') == 2)
+    wait_until(lambda: bridge.metric('factory_bridge_mqtt_dropped_total{reason="payload"}') == 2)
+    wait_until(lambda: bridge.metric('factory_bridge_mqtt_dropped_total{reason="topic"}') == 2)
     assert "dropped a message" in bridge.proc.log()
     gateway.publish_device("temperature", 7)
     wait_until(
@@ -206,4 +206,4 @@ def test_losing_one_of_the_two_broker_connections_resyncs_both(
     client.wait(lambda: client.item("gateways", "line1")["online"] is True, "online again")
     gateway.publish_device("temperature", 33.5)
     client.wait(lambda: client.item("devices", "line1/temperature")["value"] == 33.5, "samples")
-    assert bridge.metric("bridge_mqtt_connected") == 1
+    assert bridge.metric("factory_bridge_mqtt_connected") == 1

@@ -76,7 +76,7 @@ def test_a_viewers_command_is_refused_audited_and_never_published(
     for entry in entries:
         assert entry["gateway"] == "line1" and entry["relay"] == "relay_1" and entry["on"] is True
         assert entry["ok"] is False and entry["id"] is None and entry["remote"] == "127.0.0.1"
-    assert bridge.metric('bridge_commands_total{outcome="forbidden"}') == 2
+    assert bridge.metric('factory_bridge_commands_total{outcome="forbidden"}') == 2
 
 
 def test_sockets_need_a_valid_token_or_session_and_an_allowed_origin(bridges):

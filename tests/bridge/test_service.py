@@ -161,14 +161,14 @@ def test_a_client_that_stops_reading_is_disconnected(bridges, gateway: FakeGatew
         timeout=10,
     )
     assert joined.text == "OK"
-    wait_until(lambda: bridge.metric("bridge_clients_connected") == 1)
+    wait_until(lambda: bridge.metric("factory_bridge_clients_connected") == 1)
     for value in range(30):
         gateway.publish_device("temperature", value)
         time.sleep(0.05)
-        if bridge.metric("bridge_clients_disconnected_stuck_total") == 1:
+        if bridge.metric("factory_bridge_clients_disconnected_stuck_total") == 1:
             break
-    wait_until(lambda: bridge.metric("bridge_clients_disconnected_stuck_total") == 1)
-    assert bridge.metric("bridge_clients_connected") == 0
+    wait_until(lambda: bridge.metric("factory_bridge_clients_disconnected_stuck_total") == 1)
+    assert bridge.metric("factory_bridge_clients_connected") == 0
     assert "has not read" in bridge.proc.log()
 
 
@@ -186,10 +186,12 @@ def test_a_client_with_a_packet_still_queued_gets_the_next_push_at_once(
         base, params=params, data="40" + json.dumps({"token": bridge.tokens["viewer"]}), timeout=10
     )
     assert joined.text == "OK"
-    wait_until(lambda: bridge.metric("bridge_clients_connected") == 1)
+    wait_until(lambda: bridge.metric("factory_bridge_clients_connected") == 1)
     # The full state now waits in this client's queue: it has not polled yet.
     gateway.publish_device("temperature", 71.5)
-    wait_until(lambda: bridge.metric('bridge_updates_out_total{event="devices_update"}') >= 1, 5)
+    wait_until(
+        lambda: bridge.metric('factory_bridge_updates_out_total{event="devices_update"}') >= 1, 5
+    )
     queued = requests.get(base, params=params, timeout=10).text
     assert '"state"' in queued
     assert '"devices_update"' in queued and "71.5" in queued

@@ -270,7 +270,7 @@ def test_a_stopped_gateway_is_silent_everywhere_refuses_commands_and_recovers(
     assert entry["status"] == "silent" and entry["silent_since"] == pushed["silent_since"]
     health = bridge.get("/api/health", role=None).json()
     assert health["gateways_silent"] == [GW] and health["gateways_online"] == []
-    assert bridge.metric('bridge_gateways{status="silent"}') == 1
+    assert bridge.metric('factory_bridge_gateways{status="silent"}') == 1
 
     # Commands are refused, over HTTP and Socket.IO, naming the gateway and since when.
     answer = bridge.post(f"/api/relays/{GW}/relay_1", role="operator", json={"on": False})
@@ -298,4 +298,6 @@ def test_a_stopped_gateway_is_silent_everywhere_refuses_commands_and_recovers(
     done = bridge.post(f"/api/relays/{GW}/relay_1", role="operator", json={"on": not relay_on})
     assert done.status_code == 200, done.text
     assert done.json()["ok"] is True and done.json()["on"] is (not relay_on)
-    wait_until(lambda: bridge.metric('bridge_gateways{status="online"}') == 1, what="metrics")
+    wait_until(
+        lambda: bridge.metric('factory_bridge_gateways{status="online"}') == 1, what="metrics"
+    )

@@ -107,7 +107,7 @@ def test_dockerfile_builds_the_web_in_node_and_runs_on_slim_python() -> None:
     stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", DOCKERFILE, flags=re.M)
     assert stages[0][0].startswith("node:20") and stages[0][1] == "web"
     assert re.fullmatch(r"python:3\.1[1-9]-slim", stages[-1][0])
-    assert "COPY --from=web /src/web/dist /app/web/dist" in DOCKERFILE
+    assert "COPY --from=web /src/web/dist ./web/dist" in DOCKERFILE
     for source in re.findall(r"^COPY\s+(?!--)(\S+)", DOCKERFILE, flags=re.M):
         if source != "web/":
             assert (REPO / source).exists(), f"Dockerfile copies missing {source}"
