@@ -22,6 +22,8 @@ from bridge.audit import AuditLog
 from bridge.auth import CSRF_HEADER, Auth, origin_allowed
 from bridge.command_gate import CommandGate
 from bridge.commands import Commands, Outcome
+from bridge.engineio_port import Flusher
+from bridge.fanout import Fanout
 from bridge.files import ensure_private_dir, secret_file
 from bridge.history import History
 from bridge.http_api import json_http_error, make_api
@@ -48,6 +50,7 @@ class Bridge:
     store: Store
     mqtt: MqttLink
     realtime: Realtime
+    flusher: Flusher
     commands: Commands
     metrics: Metrics
     auth: Auth
@@ -58,14 +61,14 @@ class Bridge:
 
     def start(self) -> None:
         self._running = True
-        self.realtime.start()
+        self.flusher.start()
         self._stats_task = self.socketio.start_background_task(self._stats_loop)
         self.mqtt.start()
 
     def stop(self) -> None:
         self._running = False
         self.mqtt.stop()
-        self.realtime.stop()
+        self.flusher.stop()
 
     def on_messages(self, messages: list[Message]) -> None:
         self.metrics.messages_in.inc(len(messages))
@@ -79,14 +82,14 @@ class Bridge:
             else:
                 deltas += self.store.apply(message, now)
         self.metrics.deltas.inc(len(deltas))
-        self.realtime.publish(deltas)
+        self.flusher.publish(deltas)
         # After the pushes are queued: the state that confirms a command reaches every
         # client before the sender's acknowledgement is sent.
         for result in results:
             self.commands.resolve(result)
 
     def on_broker_lost(self) -> None:
-        self.realtime.publish(self.store.broker_lost(self.clock()))
+        self.flusher.publish(self.store.broker_lost(self.clock()))
 
     def _stats_loop(self) -> None:
         process = psutil.Process()
@@ -94,7 +97,7 @@ class Bridge:
         while self._running:
             self.socketio.sleep(self.settings.bridge_stats_interval)
             self.realtime.revalidate()
-            self.realtime.publish(self.store.set_bridge_stats(self._own_stats(process)))
+            self.flusher.publish(self.store.set_bridge_stats(self._own_stats(process)))
 
     def _own_stats(self, process: psutil.Process) -> Entry:
         now = self.clock()
@@ -183,16 +186,13 @@ def create_app(
     gate = CommandGate(
         commands, audit, RateLimiter(settings.command_rate, settings.command_burst), clock
     )
-    realtime = Realtime(
-        socketio,
-        store,
-        gate,
-        metrics,
-        auth,
+    fanout = Fanout(
         interval=settings.coalesce_ms / 1000,
         stuck_after=settings.client_stuck_s,
         burst=settings.coalesce_burst,
     )
+    flusher = Flusher(socketio.server, store, metrics, fanout)
+    realtime = Realtime(socketio, store, gate, auth, flusher)
     limiter = install_auth(app, settings, auth, secret, realtime.disconnect_session)
     api = make_api(store, gate, lambda: link.connected, metrics, audit)
     limiter.limit(settings.http_rate_limit)(api)
@@ -201,7 +201,18 @@ def create_app(
     _serve_dashboard(app, settings)
 
     bridge = Bridge(
-        settings, app, socketio, store, link, realtime, commands, metrics, auth, audit, clock
+        settings,
+        app,
+        socketio,
+        store,
+        link,
+        realtime,
+        flusher,
+        commands,
+        metrics,
+        auth,
+        audit,
+        clock,
     )
     link.subscribe(bridge.on_messages)
     link.on_lost = bridge.on_broker_lost

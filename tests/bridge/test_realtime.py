@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import paho.mqtt.client as paho
+import pytest
 from bridge_helpers import FakeGateway, LiveClient, wait_until
 from paho.mqtt.client import MQTTv311
 from paho.mqtt.enums import CallbackAPIVersion
@@ -71,6 +76,41 @@ def test_requests_answer_full_state_of_each_kind(bridges, gateway: FakeGateway, 
     for kind in ("devices", "relays", "system_stats", "gateways"):
         answer = bridge.get(f"/api/{kind}").json()
         assert set(answer) == {"version", kind}
+
+
+SEED_CLIENT = Path(__file__).with_name("seed_client.mjs")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # when answers are missing, each connect waits out its 2 s
+def test_seed_style_client_gets_all_three_answers_on_every_connect(bridges, gateway: FakeGateway):
+    """A client written like the seed's (socket.io-client; asks with request_* right after
+    connect, listens only for the *_update events) gets every answer as its event, also
+    while its full state is still queued for it: 50 connects in a row, each within 1 s."""
+    gateway.publish_system(3.5)
+    # No stats of the bridge's own in the run: a system_stats_update must be the answer.
+    bridge = bridges(FACTORY_BRIDGE_STATS_INTERVAL="3600")
+    wait_until(lambda: "line1" in bridge.get("/api/system_stats").json()["system_stats"])
+    node = shutil.which("node")
+    assert node is not None, "the seed-style client runs on Node.js"
+    run = subprocess.run(
+        [node, str(SEED_CLIENT), "--url", bridge.url, "--connects", "50", "--timeout", "2"],
+        env={**os.environ, "FACTORY_TOKEN": bridge.tokens["viewer"]},
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    connects = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(connects) == 50, run.stdout
+    wanted = {"devices_update", "relays_update", "system_stats_update"}
+    failed = [
+        c
+        for c in connects
+        if c["error"] or set(c["events"]) != wanted or max(c["events"].values()) > 1.0
+    ]
+    assert not failed, f"{len(failed)} of 50 connects without all three within 1 s: {failed[:5]}"
 
 
 def test_gap_detection_and_polling_catch_up(bridges, gateway: FakeGateway, clients):
