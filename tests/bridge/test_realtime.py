@@ -7,13 +7,16 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
+import requests
 from bridge_helpers import FakeGateway, LiveClient, wait_until
 from paho.mqtt.client import MQTTv311
 from paho.mqtt.enums import CallbackAPIVersion
 
+from devtools.dashboard_mirror import apply_delta
 from factory_core.settings import parse_mqtt_url
 
 
@@ -247,3 +250,63 @@ def test_losing_one_of_the_two_broker_connections_resyncs_both(
     gateway.publish_device("temperature", 33.5)
     client.wait(lambda: client.item("devices", "line1/temperature")["value"] == 33.5, "samples")
     assert bridge.metric("bridge_mqtt_connected") == 1
+
+
+class PollingReader:
+    """A Socket.IO client on Engine.IO's polling transport that reads only when told to: its
+    packets wait in the bridge's queue meanwhile, as they do for a slow or frozen browser."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.http = requests.Session()
+        self.base = url + "/socket.io/?EIO=4&transport=polling"
+        handshake = self.http.get(self.base, timeout=15)
+        handshake.raise_for_status()
+        self.base += "&sid=" + json.loads(handshake.text[1:])["sid"]
+        self.http.post(self.base, data="40" + json.dumps({"token": token}), timeout=15)
+        self.state: dict[str, Any] | None = None
+        self.deltas: list[tuple[str, dict[str, Any]]] = []
+
+    def read(self) -> str:
+        """One poll: every packet queued for it (waits for one when none is)."""
+        answer = self.http.get(self.base, timeout=40)
+        answer.raise_for_status()
+        for packet in answer.text.split("\x1e"):
+            if packet.startswith("42"):
+                event, data = json.loads(packet[2:])
+                if event == "state":
+                    self.state = data
+                else:
+                    self.deltas.append((event, data))
+                    assert self.state is not None, "a delta before the state"
+                    assert apply_delta(self.state, event, data), f"gap: {data}"
+        return answer.text
+
+
+def test_a_slow_reader_gets_its_own_chain_when_it_reads_and_a_frozen_one_is_cut(
+    bridges, gateway: FakeGateway, clients
+):
+    bridge = bridges(FACTORY_CLIENT_STUCK_S="6", FACTORY_COALESCE_MS="50")
+    live: LiveClient = clients(bridge)
+    slow = PollingReader(bridge.url, bridge.tokens["viewer"])
+    frozen = PollingReader(bridge.url, bridge.tokens["viewer"])
+    changes = 200
+    for value in range(changes):
+        gateway.publish_device("temperature", value, qos=0)
+    gateway.publish_device("temperature", -1.5)
+    # A reading client is not held back by the two that are not reading.
+    live.wait(lambda: live.item("devices", "line1/temperature")["value"] == -1.5, "last value")
+    assert live.gaps == 0
+    # The slow one reads at last: its state, then its own chain up to the newest values,
+    # merged while it was not reading (far fewer messages than changes).
+    while (slow.state or {}).get("devices", {}).get("line1/temperature", {}).get("value") != -1.5:
+        slow.read()
+    assert 0 < len(slow.deltas) < changes // 4
+    # The frozen one never reads: it is cut once its queue has been full for 6 s.
+    wait_until(lambda: bridge.metric("bridge_clients_disconnected_stuck_total") == 1, 30, "cut")
+    assert "it has not read for 6.0 s" in bridge.proc.log()
+    assert bridge.metric("bridge_clients_connected") == 2
+    with pytest.raises(requests.HTTPError):
+        frozen.read()  # its Engine.IO session is gone: it must connect again
+    gateway.publish_device("humidity", 42)
+    while slow.state["devices"]["line1/humidity"].get("value") != 42:
+        slow.read()
