@@ -1,7 +1,7 @@
 """The fan-out engine on python-socketio / python-engineio: the port and the flusher.
 
 Every Engine.IO detail the bridge relies on is here, written against the versions pinned in
-pyproject.toml (python-socketio 5.16-5.18, python-engineio 4.12-4.15, gevent mode): a
+pyproject.toml (python-socketio 5.16.2-5.18, python-engineio 4.13.2-4.15, gevent mode): a
 client's Engine.IO socket is found through ``server.manager.eio_sid_from_sid`` and
 ``server.eio.sockets``; its outgoing packets wait in ``socket.queue``, a gevent
 ``JoinableQueue`` whose writer calls ``task_done`` as it takes each packet (so ``join``
