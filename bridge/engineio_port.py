@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bridge.fanout import Fanout
+from bridge.fanout import Fanout, Port
 from bridge.metrics import Metrics
 from bridge.store import Delta, Store
 
@@ -107,7 +107,7 @@ class Flusher:
         self.metrics = metrics
         self.fanout = fanout
         self.clock = clock
-        self.port = EngineIOPort(server, self._drained, watch_limit=fanout.stuck_after + 1)
+        self.port: Port = EngineIOPort(server, self._drained, watch_limit=fanout.stuck_after + 1)
         self._wake = server.eio.create_event()
         self._running = False
         self._task: Any = None
@@ -170,11 +170,9 @@ class Flusher:
                 "disconnecting client %s: it has not read for %.1f s", sid, self.fanout.stuck_after
             )
             self.metrics.stuck.inc()
-            self.port.cut(sid)
+            self.port.cut(sid)  # its disconnect handler runs at once, within this call
         for sid in plan.watch:
             self.port.watch(sid)
-        if plan.cut:
-            self.metrics.clients.set(self.fanout.clients)
         return plan.next_due
 
     def _emit(self, event: str, payload: dict[str, Any], to: list[str]) -> None:

@@ -82,6 +82,8 @@ class Fanout:
     def __init__(
         self, interval: float, stuck_after: float, burst: int = 10, max_queued: int = MAX_QUEUED
     ) -> None:
+        if interval < 0:
+            raise ValueError(f"coalescing interval must be >= 0, got {interval}")
         if stuck_after <= 0:
             raise ValueError(f"stuck_after must be > 0 seconds, got {stuck_after}")
         if max_queued < 1:

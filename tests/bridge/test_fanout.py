@@ -208,5 +208,7 @@ def test_a_closing_client_is_skipped_and_bad_settings_are_named() -> None:
     assert fanout.flush(0.0, lambda _who: None, 1) == Plan()
     with pytest.raises(ValueError, match="stuck_after"):
         Fanout(INTERVAL, stuck_after=0)
+    with pytest.raises(ValueError, match="interval"):
+        Fanout(-1, STUCK_AFTER)
     with pytest.raises(ValueError, match="max_queued"):
         Fanout(INTERVAL, STUCK_AFTER, max_queued=0)
