@@ -22,6 +22,8 @@ from bridge.audit import AuditLog
 from bridge.auth import CSRF_HEADER, Auth, origin_allowed
 from bridge.command_gate import CommandGate
 from bridge.commands import Commands, Outcome
+from bridge.engineio_port import Flusher
+from bridge.fanout import Fanout
 from bridge.files import ensure_private_dir, secret_file
 from bridge.history import History
 from bridge.http_api import audit_refused_commands, json_http_error, make_api
@@ -49,6 +51,7 @@ class Bridge:
     store: Store
     mqtt: MqttLink
     realtime: Realtime
+    flusher: Flusher
     commands: Commands
     metrics: Metrics
     auth: Auth
@@ -61,7 +64,7 @@ class Bridge:
 
     def start(self) -> None:
         self._running = True
-        self.realtime.start()
+        self.flusher.start()
         self.silence.start()
         self._stats_task = self.socketio.start_background_task(self._stats_loop)
         self.socketio.start_background_task(self.gate.run_windows)
@@ -71,7 +74,7 @@ class Bridge:
         self._running = False
         self.mqtt.stop()
         self.silence.stop()
-        self.realtime.stop()
+        self.flusher.stop()
         self.gate.stop()  # a flood's count held in an open window is written before exit
 
     def on_messages(self, messages: list[Message]) -> None:
@@ -87,14 +90,14 @@ class Bridge:
             ):
                 results.append(message.payload)
         self.metrics.deltas.inc(len(deltas))
-        self.realtime.publish(deltas)
+        self.flusher.publish(deltas)
         # After the pushes are queued: the state that confirms a command reaches every
         # client before the sender's acknowledgement is sent.
         for result in results:
             self.commands.resolve(result)
 
     def on_broker_lost(self) -> None:
-        self.realtime.publish(self.store.broker_lost(self.clock()))
+        self.flusher.publish(self.store.broker_lost(self.clock()))
 
     def _stats_loop(self) -> None:
         process = psutil.Process()
@@ -102,7 +105,7 @@ class Bridge:
         while self._running:
             self.socketio.sleep(self.settings.bridge_stats_interval)
             self.realtime.revalidate()
-            self.realtime.publish(self.store.set_bridge_stats(self._own_stats(process)))
+            self.flusher.publish(self.store.set_bridge_stats(self._own_stats(process)))
 
     def _own_stats(self, process: psutil.Process) -> Entry:
         now = self.clock()
@@ -195,16 +198,13 @@ def create_app(
         clock,
         make_event=socketio.server.eio.create_event,
     )
-    realtime = Realtime(
-        socketio,
-        store,
-        gate,
-        metrics,
-        auth,
+    fanout = Fanout(
         interval=settings.coalesce_ms / 1000,
         stuck_after=settings.client_stuck_s,
         burst=settings.coalesce_burst,
     )
+    flusher = Flusher(socketio.server, store, metrics, fanout)
+    realtime = Realtime(socketio, store, gate, auth, flusher)
     limiter = install_auth(
         app, settings, auth, secret, realtime.disconnect_session, audit_refused_commands(gate)
     )
@@ -214,7 +214,7 @@ def create_app(
     app.register_error_handler(HTTPException, json_http_error)
     _serve_dashboard(app, settings)
 
-    silence = SilenceWatch(socketio, store, realtime.publish, clock)
+    silence = SilenceWatch(socketio, store, flusher.publish, clock)
     bridge = Bridge(
         settings,
         app,
@@ -222,6 +222,7 @@ def create_app(
         store,
         link,
         realtime,
+        flusher,
         commands,
         metrics,
         auth,

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as paho
+import pytest
+import requests
 from bridge_helpers import FakeGateway, LiveClient, wait_until
 from paho.mqtt.client import MQTTv311
 from paho.mqtt.enums import CallbackAPIVersion
 
+from devtools.dashboard_mirror import apply_delta
 from factory_core.settings import parse_mqtt_url
 
 
@@ -71,6 +79,41 @@ def test_requests_answer_full_state_of_each_kind(bridges, gateway: FakeGateway, 
     for kind in ("devices", "relays", "system_stats", "gateways"):
         answer = bridge.get(f"/api/{kind}").json()
         assert set(answer) == {"version", kind}
+
+
+SEED_CLIENT = Path(__file__).with_name("seed_client.mjs")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # when answers are missing, each connect waits out its 2 s
+def test_seed_style_client_gets_all_three_answers_on_every_connect(bridges, gateway: FakeGateway):
+    """A client written like the seed's (socket.io-client; asks with request_* right after
+    connect, listens only for the *_update events) gets every answer as its event, also
+    while its full state is still queued for it: 50 connects in a row, each within 1 s."""
+    gateway.publish_system(3.5)
+    # No stats of the bridge's own in the run: a system_stats_update must be the answer.
+    bridge = bridges(FACTORY_BRIDGE_STATS_INTERVAL="3600")
+    wait_until(lambda: "line1" in bridge.get("/api/system_stats").json()["system_stats"])
+    node = shutil.which("node")
+    assert node is not None, "the seed-style client runs on Node.js"
+    run = subprocess.run(
+        [node, str(SEED_CLIENT), "--url", bridge.url, "--connects", "50", "--timeout", "2"],
+        env={**os.environ, "FACTORY_TOKEN": bridge.tokens["viewer"]},
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    connects = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(connects) == 50, run.stdout
+    wanted = {"devices_update", "relays_update", "system_stats_update"}
+    failed = [
+        c
+        for c in connects
+        if c["error"] or set(c["events"]) != wanted or max(c["events"].values()) > 1.0
+    ]
+    assert not failed, f"{len(failed)} of 50 connects without all three within 1 s: {failed[:5]}"
 
 
 def test_gap_detection_and_polling_catch_up(bridges, gateway: FakeGateway, clients):
@@ -207,3 +250,65 @@ def test_losing_one_of_the_two_broker_connections_resyncs_both(
     gateway.publish_device("temperature", 33.5)
     client.wait(lambda: client.item("devices", "line1/temperature")["value"] == 33.5, "samples")
     assert bridge.metric("factory_bridge_mqtt_connected") == 1
+
+
+class PollingReader:
+    """A Socket.IO client on Engine.IO's polling transport that reads only when told to: its
+    packets wait in the bridge's queue meanwhile, as they do for a slow or frozen browser."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.http = requests.Session()
+        self.base = url + "/socket.io/?EIO=4&transport=polling"
+        handshake = self.http.get(self.base, timeout=15)
+        handshake.raise_for_status()
+        self.base += "&sid=" + json.loads(handshake.text[1:])["sid"]
+        self.http.post(self.base, data="40" + json.dumps({"token": token}), timeout=15)
+        self.state: dict[str, Any] | None = None
+        self.deltas: list[tuple[str, dict[str, Any]]] = []
+
+    def read(self) -> str:
+        """One poll: every packet queued for it (waits for one when none is)."""
+        answer = self.http.get(self.base, timeout=40)
+        answer.raise_for_status()
+        for packet in answer.text.split("\x1e"):
+            if packet.startswith("42"):
+                event, data = json.loads(packet[2:])
+                if event == "state":
+                    self.state = data
+                else:
+                    self.deltas.append((event, data))
+                    assert self.state is not None, "a delta before the state"
+                    assert apply_delta(self.state, event, data), f"gap: {data}"
+        return answer.text
+
+
+def test_a_slow_reader_gets_its_own_chain_when_it_reads_and_a_frozen_one_is_cut(
+    bridges, gateway: FakeGateway, clients
+):
+    bridge = bridges(FACTORY_CLIENT_STUCK_S="6", FACTORY_COALESCE_MS="50")
+    live: LiveClient = clients(bridge)
+    slow = PollingReader(bridge.url, bridge.tokens["viewer"])
+    frozen = PollingReader(bridge.url, bridge.tokens["viewer"])
+    changes = 200
+    for value in range(changes):
+        gateway.publish_device("temperature", value, qos=0)
+    gateway.publish_device("temperature", -1.5)
+    # A reading client is not held back by the two that are not reading.
+    live.wait(lambda: live.item("devices", "line1/temperature")["value"] == -1.5, "last value")
+    assert live.gaps == 0
+    # The slow one reads at last: its state, then its own chain up to the newest values,
+    # merged while it was not reading (far fewer messages than changes).
+    while (slow.state or {}).get("devices", {}).get("line1/temperature", {}).get("value") != -1.5:
+        slow.read()
+    assert 0 < len(slow.deltas) < changes // 4
+    # The frozen one never reads: it is cut once its queue has been full for 6 s.
+    wait_until(
+        lambda: bridge.metric("factory_bridge_clients_disconnected_stuck_total") == 1, 30, "cut"
+    )
+    assert "it has not read for 6.0 s" in bridge.proc.log()
+    assert bridge.metric("factory_bridge_clients_connected") == 2
+    with pytest.raises(requests.HTTPError):
+        frozen.read()  # its Engine.IO session is gone: it must connect again
+    gateway.publish_device("humidity", 42)
+    while slow.state["devices"]["line1/humidity"].get("value") != 42:
+        slow.read()
