@@ -24,6 +24,7 @@ from bridge.command_gate import CommandGate
 from bridge.commands import Commands, Outcome
 from bridge.files import ensure_private_dir, secret_file
 from bridge.history import History
+from bridge.history_store import DB_NAME, HistoryStore, default_tiers, sample_of
 from bridge.http_api import json_http_error, make_api
 from bridge.http_auth import install_auth
 from bridge.metrics import Metrics
@@ -52,20 +53,24 @@ class Bridge:
     metrics: Metrics
     auth: Auth
     audit: AuditLog
+    history: HistoryStore
     clock: Callable[[], float]
     _stats_task: Any = field(default=None, init=False)
+    _history_task: Any = field(default=None, init=False)
     _running: bool = field(default=False, init=False)
 
     def start(self) -> None:
         self._running = True
         self.realtime.start()
         self._stats_task = self.socketio.start_background_task(self._stats_loop)
+        self._history_task = self.socketio.start_background_task(self._history_loop)
         self.mqtt.start()
 
     def stop(self) -> None:
         self._running = False
         self.mqtt.stop()
         self.realtime.stop()
+        self.history.close()
 
     def on_messages(self, messages: list[Message]) -> None:
         self.metrics.messages_in.inc(len(messages))
@@ -77,7 +82,11 @@ class Bridge:
                 if isinstance(message.payload, CommandResult):
                     results.append(message.payload)
             else:
-                deltas += self.store.apply(message, now)
+                applied = self.store.apply(message, now)
+                # Only what the store took (not a 65th unlisted device, say) is recorded.
+                if applied and (sample := sample_of(message)) is not None:
+                    self.history.record(sample)
+                deltas += applied
         self.metrics.deltas.inc(len(deltas))
         self.realtime.publish(deltas)
         # After the pushes are queued: the state that confirms a command reaches every
@@ -87,6 +96,11 @@ class Bridge:
 
     def on_broker_lost(self) -> None:
         self.realtime.publish(self.store.broker_lost(self.clock()))
+
+    def _history_loop(self) -> None:
+        while self._running:
+            self.socketio.sleep(self.settings.history_flush_s)
+            self.history.flush(self.clock())
 
     def _stats_loop(self) -> None:
         process = psutil.Process()
@@ -138,6 +152,18 @@ def create_app(
     ensure_private_dir(state)
     auth = Auth(Accounts(state), Sessions(state / "sessions.json", settings.session_hours * 3600))
     audit = AuditLog(state / "audit.jsonl", ThreadPool(1))
+    # Its own disk thread: a long history write must not hold an audit entry back.
+    history = HistoryStore(
+        state / DB_NAME,
+        default_tiers(
+            settings.history_second_keep_h * 3600,
+            settings.history_minute_keep_d * 86400,
+            settings.history_ten_minute_keep_d * 86400,
+        ),
+        ThreadPool(1),
+    )
+    history.open()
+    metrics.watch_history(history)
     secret = (
         settings.secret_key.get_secret_value()
         if settings.secret_key is not None
@@ -194,14 +220,25 @@ def create_app(
         burst=settings.coalesce_burst,
     )
     limiter = install_auth(app, settings, auth, secret, realtime.disconnect_session)
-    api = make_api(store, gate, lambda: link.connected, metrics, audit)
+    api = make_api(store, gate, lambda: link.connected, metrics, audit, history, clock)
     limiter.limit(settings.http_rate_limit)(api)
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, json_http_error)
     _serve_dashboard(app, settings)
 
     bridge = Bridge(
-        settings, app, socketio, store, link, realtime, commands, metrics, auth, audit, clock
+        settings,
+        app,
+        socketio,
+        store,
+        link,
+        realtime,
+        commands,
+        metrics,
+        auth,
+        audit,
+        history,
+        clock,
     )
     link.subscribe(bridge.on_messages)
     link.on_lost = bridge.on_broker_lost

@@ -1,0 +1,116 @@
+"""The history's SQLite edge on a real file, its writes on a real disk thread."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gevent.threadpool import ThreadPool
+
+from bridge.files import StateFileError
+from bridge.history_store import DB_NAME, HistoryStore, SeriesKey, default_tiers
+
+T0 = 1_800_000_000.0  # a minute boundary
+TEMP: SeriesKey = ("device", "line1", "temperature")
+DOOR: SeriesKey = ("device", "line1", "door")
+PUMP: SeriesKey = ("relay", "line1", "pump")
+
+
+def open_store(state: Path, keep: tuple[float, float, float] = (3600, 7 * 86400, 365 * 86400)):
+    store = HistoryStore(state / DB_NAME, default_tiers(*keep), ThreadPool(1))
+    store.open()
+    return store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
+    opened = open_store(tmp_path)
+    yield opened
+    opened.close()
+
+
+def test_a_range_is_served_from_the_recorded_readings(store: HistoryStore):
+    for i in range(120):  # two minutes, one reading a second: 0, 1, ... 119
+        store.record((TEMP, T0 + i, float(i), False))
+    store.flush()
+    whole = store.query(TEMP, T0, T0 + 120, None, 1000, now=T0 + 120)
+    assert whole.tier == "second"
+    assert [p[0] for p in whole.points] == [T0 + i for i in range(120)]
+    per_minute = store.query(TEMP, T0, T0 + 120, 60, 1000, now=T0 + 120)
+    assert per_minute.points == [[T0, 0.0, 29.5, 59.0, 59.0], [T0 + 60, 60.0, 89.5, 119.0, 119.0]]
+    capped = store.query(TEMP, T0, T0 + 120, None, 4, now=T0 + 120)
+    assert (capped.step, len(capped.points)) == (30, 4)
+    assert capped.points[0] == [T0, 0.0, 14.5, 29.0, 29.0]
+
+
+def test_older_ranges_come_from_the_coarser_tiers(store: HistoryStore):
+    for i in range(0, 1200, 10):
+        store.record((TEMP, T0 + i, 1.0 if i < 600 else 3.0, False))
+    store.flush()
+    a_day_later = T0 + 86400
+    series = store.query(TEMP, T0, T0 + 1200, 600, 1000, now=a_day_later)
+    assert series.tier == "ten_minutes"
+    assert series.points == [[T0, 1.0, 1.0, 1.0, 1.0], [T0 + 600, 3.0, 3.0, 3.0, 3.0]]
+    minutes = store.query(TEMP, T0, T0 + 1200, 60, 1000, now=a_day_later)
+    assert minutes.tier == "minute"
+    assert len(minutes.points) == 20
+
+
+def test_relays_and_digital_inputs_are_step_series_holding_their_level(store: HistoryStore):
+    store.record((PUMP, T0, 1.0, True))
+    store.record((PUMP, T0 + 30, 0.0, True))
+    store.record((DOOR, T0 + 5, 1.0, True))
+    store.flush()
+    later = store.query(PUMP, T0 + 600, T0 + 1200, None, 100, now=T0 + 1200)
+    # Nothing changed in the range: the level held since T0 + 30 is its one point.
+    assert later.step_series
+    assert later.points == [[T0 + 600, 0.0, 0.0, 0.0, 0.0]]
+    across = store.query(PUMP, T0, T0 + 60, 60, 100, now=T0 + 60)
+    assert across.points == [[T0, 0.0, 0.5, 1.0, 0.0]]  # it was on, then off: min 0, max 1
+    assert store.query(DOOR, T0 + 10, T0 + 20, None, 10, now=T0 + 20).points[0][4] == 1.0
+
+
+def test_history_survives_closing_and_repeats_of_a_retained_state_count_once(tmp_path: Path):
+    first = open_store(tmp_path)
+    first.record((TEMP, T0, 20.0, False))
+    first.record((TEMP, T0 + 1, 21.0, False))
+    first.close()  # writes what was still waiting
+    again = open_store(tmp_path)
+    again.record((TEMP, T0 + 1, 21.0, False))  # the broker's retained copy, on reconnect
+    again.record((TEMP, T0 + 2, 22.0, False))
+    again.flush()
+    series = again.query(TEMP, T0, T0 + 60, 60, 10, now=T0 + 60)
+    again.close()
+    assert series.points == [[T0, 20.0, 21.0, 22.0, 22.0]]
+    assert (again.written, again.skipped) == (1, 1)
+
+
+def test_retention_deletes_each_tier_by_age_and_bounds_the_file(tmp_path: Path):
+    store = open_store(tmp_path, keep=(60, 1200, 3600))
+    for i in range(600):
+        store.record((TEMP, T0 + i, float(i), False))
+    store.flush(now=T0 + 600)
+    assert store.size_bytes > 0
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    count = "SELECT count(*) FROM tier_{}"
+    store.flush(now=T0 + 2000)  # per-second (60 s) and per-minute (1200 s) are past
+    store.query(TEMP, T0, T0 + 1, None, 1, now=T0)  # waits for the disk thread
+    assert [db.execute(count.format(t)).fetchone()[0] for t in ("second", "minute")] == [0, 0]
+    assert db.execute(count.format("ten_minutes")).fetchone()[0] == 1
+    store.flush(now=T0 + 5000)
+    store.close()
+    assert db.execute(count.format("ten_minutes")).fetchone()[0] == 0
+    db.close()
+
+
+def test_an_unknown_series_answers_no_points_and_says_so(store: HistoryStore):
+    series = store.query(PUMP, T0, T0 + 60, None, 10, now=T0 + 60)
+    assert (series.recorded, series.points, series.step_series) == (False, [], True)
+
+
+def test_a_file_that_is_not_a_database_is_named_at_start(tmp_path: Path):
+    (tmp_path / DB_NAME).write_bytes(b"this is not SQLite" * 100)
+    with pytest.raises(StateFileError, match=DB_NAME):
+        open_store(tmp_path)
