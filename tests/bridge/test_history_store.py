@@ -11,6 +11,7 @@ from gevent.threadpool import ThreadPool
 
 from bridge.files import StateFileError
 from bridge.history_store import DB_NAME, HistoryStore, SeriesKey, default_tiers
+from bridge.settings import SettingsError, parse_settings
 
 T0 = 1_800_000_000.0  # a minute boundary
 TEMP: SeriesKey = ("device", "line1", "temperature")
@@ -114,3 +115,22 @@ def test_a_file_that_is_not_a_database_is_named_at_start(tmp_path: Path):
     (tmp_path / DB_NAME).write_bytes(b"this is not SQLite" * 100)
     with pytest.raises(StateFileError, match=DB_NAME):
         open_store(tmp_path)
+
+
+def test_bad_history_settings_are_all_named_at_once():
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(
+            {
+                "FACTORY_HISTORY_FLUSH_S": "0",
+                "FACTORY_HISTORY_SECOND_KEEP_H": "soon",
+                "FACTORY_HISTORY_MINUTE_KEEP_D": "-7",
+                "FACTORY_HISTORY_TEN_MINUTE_KEEP_D": "100000",
+            }
+        )
+    named = [problem.split("=")[0] for problem in caught.value.problems]
+    assert named == [
+        "FACTORY_HISTORY_FLUSH_S",
+        "FACTORY_HISTORY_SECOND_KEEP_H",
+        "FACTORY_HISTORY_MINUTE_KEEP_D",
+        "FACTORY_HISTORY_TEN_MINUTE_KEEP_D",
+    ]
