@@ -6,7 +6,8 @@ On the event loop ``record`` only appends to a list (O(1), no I/O): a push is ne
 it up and upserts it in one transaction; the bridge calls it every ``FACTORY_HISTORY_FLUSH_S``
 and on shutdown, so a restart loses at most that much. Tiers: per-second aggregates (the
 "raw-ish" tier), per-minute and per-10-minutes, each deleted by age on its own retention.
-Every bridge keeps its own file: nothing is shared but the broker.
+Every bridge keeps its own file (nothing is shared but the broker); bridges given one state
+dir share it, and each reading is stored once.
 """
 
 from __future__ import annotations
@@ -176,11 +177,7 @@ class HistoryStore:
                 "sum REAL NOT NULL, count INTEGER NOT NULL, last REAL NOT NULL, "
                 "last_ts REAL NOT NULL, PRIMARY KEY (series, start)) WITHOUT ROWID"
             )
-        for sid, kind, gateway, item, last_ts in db.execute(
-            "SELECT id, kind, gateway, item, last_ts FROM series"
-        ):
-            self._ids[(kind, gateway, item)] = sid
-            self._last_ts[sid] = last_ts
+        self._load_series(db)
         self._db = db
         self._measure()
 
@@ -189,24 +186,36 @@ class HistoryStore:
             self._db.close()
             self._db = None
 
+    def _load_series(self, db: sqlite3.Connection) -> None:
+        """Ids and latest stored ts, as in the file: bridges sharing a state dir share it."""
+        for sid, kind, gateway, item, last_ts in db.execute(
+            "SELECT id, kind, gateway, item, last_ts FROM series"
+        ):
+            self._ids[(kind, gateway, item)] = sid
+            self._last_ts[sid] = last_ts
+
     def _series_id(self, db: sqlite3.Connection, key: SeriesKey, step: bool) -> int:
         sid = self._ids.get(key)
         if sid is None:
-            cursor = db.execute(
-                "INSERT INTO series (kind, gateway, item, step, last_ts) VALUES (?, ?, ?, ?, ?)",
+            (sid,) = db.execute(
+                "INSERT INTO series (kind, gateway, item, step, last_ts) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT DO UPDATE SET step = step RETURNING id",
                 (*key, int(step), -math.inf),
-            )
-            sid = self._ids[key] = int(cursor.lastrowid or 0)
+            ).fetchone()
+            self._ids[key] = sid
             self._last_ts[sid] = -math.inf
-        return sid
+        return int(sid)
 
     def _write(self, batch: list[Sample]) -> None:
         db = self._db
         if db is None:
             log.warning("history %s is closed: %d samples not written", self.path, len(batch))
             return
-        db.execute("BEGIN")
+        # IMMEDIATE: the write lock first, so that what _load_series reads stays true until
+        # the commit even when another bridge writes the same file.
+        db.execute("BEGIN IMMEDIATE")
         try:
+            self._load_series(db)
             fresh: list[tuple[int, float, float]] = []
             last_ts = self._last_ts
             for key, ts, value, step in batch:

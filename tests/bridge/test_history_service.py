@@ -146,3 +146,26 @@ def test_retention_deletes_old_history_from_the_file(
     finally:
         db.close()
     assert ranged(bridge, TEMP, **{"from": start})["points"] == []
+
+
+def test_bridges_sharing_a_state_dir_store_each_reading_once(
+    bridges: Callable[..., RunningBridge], gateway: FakeGateway
+):
+    first = bridges(FACTORY_HISTORY_FLUSH_S="0.2")
+    second = bridges(state_dir=first.state_dir, FACTORY_HISTORY_FLUSH_S="0.2")
+    first.tokens = second.tokens  # starting the second made new test tokens in the shared dir
+    publish_and_see(first, gateway, [1.0, 2.0, 6.0])
+    both = (first, second)
+    # Each received the 3 readings and the 2 relay states; each was stored by one of them.
+    handled = ("factory_bridge_history_samples_written", "factory_bridge_history_samples_skipped")
+    wait_until(
+        lambda: sum(b.metric(name) for b in both for name in handled) == 10,
+        what="both bridges wrote or skipped every sample",
+    )
+    assert sum(b.metric(handled[0]) for b in both) == 5
+    db = sqlite3.connect(first.state_dir / DB_NAME)
+    try:
+        (stored,) = db.execute("SELECT sum(count) FROM tier_second").fetchone()
+    finally:
+        db.close()
+    assert stored == 5
