@@ -100,7 +100,7 @@ class Bridge:
     def _history_loop(self) -> None:
         while self._running:
             self.socketio.sleep(self.settings.history_flush_s)
-            self.history.flush(self.clock())
+            self.history.flush()
 
     def _stats_loop(self) -> None:
         process = psutil.Process()
@@ -161,6 +161,7 @@ def create_app(
             settings.history_ten_minute_keep_d * 86400,
         ),
         ThreadPool(1),
+        clock,
     )
     history.open()
     metrics.watch_history(history)

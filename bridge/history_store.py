@@ -17,7 +17,7 @@ import itertools
 import logging
 import math
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +55,8 @@ Sample = tuple[SeriesKey, float, float, bool]
 DB_NAME: Final = "history.sqlite3"
 DEFAULT_POINTS: Final = 1000
 MAX_POINTS: Final = 10_000
+# A reading stamped later than this after the bridge's clock is not stored.
+MAX_AHEAD_S: Final = 300.0
 # Flush early when this many samples wait: bounds memory at 20,000 msg/s.
 MAX_BATCH: Final = 50_000
 COLUMNS: Final = ("ts", "min", "avg", "max", "last")
@@ -99,13 +101,16 @@ class Series:
 
 
 class HistoryStore:
-    def __init__(self, path: Path, tiers: list[Tier], worker: DiskWorker) -> None:
+    def __init__(
+        self, path: Path, tiers: list[Tier], worker: DiskWorker, clock: Callable[[], float]
+    ) -> None:
         widths = [t.width for t in tiers]
         if not tiers or any(b % a for a, b in itertools.pairwise(widths)):
             raise ValueError(f"tier widths must each divide the next, got {widths}")
         self.path = path
         self.tiers = tiers
         self.worker = worker
+        self.clock = clock  # read on the disk thread: retention, and readings from the future
         self.size_bytes = 0  # the file and its WAL, as of the last write (read by /metrics)
         self.written = 0  # samples stored
         self.skipped = 0  # repeats (retained messages again) and readings older than the latest
@@ -125,13 +130,12 @@ class HistoryStore:
     def pending(self) -> int:
         return len(self._buffer)
 
-    def flush(self, now: float | None = None) -> None:
-        """Queue what was recorded for the disk (and, when due, the deletion by age)."""
+    def flush(self) -> None:
+        """Queue what was recorded for the disk, and the deletion by age when it is due."""
         batch, self._buffer = self._buffer, []
         if batch:
             self.worker.spawn(lambda: self._logged(self._write, batch))
-        if now is not None:
-            self.worker.spawn(lambda: self._logged(self._prune_if_due, now))
+        self.worker.spawn(lambda: self._logged(self._prune_if_due, None))
 
     def open(self) -> None:
         try:
@@ -148,9 +152,9 @@ class HistoryStore:
         self.worker.apply(self._close)
 
     def query(
-        self, key: SeriesKey, start: float, end: float, step: float | None, points: int, now: float
+        self, key: SeriesKey, start: float, end: float, step: float | None, points: int
     ) -> Series:
-        return self.worker.apply(lambda: self._query(key, start, end, step, points, now))
+        return self.worker.apply(lambda: self._query(key, start, end, step, points))
 
     # On the disk thread -------------------------------------------------------
     def _logged(self, work: Any, arg: Any) -> None:
@@ -218,11 +222,14 @@ class HistoryStore:
             self._load_series(db)
             fresh: list[tuple[int, float, float]] = []
             last_ts = self._last_ts
+            # Stored, a reading from a gateway whose clock runs far ahead would hold back
+            # every later one of its series (below) until that time came.
+            latest = self.clock() + MAX_AHEAD_S
             for key, ts, value, step in batch:
                 sid = self._series_id(db, key, step)
                 # A retained state comes again on every reconnect and restart: a reading no
                 # newer than the latest stored is a repeat, and must not count twice.
-                if ts <= last_ts[sid]:
+                if ts <= last_ts[sid] or ts > latest:
                     self.skipped += 1
                     continue
                 last_ts[sid] = ts
@@ -244,7 +251,8 @@ class HistoryStore:
         self.written += len(fresh)
         self._measure()
 
-    def _prune_if_due(self, now: float) -> None:
+    def _prune_if_due(self, _: None) -> None:
+        now = self.clock()
         # Often enough that no tier holds much more than its retention; at most once a minute.
         every = min(60.0, min(t.keep_s for t in self.tiers) / 4)
         if self._db is None or now - self._pruned_at < every:
@@ -268,10 +276,10 @@ class HistoryStore:
         self.size_bytes = total
 
     def _query(
-        self, key: SeriesKey, start: float, end: float, step: float | None, points: int, now: float
+        self, key: SeriesKey, start: float, end: float, step: float | None, points: int
     ) -> Series:
         asked = effective_step(start, end, step, points)
-        tier = choose_tier(self.tiers, start, asked, now)
+        tier = choose_tier(self.tiers, start, asked, self.clock())
         # No finer than the tier: points between its buckets would only be misplaced.
         width = max(asked, tier.width)
         db = self._db

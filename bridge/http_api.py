@@ -159,9 +159,7 @@ def make_api(
         if not isinstance(query, HistoryQuery):
             return error(400, "invalid", query)
         start, end = query.span(now)
-        series = history_store.query(
-            (kind, gateway, item), start, end, query.step, query.points, now
-        )
+        series = history_store.query((kind, gateway, item), start, end, query.step, query.points)
         if not series.recorded and not known_now:
             return error(404, f"unknown_{kind}", f"no {kind} {item!r} on gateway {gateway!r}")
         if query.format == "csv":
