@@ -33,7 +33,7 @@ from bridge.ratelimit import RateLimiter
 from bridge.realtime import Realtime
 from bridge.sessions import Sessions
 from bridge.settings import BridgeSettings
-from bridge.store import Delta, Entry, Store
+from bridge.store import Delta, Entry, Store, key
 from factory_core.contract import CommandResult, Message, RelayResultTopic
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,12 @@ def create_app(
     )
     history.open()
     metrics.watch_history(history)
+    # The sparklines start from what was stored, not empty, after a restart.
+    sparklines = store.history
+    for gateway, device, ts, value in history.recent_readings(
+        clock() - sparklines.window, sparklines.bucket_width
+    ):
+        sparklines.add(key(gateway, device), ts, value)
     secret = (
         settings.secret_key.get_secret_value()
         if settings.secret_key is not None

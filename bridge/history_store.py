@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -100,6 +100,13 @@ class Series:
     recorded: bool = True  # False: nothing was ever recorded for this series
 
 
+class Recent(NamedTuple):
+    gateway: str
+    device: str
+    ts: float
+    value: float | bool  # a digital input's level is a boolean again
+
+
 class HistoryStore:
     def __init__(
         self, path: Path, tiers: list[Tier], worker: DiskWorker, clock: Callable[[], float]
@@ -113,7 +120,7 @@ class HistoryStore:
         self.clock = clock  # read on the disk thread: retention, and readings from the future
         self.size_bytes = 0  # the file and its WAL, as of the last write (read by /metrics)
         self.written = 0  # samples stored
-        self.skipped = 0  # repeats (retained messages again) and readings older than the latest
+        self.skipped = 0  # repeats, readings older than the latest stored, or from the future
         self._buffer: list[Sample] = []
         # Below: the disk thread's alone.
         self._db: sqlite3.Connection | None = None
@@ -134,8 +141,8 @@ class HistoryStore:
         """Queue what was recorded for the disk, and the deletion by age when it is due."""
         batch, self._buffer = self._buffer, []
         if batch:
-            self.worker.spawn(lambda: self._logged(self._write, batch))
-        self.worker.spawn(lambda: self._logged(self._prune_if_due, None))
+            self.worker.spawn(lambda: self._logged(lambda: self._write(batch)))
+        self.worker.spawn(lambda: self._logged(self._prune_if_due))
 
     def open(self) -> None:
         try:
@@ -156,10 +163,16 @@ class HistoryStore:
     ) -> Series:
         return self.worker.apply(lambda: self._query(key, start, end, step, points))
 
+    def recent_readings(self, since: float, width: float) -> list[Recent]:
+        """Per device and bucket of ``width`` since ``since``, the last reading (from the
+        finest tier): what refills the sparklines at a restart. Oldest first per device."""
+        return self.worker.apply(lambda: self._recent_readings(since, width))
+
     # On the disk thread -------------------------------------------------------
-    def _logged(self, work: Any, arg: Any) -> None:
+    def _logged(self, work: Callable[[], None]) -> None:
+        """A failed write is logged and its batch lost; the next one starts from the file."""
         try:
-            work(arg)
+            work()
         except (sqlite3.Error, OSError) as exc:
             log.error("history %s: %s", self.path, exc)
 
@@ -251,7 +264,7 @@ class HistoryStore:
         self.written += len(fresh)
         self._measure()
 
-    def _prune_if_due(self, _: None) -> None:
+    def _prune_if_due(self) -> None:
         now = self.clock()
         # Often enough that no tier holds much more than its retention; at most once a minute.
         every = min(60.0, min(t.keep_s for t in self.tiers) / 4)
@@ -301,6 +314,22 @@ class HistoryStore:
             if held is not None:
                 out.insert(0, [start, held, held, held, held])
         return Series(start, end, width, tier.name, bool(is_step), out)
+
+    def _recent_readings(self, since: float, width: float) -> list[Recent]:
+        if self._db is None:
+            return []
+        # SQLite takes the bare columns of a max() aggregate from the row holding the max.
+        rows = self._db.execute(
+            f"SELECT s.gateway, s.item, max(t.last_ts), t.last, s.step "
+            f"FROM {_table(self.tiers[0])} AS t JOIN series AS s ON s.id = t.series "
+            "WHERE s.kind = 'device' AND t.start >= ? "
+            "GROUP BY t.series, CAST(t.start / ? AS INTEGER) ORDER BY t.series, 3",
+            (math.floor(since), width),
+        )
+        return [
+            Recent(gw, item, ts, bool(value) if step else value)
+            for gw, item, ts, value, step in rows
+        ]
 
     def _level_before(self, db: sqlite3.Connection, sid: int, start: float) -> float | None:
         """The last level before ``start``, from whichever tier still holds it."""

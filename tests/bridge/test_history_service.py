@@ -51,12 +51,14 @@ def test_history_survives_a_bridge_restart(
     bridges: Callable[..., RunningBridge], gateway: FakeGateway
 ):
     # Written only on the 60 s timer or at the stop: what survives was written by the stop.
-    first = bridges(FACTORY_HISTORY_FLUSH_S="60")
+    # Sparklines of half-second buckets: one point per reading.
+    sparklines = {"FACTORY_HISTORY_WINDOW_S": "60", "FACTORY_HISTORY_POINTS": "120"}
+    first = bridges(FACTORY_HISTORY_FLUSH_S="60", **sparklines)
     start = time.time() - 1
     publish_and_see(first, gateway, [20.0, 21.0, 22.0])
     assert first.proc.stop() == 0
     # The broker keeps only the last (retained) reading; the first two come from the disk.
-    again = bridges(state_dir=first.state_dir, FACTORY_HISTORY_FLUSH_S="0.2")
+    again = bridges(state_dir=first.state_dir, FACTORY_HISTORY_FLUSH_S="0.2", **sparklines)
     stored = ranged(again, TEMP, **{"from": start, "step": 1})
     assert [p[4] for p in stored["points"]] == [20.0, 21.0, 22.0]
     assert stored["tier"] == "second"
@@ -67,10 +69,12 @@ def test_history_survives_a_bridge_restart(
     )
     whole = ranged(again, TEMP, **{"from": start, "step": 3600})["points"]
     assert [p[1:] for p in whole] == [[20.0, 21.0, 22.0, 22.0]]  # min, avg, max, last
-    # Without parameters: the sparkline answer clients of the first API read, unchanged.
+    # Without parameters: the sparkline answer clients of the first API read, same shape,
+    # refilled from the disk.
     legacy = again.get(TEMP).json()
     assert list(legacy) == ["key", "points"]
     assert legacy["key"] == "line1/temperature"
+    assert [value for _, value in legacy["points"]] == [20.0, 21.0, 22.0]
 
 
 def test_any_range_as_json_or_csv_relays_as_steps_and_bad_ranges_named(

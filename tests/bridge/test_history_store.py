@@ -147,6 +147,22 @@ def test_a_reading_from_a_clock_far_ahead_is_not_stored_and_holds_nothing_back(
     assert store.skipped == 1
 
 
+def test_the_sparklines_are_refilled_with_the_last_reading_per_bucket(store: HistoryStore):
+    for i in range(30):
+        store.record((TEMP, T0 + i, float(i), False))
+    store.record((DOOR, T0 + 3, 1.0, True))
+    store.record((PUMP, T0 + 3, 1.0, True))  # relays have no sparkline
+    store.flush()
+    recent = store.recent_readings(since=T0 + 5, width=12)
+    assert [(r.device, r.ts, r.value) for r in recent if r.device == "temperature"] == [
+        ("temperature", T0 + 11, 11.0),
+        ("temperature", T0 + 23, 23.0),
+        ("temperature", T0 + 29, 29.0),
+    ]
+    door = [r for r in store.recent_readings(since=T0, width=12) if r.device != "temperature"]
+    assert door == [("line1", "door", T0 + 3, True)]
+
+
 def test_an_unknown_series_answers_no_points_and_says_so(store: HistoryStore):
     series = store.query(PUMP, T0, T0 + 60, None, 10)
     assert (series.recorded, series.points, series.step_series) == (False, [], True)
