@@ -26,6 +26,7 @@ from bridge.engineio_port import Flusher
 from bridge.fanout import Fanout
 from bridge.files import ensure_private_dir, secret_file
 from bridge.history import History
+from bridge.history_store import DB_NAME, HistoryStore, default_tiers, sample_of
 from bridge.http_api import audit_refused_commands, json_http_error, make_api
 from bridge.http_auth import install_auth
 from bridge.metrics import Metrics
@@ -35,7 +36,7 @@ from bridge.realtime import Realtime
 from bridge.sessions import Sessions
 from bridge.settings import BridgeSettings
 from bridge.silence import SilenceWatch
-from bridge.store import Delta, Entry, Store
+from bridge.store import Delta, Entry, Store, key
 from factory_core.contract import CommandResult, Message, RelayResultTopic
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,11 @@ class Bridge:
     auth: Auth
     audit: AuditLog
     silence: SilenceWatch
+    history: HistoryStore
     clock: Callable[[], float]
     gate: CommandGate
     _stats_task: Any = field(default=None, init=False)
+    _history_task: Any = field(default=None, init=False)
     _running: bool = field(default=False, init=False)
 
     def start(self) -> None:
@@ -68,6 +71,7 @@ class Bridge:
         self.silence.start()
         self._stats_task = self.socketio.start_background_task(self._stats_loop)
         self.socketio.start_background_task(self.gate.run_windows)
+        self._history_task = self.socketio.start_background_task(self._history_loop)
         self.mqtt.start()
 
     def stop(self) -> None:
@@ -76,6 +80,7 @@ class Bridge:
         self.silence.stop()
         self.flusher.stop()
         self.gate.stop()  # a flood's count held in an open window is written before exit
+        self.history.close()
 
     def on_messages(self, messages: list[Message]) -> None:
         self.metrics.messages_in.inc(len(messages))
@@ -84,11 +89,14 @@ class Bridge:
         results: list[CommandResult] = []
         for message in messages:
             # Results too: they change no state, but prove their gateway alive.
-            deltas += self.store.apply(message, now)
-            if isinstance(message.topic, RelayResultTopic) and isinstance(
-                message.payload, CommandResult
-            ):
-                results.append(message.payload)
+            applied = self.store.apply(message, now)
+            if isinstance(message.topic, RelayResultTopic):
+                if isinstance(message.payload, CommandResult):
+                    results.append(message.payload)
+            # Only what the store took (not a 65th unlisted device, say) is recorded.
+            elif applied and (sample := sample_of(message)) is not None:
+                self.history.record(sample)
+            deltas += applied
         self.metrics.deltas.inc(len(deltas))
         self.flusher.publish(deltas)
         # After the pushes are queued: the state that confirms a command reaches every
@@ -98,6 +106,11 @@ class Bridge:
 
     def on_broker_lost(self) -> None:
         self.flusher.publish(self.store.broker_lost(self.clock()))
+
+    def _history_loop(self) -> None:
+        while self._running:
+            self.socketio.sleep(self.settings.history_flush_s)
+            self.history.flush()
 
     def _stats_loop(self) -> None:
         process = psutil.Process()
@@ -149,6 +162,25 @@ def create_app(
     ensure_private_dir(state)
     auth = Auth(Accounts(state), Sessions(state / "sessions.json", settings.session_hours * 3600))
     audit = AuditLog(state / "audit.jsonl", ThreadPool(1))
+    # Its own disk thread: a long history write must not hold an audit entry back.
+    history = HistoryStore(
+        state / DB_NAME,
+        default_tiers(
+            settings.history_second_keep_h * 3600,
+            settings.history_minute_keep_d * 86400,
+            settings.history_ten_minute_keep_d * 86400,
+        ),
+        ThreadPool(1),
+        clock,
+    )
+    history.open()
+    metrics.watch_history(history)
+    # The sparklines start from what was stored, not empty, after a restart.
+    sparklines = store.history
+    for gateway, device, ts, value in history.recent_readings(
+        clock() - sparklines.window, sparklines.bucket_width
+    ):
+        sparklines.add(key(gateway, device), ts, value)
     secret = (
         settings.secret_key.get_secret_value()
         if settings.secret_key is not None
@@ -208,7 +240,7 @@ def create_app(
     limiter = install_auth(
         app, settings, auth, secret, realtime.disconnect_session, audit_refused_commands(gate)
     )
-    api = make_api(store, gate, lambda: link.connected, metrics, audit)
+    api = make_api(store, gate, lambda: link.connected, metrics, audit, history, clock)
     limiter.limit(settings.http_rate_limit)(api)
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, json_http_error)
@@ -228,6 +260,7 @@ def create_app(
         auth,
         audit,
         silence,
+        history,
         clock,
         gate,
     )

@@ -164,6 +164,7 @@ ApiErrorCode: TypeAlias = Literal[
     "forbidden_origin",  # a state-changing request from an origin not allowed
     "csrf_failed",
     "unknown_device",
+    "unknown_relay",
     "not_found",
     "method_not_allowed",
     "request_entity_too_large",

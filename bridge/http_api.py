@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Final
 
 from flask import Blueprint, Response, jsonify, request
@@ -12,7 +13,16 @@ from bridge.audit import AuditLog, AuditQuery, parse_audit_query
 from bridge.auth import Principal
 from bridge.command_gate import CommandGate
 from bridge.commands import Outcome, SetRelay, parse_request
-from bridge.contract import API_ERROR_FOR_STATUS
+from bridge.contract import API_ERROR_FOR_STATUS, ApiErrorCode
+from bridge.history_store import (
+    RANGE_PARAMETERS,
+    HistoryQuery,
+    HistoryStore,
+    Kind,
+    parse_history_query,
+    series_csv,
+    series_json,
+)
 from bridge.http_auth import OnRefused, error, principal
 from bridge.metrics import CONTENT_TYPE, Metrics
 from bridge.store import Store
@@ -38,6 +48,8 @@ def make_api(
     mqtt_connected: Any,
     metrics: Metrics,
     audit: AuditLog,
+    history_store: HistoryStore,
+    clock: Callable[[], float],
 ) -> Blueprint:
     """``mqtt_connected`` is a zero-argument callable telling whether the broker link is up.
 
@@ -95,23 +107,75 @@ def make_api(
 
     @api.get("/api/devices/<gateway>/<device>/history")
     def history(gateway: str, device: str) -> Any:
-        """A device's recent values for sparklines.
+        """A device's recent values for sparklines, or any range of its stored history.
         ---
         get:
-          summary: The last hour of one device, downsampled to a few hundred points
-          tags: [state]
+          summary: >-
+            Without parameters the last hour for sparklines (in memory, a few hundred
+            points); with from, to, step, points or format any stored range, downsampled
+          tags: [history]
+          parameters: [from, to, step, points, format]
           responses:
             200:
-              description: '{"key": "<gateway>/<device>", "points": [[ts, value], ...]}'
+              description: >-
+                No parameters: {"key", "points": [[ts, value], ...]}. Ranged: a
+                HistoryRange, or CSV (time,ts,min,avg,max,last) with format=csv
               content:
                 application/json:
-                  schema: {$ref: "#/components/schemas/History"}
+                  schema:
+                    oneOf:
+                      - {$ref: "#/components/schemas/History"}
+                      - {$ref: "#/components/schemas/HistoryRange"}
+                text/csv: {schema: {type: string}}
+            400: {$ref: "#/components/responses/Invalid"}
             404: {$ref: "#/components/responses/Error"}
         """
-        points = store.history_of(gateway, device)
-        if points is None:
-            return error(404, "unknown_device", f"no device {device!r} on gateway {gateway!r}")
-        return {"key": f"{gateway}/{device}", "points": points}
+        if not RANGE_PARAMETERS & set(request.args):
+            points = store.history_of(gateway, device)
+            if points is None:
+                return error(404, "unknown_device", f"no device {device!r} on gateway {gateway!r}")
+            return {"key": f"{gateway}/{device}", "points": points}
+        return ranged("device", gateway, device, store.history_of(gateway, device) is not None)
+
+    @api.get("/api/relays/<gateway>/<relay>/history")
+    def relay_history(gateway: str, relay: str) -> Any:
+        """A relay's stored on/off history, as a step series.
+        ---
+        get:
+          summary: Any stored range of a relay's level (0 off, 1 on), downsampled
+          tags: [history]
+          parameters: [from, to, step, points, format]
+          responses:
+            200:
+              description: a HistoryRange, or CSV (time,ts,min,avg,max,last) with format=csv
+              content:
+                application/json:
+                  schema: {$ref: "#/components/schemas/HistoryRange"}
+                text/csv: {schema: {type: string}}
+            400: {$ref: "#/components/responses/Invalid"}
+            404: {$ref: "#/components/responses/Error"}
+        """
+        return ranged("relay", gateway, relay, store.knows_relay(gateway, relay))
+
+    def ranged(kind: Kind, gateway: str, item: str, known_now: bool) -> Any:
+        now = clock()
+        query = parse_history_query(request.args, now)
+        if not isinstance(query, HistoryQuery):
+            return error(400, "invalid", query)
+        start, end = query.span(now)
+        series = history_store.query((kind, gateway, item), start, end, query.step, query.points)
+        if not series.recorded and not known_now:
+            code: ApiErrorCode = "unknown_device" if kind == "device" else "unknown_relay"
+            return error(404, code, f"no {kind} {item!r} on gateway {gateway!r}")
+        if query.format == "csv":
+            return Response(
+                series_csv(series),
+                content_type="text/csv; charset=utf-8",
+                headers={
+                    "Content-Disposition": (f'attachment; filename="{gateway}_{item}_history.csv"')
+                },
+            )
+        return series_json(f"{gateway}/{item}", series)
 
     @api.post("/api/relays/<gateway>/<relay>")
     def set_relay(gateway: str, relay: str) -> Any:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+if TYPE_CHECKING:
+    from bridge.history_store import HistoryStore
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Every series is factory_bridge_*, beside the gateways' factory_gateway_*: one project prefix
@@ -65,6 +70,30 @@ class Metrics:
         )
         for reason in ("topic", "payload"):
             self.dropped.labels(reason)
+
+    def watch_history(self, history: HistoryStore) -> None:
+        """Figures the disk thread keeps up to date; read when /metrics is scraped (no I/O)."""
+        r = self.registry
+        Gauge(
+            "factory_bridge_history_db_bytes",
+            "Size of the history database and its write-ahead log, bytes",
+            registry=r,
+        ).set_function(lambda: history.size_bytes)
+        Gauge(
+            "factory_bridge_history_samples_written",
+            "Readings and relay states stored in the history since the start",
+            registry=r,
+        ).set_function(lambda: history.written)
+        Gauge(
+            "factory_bridge_history_samples_skipped",
+            "Readings not stored: repeats of a retained state, or older than the latest stored",
+            registry=r,
+        ).set_function(lambda: history.skipped)
+        Gauge(
+            "factory_bridge_history_samples_pending",
+            "Readings recorded but not yet handed to the disk",
+            registry=r,
+        ).set_function(history.pending)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

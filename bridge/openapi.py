@@ -21,6 +21,7 @@ from flask import Flask
 
 from bridge import contract
 from bridge.app import create_app
+from bridge.history_store import DEFAULT_POINTS, MAX_POINTS
 from bridge.settings import BridgeSettings
 from factory_core.contract import ID_PATTERN
 
@@ -51,6 +52,24 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {"key": {"type": "string"}, "points": {"type": "array"}},
     },
+    "HistoryRange": {
+        "type": "object",
+        "required": ["key", "from", "to", "step", "tier", "step_series", "columns", "points"],
+        "properties": {
+            "key": {"type": "string"},
+            "from": {"type": "number"},
+            "to": {"type": "number"},
+            "step": {"type": "number", "description": "seconds per point, as served"},
+            "tier": {"type": "string", "enum": ["second", "minute", "ten_minutes"]},
+            "step_series": {"type": "boolean", "description": "relay or digital input"},
+            "columns": {"type": "array", "items": {"type": "string"}},
+            "points": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "number"}},
+                "description": "[ts, min, avg, max, last] per bucket that holds data",
+            },
+        },
+    },
     "Health": {
         "type": "object",
         "properties": {
@@ -68,6 +87,29 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
             "version": {"type": "integer"},
         },
     },
+}
+
+# The query of both history paths (one description, referenced from each view's docstring).
+_HISTORY_PARAMETERS: dict[str, dict[str, Any]] = {
+    "from": {
+        "description": "unix seconds or ISO 8601 (UTC when without an offset); default to - 1 h",
+        "schema": {"type": "string"},
+    },
+    "to": {"description": "unix seconds or ISO 8601; default now", "schema": {"type": "string"}},
+    "step": {
+        "description": "seconds per point; widened until the range fits in points",
+        "schema": {"type": "number", "exclusiveMinimum": 0},
+    },
+    "points": {
+        "description": "at most this many points",
+        "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_POINTS,
+            "default": DEFAULT_POINTS,
+        },
+    },
+    "format": {"schema": {"type": "string", "enum": ["json", "csv"], "default": "json"}},
 }
 
 
@@ -100,6 +142,8 @@ def build_spec(app: Flask, version: str) -> dict[str, Any]:
     spec.components.response("Outcome", _json_response("Outcome", "the command's outcome"))
     spec.components.response("Error", _json_response("Error", "what was refused and why"))
     spec.components.response("Invalid", _json_response("Error", "bad input, named"))
+    for name, parameter in _HISTORY_PARAMETERS.items():
+        spec.components.parameter(name, "query", parameter)
     spec.components.security_scheme(
         "session", {"type": "apiKey", "in": "cookie", "name": "factory_session"}
     )

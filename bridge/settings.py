@@ -106,7 +106,7 @@ class BridgeSettings(CommonSettings):
     )
     state_dir: Path = Field(
         default_factory=lambda: default_state_dir("factory-bridge"),
-        description="Users, tokens, sessions, secret key and audit log",
+        description="Users, tokens, sessions, secret key, audit log and history",
     )
     secret_key: Annotated[SecretStr | None, AfterValidator(_secret)] = Field(
         default=None, description="Signs session cookies; default: generated into the state dir"
@@ -131,6 +131,22 @@ class BridgeSettings(CommonSettings):
     metrics_public: bool = Field(default=False, description="Serve /metrics without login")
     history_window_s: float = Field(default=3600, gt=0, description="History kept per device, s")
     history_points: int = Field(default=300, ge=2, le=10_000, description="Points per history")
+    history_flush_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Seconds between two writes of the recorded history to disk: what a "
+        "crash can lose (a clean stop writes everything)",
+    )
+    history_second_keep_h: float = Field(
+        default=1, gt=0, le=24 * 31, description="Per-second history kept, hours"
+    )
+    history_minute_keep_d: float = Field(
+        default=7, gt=0, le=3660, description="Per-minute history kept, days"
+    )
+    history_ten_minute_keep_d: float = Field(
+        default=365, gt=0, le=3660, description="Per-10-minute history kept, days"
+    )
     event_buffer: int = Field(default=1000, ge=1, le=1_000_000, description="Deltas kept")
     bridge_stats_interval: float = Field(default=2.0, gt=0, description="Own stats period, s")
     bridge_id: Annotated[str, AfterValidator(_client_id)] = Field(

@@ -58,6 +58,7 @@ export type ApiErrorCode =
   | 'forbidden_origin'
   | 'csrf_failed'
   | 'unknown_device'
+  | 'unknown_relay'
   | 'not_found'
   | 'method_not_allowed'
   | 'request_entity_too_large'
