@@ -75,7 +75,7 @@ screenshots: setup
 
 schemas: $(STAMP) web/node_modules/.package-lock.json
 	$(PY) -m factory_core.contract docs/schemas
-	$(PY) -m bridge.openapi docs/openapi.json
+	$(PY) -m bridge.api.openapi docs/openapi.json
 	$(PY) -m bridge.contract web/src/generated/contract.schema.json
 	cd web && node scripts/contract.mjs
 

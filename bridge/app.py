@@ -17,26 +17,26 @@ from gevent.threadpool import ThreadPool
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bridge.accounts import Accounts
-from bridge.audit import AuditLog
-from bridge.auth import CSRF_HEADER, Auth, origin_allowed
-from bridge.command_gate import CommandGate
-from bridge.commands import Commands, Outcome
-from bridge.engineio_port import Flusher
-from bridge.fanout import Fanout
-from bridge.files import ensure_private_dir, secret_file
-from bridge.history import History
-from bridge.history_store import DB_NAME, HistoryStore, default_tiers, sample_of
-from bridge.http_api import audit_refused_commands, json_http_error, make_api
-from bridge.http_auth import install_auth
+from bridge.api.routes import audit_refused_commands, json_http_error, make_api
+from bridge.control.command_gate import CommandGate
+from bridge.control.relay_commands import Commands, Outcome
 from bridge.metrics import Metrics
-from bridge.mqtt_link import MqttLink
-from bridge.ratelimit import RateLimiter
-from bridge.realtime import Realtime
-from bridge.sessions import Sessions
+from bridge.mqtt.link import MqttLink
+from bridge.push.engineio_port import Flusher
+from bridge.push.fanout import Fanout
+from bridge.push.realtime import Realtime
+from bridge.security.accounts import Accounts
+from bridge.security.audit import AuditLog
+from bridge.security.http_gate import install_auth
+from bridge.security.principals import CSRF_HEADER, Auth, origin_allowed
+from bridge.security.private_files import ensure_private_dir, secret_file
+from bridge.security.ratelimit import RateLimiter
+from bridge.security.sessions import Sessions
 from bridge.settings import BridgeSettings
-from bridge.silence import SilenceWatch
-from bridge.store import Delta, Entry, Store, key
+from bridge.state.history_store import DB_NAME, HistoryStore, default_tiers, sample_of
+from bridge.state.silence import SilenceWatch
+from bridge.state.sparklines import History
+from bridge.state.store import Delta, Entry, Store, key
 from factory_core.contract import CommandResult, Message, RelayResultTopic
 
 log = logging.getLogger(__name__)

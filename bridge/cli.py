@@ -17,9 +17,9 @@ from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 
-from bridge.accounts import ROLES, Account, AccountError, Accounts  # noqa: E402
-from bridge.files import StateFileError  # noqa: E402
-from bridge.sessions import Sessions  # noqa: E402
+from bridge.security.accounts import ROLES, Account, AccountError, Accounts  # noqa: E402
+from bridge.security.private_files import StateFileError  # noqa: E402
+from bridge.security.sessions import Sessions  # noqa: E402
 from bridge.settings import BridgeSettings, SettingsError, load_settings  # noqa: E402
 from factory_core.logs import setup_logging  # noqa: E402
 

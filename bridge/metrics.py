@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 if TYPE_CHECKING:
-    from bridge.history_store import HistoryStore
+    from bridge.state.history_store import HistoryStore
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Every series is factory_bridge_*, beside the gateways' factory_gateway_*: one project prefix

@@ -15,8 +15,8 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
-from bridge.accounts import Accounts
-from bridge.files import write_atomic
+from bridge.security.accounts import Accounts
+from bridge.security.private_files import write_atomic
 from devtools.local_broker import (
     DEMO_BRIDGE,
     DEMO_GATEWAY,

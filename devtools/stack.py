@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from bridge.accounts import Accounts
+from bridge.security.accounts import Accounts
 from devtools.local_broker import LocalBroker, free_port
 from devtools.procs import ManagedProcess, python_module
 

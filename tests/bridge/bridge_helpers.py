@@ -15,8 +15,8 @@ import requests
 import socketio
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from bridge.accounts import Accounts
 from bridge.contract import EVENTS
+from bridge.security.accounts import Accounts
 from devtools.dashboard_mirror import apply_delta
 from devtools.local_broker import REPO, free_port
 from devtools.procs import ManagedProcess, python_module

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.coalesce import Coalescer, RateMeter, merge
 from bridge.contract import EVENTS, FIELD
-from bridge.history import History
-from bridge.store import MAX_UNLISTED_PER_GATEWAY, Delta, Store
+from bridge.push.coalesce import Coalescer, RateMeter, merge
+from bridge.state.sparklines import History
+from bridge.state.store import MAX_UNLISTED_PER_GATEWAY, Delta, Store
 from factory_core.contract import Topics, decode
 
 T = Topics()

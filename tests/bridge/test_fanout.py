@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.coalesce import Outgoing
-from bridge.fanout import MAX_QUEUED, Fanout, Plan
-from bridge.store import EVENTS, FIELD, Delta
+from bridge.contract import EVENTS, FIELD
+from bridge.push.coalesce import Outgoing
+from bridge.push.fanout import MAX_QUEUED, Fanout, Plan
+from bridge.state.store import Delta
 
 INTERVAL = 0.05
 STUCK_AFTER = 0.5

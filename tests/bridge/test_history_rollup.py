@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.history_store import parse_history_query
-from bridge.rollup import (
+from bridge.state.history_store import parse_history_query
+from bridge.state.rollup import (
     Aggregate,
     Tier,
     bucket_start,

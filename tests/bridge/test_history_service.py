@@ -11,7 +11,7 @@ from typing import Any
 
 from bridge_helpers import FakeGateway, RunningBridge, wait_until
 
-from bridge.history_store import DB_NAME
+from bridge.state.history_store import DB_NAME
 
 TEMP = "/api/devices/line1/temperature/history"
 PUMP = "/api/relays/line1/relay_1/history"

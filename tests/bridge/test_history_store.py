@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from gevent.threadpool import ThreadPool
 
-from bridge.files import StateFileError
-from bridge.history_store import DB_NAME, HistoryStore, SeriesKey, default_tiers
+from bridge.security.private_files import StateFileError
 from bridge.settings import SettingsError, parse_settings
+from bridge.state.history_store import DB_NAME, HistoryStore, SeriesKey, default_tiers
 
 T0 = 1_800_000_000.0  # a minute boundary
 TEMP: SeriesKey = ("device", "line1", "temperature")

@@ -10,8 +10,8 @@ from typing import Any
 
 from openapi_spec_validator import validate
 
+from bridge.api.openapi import build_spec, documented_rules
 from bridge.app import create_app
-from bridge.openapi import build_spec, documented_rules
 from bridge.settings import BridgeSettings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.audit import FLOODABLE, AuditEntry, AuditLog, RefusalWindows
-from bridge.auth import Principal
-from bridge.command_gate import CommandGate
-from bridge.commands import Commands
-from bridge.ratelimit import RateLimiter
-from bridge.store import Store
+from bridge.control.command_gate import CommandGate
+from bridge.control.relay_commands import Commands
+from bridge.security.audit import FLOODABLE, AuditEntry, AuditLog, RefusalWindows
+from bridge.security.principals import Principal
+from bridge.security.ratelimit import RateLimiter
+from bridge.state.store import Store
 
 WINDOW = 10.0
 CALLERS = [

@@ -12,12 +12,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.accounts import AccountError, Accounts
-from bridge.audit import AuditEntry, AuditLog, AuditQuery, parse_audit_query
-from bridge.auth import Auth, Login, bearer, origin_allowed, parse_login, socket_token
-from bridge.commands import Outcome, SetRelay, parse_request
-from bridge.ratelimit import RateLimiter, TokenBucket
-from bridge.sessions import Sessions
+from bridge.control.relay_commands import Outcome, SetRelay, parse_request
+from bridge.security.accounts import AccountError, Accounts
+from bridge.security.audit import AuditEntry, AuditLog, AuditQuery, parse_audit_query
+from bridge.security.principals import (
+    Auth,
+    Login,
+    bearer,
+    origin_allowed,
+    parse_login,
+    socket_token,
+)
+from bridge.security.ratelimit import RateLimiter, TokenBucket
+from bridge.security.sessions import Sessions
 from bridge.settings import FIELD_NAMES, BridgeSettings, SettingsError, parse_settings
 
 MANY = settings(max_examples=10_000, deadline=None)

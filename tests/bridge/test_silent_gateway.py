@@ -21,8 +21,8 @@ from bridge_helpers import LiveClient, RunningBridge, wait_until
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.http_api import STATUS_FOR_ERROR
-from bridge.store import Store
+from bridge.api.routes import STATUS_FOR_ERROR
+from bridge.state.store import Store
 from devtools.local_broker import LocalBroker
 from devtools.procs import ManagedProcess, python_module
 from factory_core.contract import (

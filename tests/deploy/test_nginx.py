@@ -20,7 +20,7 @@ import pytest
 import requests
 import socketio
 
-from bridge.accounts import Accounts
+from bridge.security.accounts import Accounts
 from devtools.local_broker import REPO, LocalBroker, free_port, wait_for_port
 from devtools.procs import ManagedProcess, python_module
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 
-from bridge.store import Store
+from bridge.state.store import Store
 from factory_core.contract import (
     CommandResult,
     ErrorCode,

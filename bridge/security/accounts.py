@@ -19,7 +19,7 @@ from typing import Any, Final, Literal, TypeAlias, get_args
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from bridge.files import JsonFile
+from bridge.security.private_files import JsonFile
 
 Role: TypeAlias = Literal["viewer", "operator", "admin"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)

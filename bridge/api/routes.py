@@ -9,12 +9,14 @@ from typing import Any, Final
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from bridge.audit import AuditLog, AuditQuery, parse_audit_query
-from bridge.auth import Principal
-from bridge.command_gate import CommandGate
-from bridge.commands import Outcome, SetRelay, parse_request
 from bridge.contract import API_ERROR_FOR_STATUS, ApiErrorCode
-from bridge.history_store import (
+from bridge.control.command_gate import CommandGate
+from bridge.control.relay_commands import Outcome, SetRelay, parse_request
+from bridge.metrics import CONTENT_TYPE, Metrics
+from bridge.security.audit import AuditLog, AuditQuery, parse_audit_query
+from bridge.security.http_gate import OnRefused, error, principal
+from bridge.security.principals import Principal
+from bridge.state.history_store import (
     RANGE_PARAMETERS,
     HistoryQuery,
     HistoryStore,
@@ -23,9 +25,7 @@ from bridge.history_store import (
     series_csv,
     series_json,
 )
-from bridge.http_auth import OnRefused, error, principal
-from bridge.metrics import CONTENT_TYPE, Metrics
-from bridge.store import Store
+from bridge.state.store import Store
 
 STATUS_FOR_ERROR: Final[dict[str | None, int]] = {
     None: 200,
@@ -53,7 +53,7 @@ def make_api(
 ) -> Blueprint:
     """``mqtt_connected`` is a zero-argument callable telling whether the broker link is up.
 
-    Who may call is settled before these views run (``http_auth``); only the actions beyond
+    Who may call is settled before these views run (``bridge.security.http_gate``); only the actions beyond
     reading are checked here.
     """
     api = Blueprint("api", __name__)

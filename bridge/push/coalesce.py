@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.contract import EVENTS, FIELD, Event
-from bridge.store import Delta, Entry
+from bridge.state.store import Delta, Entry
 
 
 class RateMeter:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
 from bridge.contract import FIELD, Event, GatewayStatus
-from bridge.history import History, Point
+from bridge.state.sparklines import History, Point
 from factory_core.contract import (
     CommandResult,
     DeviceInfo,

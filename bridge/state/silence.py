@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from flask_socketio import SocketIO
 
-from bridge.store import Delta, Store
+from bridge.state.store import Delta, Store
 
 # How often the watch looks: silence is reported at most this late past its window.
 TICK_S: Final = 0.5

@@ -18,8 +18,9 @@ from flask import Blueprint, Flask, Response, g, jsonify, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter, RequestLimit
 
-from bridge.accounts import PERMISSIONS, Accounts
-from bridge.auth import (
+from bridge.contract import ApiError, ApiErrorCode
+from bridge.security.accounts import PERMISSIONS, Accounts
+from bridge.security.principals import (
     CSRF_HEADER,
     UNSAFE_METHODS,
     Auth,
@@ -28,7 +29,6 @@ from bridge.auth import (
     origin_allowed,
     parse_login,
 )
-from bridge.contract import ApiError, ApiErrorCode
 from bridge.settings import BridgeSettings
 
 SESSION_COOKIE = "factory_session"

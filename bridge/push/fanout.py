@@ -3,7 +3,7 @@
 The engine takes the store's changes (``publish``), learns of clients coming and going, and on
 ``flush`` — given each client's transport backlog — returns a ``Plan``: who gets the full
 state, which chain of deltas goes to which clients, whom to cut, whose transport to watch and
-when to flush again. A transport is reached only through ``Port``; ``bridge.engineio_port``
+when to flush again. A transport is reached only through ``Port``; ``bridge.push.engineio_port``
 is the one for python-engineio.
 
 Rules (docs/api.md):
@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from bridge.coalesce import Coalescer, Outgoing, RateMeter, merge
-from bridge.store import Delta
+from bridge.push.coalesce import Coalescer, Outgoing, RateMeter, merge
+from bridge.state.store import Delta
 
 # Not 1: an acknowledgement still queued for the sender must not hold back the push that
 # confirms its command (that cost the sender a whole coalescing interval, bench: 55 ms).

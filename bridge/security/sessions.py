@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bridge.files import JsonFile
+from bridge.security.private_files import JsonFile
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
 """Socket.IO event handlers: who may connect, requests, relay commands.
 
 What each client is pushed (its full state, then its chain of deltas) is worked out by
-``bridge.fanout`` and sent by the flusher in ``bridge.engineio_port``; the handlers only tell
-the flusher of clients coming, going and taking the full state through ``request_state``.
+``bridge.push.fanout`` and sent by the flusher in ``bridge.push.engineio_port``; the
+handlers only tell the flusher of clients coming, going and taking the full state through
+``request_state``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any
 from flask import request, session
 from flask_socketio import ConnectionRefusedError, SocketIO
 
-from bridge.auth import Auth, Principal, socket_token
-from bridge.command_gate import CommandGate
-from bridge.engineio_port import Flusher
-from bridge.store import Store
+from bridge.control.command_gate import CommandGate
+from bridge.push.engineio_port import Flusher
+from bridge.security.principals import Auth, Principal, socket_token
+from bridge.state.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Who is calling, and may they: sessions (cookie), API tokens (Bearer), origins and CSRF.
 
 The functions here are pure apart from reading the state files through ``Accounts`` and
-``Sessions``; Flask and Socket.IO glue lives in ``http_auth`` and ``realtime``.
+``Sessions``; Flask and Socket.IO glue lives in ``http_gate`` and ``bridge.push.realtime``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints, ValidationError
 
-from bridge.accounts import MAX_PASSWORD, Account, Accounts, Action, Role, can
-from bridge.sessions import Sessions
+from bridge.security.accounts import MAX_PASSWORD, Account, Accounts, Action, Role, can
+from bridge.security.sessions import Sessions
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "X-CSRF-Token"

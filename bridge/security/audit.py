@@ -17,7 +17,7 @@ from typing import Annotated, Any, Final, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bridge.files import ensure_private_dir
+from bridge.security.private_files import ensure_private_dir
 from factory_core.contract import describe_validation_error
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bridge.fanout import Fanout, Port
 from bridge.metrics import Metrics
-from bridge.store import Delta, Store
+from bridge.push.fanout import Fanout, Port
+from bridge.state.store import Delta, Store
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ _NAMESPACE = "/"
 
 
 class EngineIOPort:
-    """``bridge.fanout.Port`` on a python-socketio server; client ids are Socket.IO sids."""
+    """``bridge.push.fanout.Port`` on a python-socketio server; client ids are Socket.IO sids."""
 
     def __init__(self, server: Any, on_drained: Callable[[str], None], watch_limit: float) -> None:
         self._server = server

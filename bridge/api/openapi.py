@@ -2,7 +2,7 @@
 
 Paths come from Flask's URL map and each view's docstring (apispec's Flask plugin reads the
 YAML after ``---``), so a route cannot exist undocumented: the test compares the two.
-``python -m bridge.openapi docs/openapi.json`` writes the published copy.
+``python -m bridge.api.openapi docs/openapi.json`` writes the published copy.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from flask import Flask
 
 from bridge import contract
 from bridge.app import create_app
-from bridge.history_store import DEFAULT_POINTS, MAX_POINTS
 from bridge.settings import BridgeSettings
+from bridge.state.history_store import DEFAULT_POINTS, MAX_POINTS
 from factory_core.contract import ID_PATTERN
 
 DOCUMENTED_PREFIXES = ("/api/", "/metrics")

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bridge.audit import AuditEntry, AuditLog, RefusalWindows, text_or_none
-from bridge.auth import Principal
-from bridge.commands import Commands, Outcome, SetRelay, Waitable, parse_request
-from bridge.ratelimit import RateLimiter
+from bridge.control.relay_commands import Commands, Outcome, SetRelay, Waitable, parse_request
+from bridge.security.audit import AuditEntry, AuditLog, RefusalWindows, text_or_none
+from bridge.security.principals import Principal
+from bridge.security.ratelimit import RateLimiter
 from factory_core.contract import ErrorCode
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """History that survives a restart: every good reading and relay state, rolled up into tiers
-in an SQLite file in the state dir (the roll-up itself is the pure ``bridge.rollup``).
+in an SQLite file in the state dir (the roll-up itself is the pure ``bridge.state.rollup``).
 
 On the event loop ``record`` only appends to a list (O(1), no I/O): a push is never delayed.
 ``flush`` hands the list to the disk worker (one OS thread, like the audit log), which rolls
@@ -25,9 +25,9 @@ from typing import Annotated, Any, Final, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from bridge.audit import DiskWorker
-from bridge.files import StateFileError
-from bridge.rollup import (
+from bridge.security.audit import DiskWorker
+from bridge.security.private_files import StateFileError
+from bridge.state.rollup import (
     Aggregate,
     Tier,
     bucket_start,

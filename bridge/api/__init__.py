@@ -1,0 +1,1 @@
+"""API: the HTTP routes and the OpenAPI document generated from them."""

@@ -1,0 +1,1 @@
+"""Control: an operator's relay command, authorised and audited, to a gateway and back."""

@@ -1,0 +1,1 @@
+"""MQTT: the bridge's connections to the broker (the I/O edge)."""

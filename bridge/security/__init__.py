@@ -1,0 +1,1 @@
+"""Security: accounts, sessions, tokens, rate limits, the audit log, the HTTP gate."""
