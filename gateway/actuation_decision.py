@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from factory_core.command_expiry import expiry_problem
 from factory_core.contract import (
     COMMAND_ID_PATTERN,
     ErrorCode,
@@ -84,16 +85,11 @@ def decide(
         return Reject(command.id, "unknown_relay", f"no relay on topic {topic!r}")
     if already_executed(command.id):
         return Reject(command.id, "duplicate", f"command {command.id!r} was already executed")
-    late = clocks.wall - command.deadline
-    if late > clock_skew_s:
-        return Reject(
-            command.id,
-            "expired",
-            f"deadline {command.deadline:.3f} passed {late:.3f} s ago "
-            f"(clock skew allowance {clock_skew_s} s)",
-        )
-    if mqtt_expires_at is not None and clocks.mono > mqtt_expires_at:
-        return Reject(command.id, "expired", "MQTT message expiry interval elapsed")
+    expired = expiry_problem(
+        command.deadline, clocks.wall, clock_skew_s, mqtt_expires_at, clocks.mono
+    )
+    if expired is not None:
+        return Reject(command.id, "expired", expired)
     if command.on != status.on and status.last_change is not None and rules.min_interval_s > 0:
         since = clocks.mono - status.last_change
         if since < rules.min_interval_s:

@@ -12,6 +12,7 @@ import time
 import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from factory_core.command_expiry import expires_at
 from factory_core.contract import ContractError, RelaySetTopic, Topics
 from factory_core.ratelimited_log import RateLimitedLog
 from gateway.actuation import IncomingCommand, RelayController
@@ -98,7 +99,7 @@ class RelayControl:
             topic=msg.topic,
             relay_id=parsed.relay,
             payload=bytes(msg.payload),
-            mqtt_expires_at=time.monotonic() + expiry if isinstance(expiry, int) else None,
+            mqtt_expires_at=expires_at(expiry, time.monotonic()),
             response_topic=response_topic if isinstance(response_topic, str) else None,
             correlation=bytes(correlation) if isinstance(correlation, bytes | bytearray) else None,
             received_at=time.monotonic(),

@@ -53,8 +53,8 @@ def make_api(
 ) -> Blueprint:
     """``mqtt_connected`` is a zero-argument callable telling whether the broker link is up.
 
-    Who may call is settled before these views run (``bridge.security.http_gate``); only the actions beyond
-    reading are checked here.
+    Who may call is settled before these views run (``bridge.security.http_gate``); only the
+    actions beyond reading are checked here.
     """
     api = Blueprint("api", __name__)
 

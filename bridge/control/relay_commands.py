@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 
 from bridge.state.store import Store
+from factory_core.command_expiry import deadline_after, result_wait
 from factory_core.contract import (
     CommandResult,
     ErrorCode,
@@ -132,7 +133,8 @@ class Commands:
             on = self.store.relay_on(gw, relay)
             return Outcome(False, None, on, "gateway_offline", f"gateway {gw} is offline")
         command_id = uuid.uuid4().hex
-        command = RelayCommand(on=req.on, id=command_id, by=by, deadline=self.clock() + self.ttl)
+        deadline = deadline_after(self.clock(), self.ttl)
+        command = RelayCommand(on=req.on, id=command_id, by=by, deadline=deadline)
         waiter = _Waiter(gw, relay, self.make_event())
         self._waiting[command_id] = waiter
         try:
@@ -140,13 +142,13 @@ class Commands:
                 # paho keeps a QoS 1 message it could not send and sends it on reconnect, so
                 # the command may still run: its outcome is unknown, not "not sent".
                 log.warning("command %s queued while the broker link is down", command_id)
-            waiter.event.wait(self.ttl + self.grace)
+            waiter.event.wait(result_wait(self.ttl, self.grace))
         finally:
             del self._waiting[command_id]
         result = waiter.result
         if result is None:
             detail = (
-                f"no answer from gateway {gw} within {self.ttl + self.grace:g} s; "
+                f"no answer from gateway {gw} within {result_wait(self.ttl, self.grace):g} s; "
                 "the command has expired and will not run"
             )
             return Outcome(False, command_id, self.store.relay_on(gw, relay), "timeout", detail)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import math
 import socket
 import ssl
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from factory_core.broker_admin import samples_login
+from factory_core.command_expiry import message_expiry_interval
 from factory_core.contract import ContractError, Message, RelayCommand, TopicError, Topics, decode
 from factory_core.mqtt import make_client
 from factory_core.ratelimited_log import RateLimitedLog
@@ -126,8 +126,7 @@ class MqttLink:
         if client is None or not self.connected:
             return False
         props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        # Whole seconds on the wire; rounding up keeps the deadline in the payload decisive.
-        props.MessageExpiryInterval = max(1, math.ceil(ttl))
+        props.MessageExpiryInterval = message_expiry_interval(ttl)
         info = client.publish(
             self.topics.relay_set(gateway, relay), command.to_bytes(), qos=1, properties=props
         )
