@@ -37,7 +37,17 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from factory_core.broker_admin import samples_login
 from factory_core.command_expiry import message_expiry_interval
-from factory_core.contract import ContractError, Message, RelayCommand, TopicError, Topics, decode
+from factory_core.contract import (
+    AllToSafeCommand,
+    ContractError,
+    ContractModel,
+    LockCommand,
+    Message,
+    RelayCommand,
+    TopicError,
+    Topics,
+    decode,
+)
 from factory_core.mqtt import make_client
 from factory_core.ratelimited_log import RateLimitedLog
 from factory_core.settings import BrokerAddress
@@ -122,14 +132,21 @@ class MqttLink:
             connection.stop()
 
     def publish_command(self, gateway: str, relay: str, command: RelayCommand, ttl: float) -> bool:
+        return self._publish_command(self.topics.relay_set(gateway, relay), command, ttl)
+
+    def publish_lock(self, gateway: str, relay: str, command: LockCommand, ttl: float) -> bool:
+        return self._publish_command(self.topics.relay_lock(gateway, relay), command, ttl)
+
+    def publish_all_to_safe(self, gateway: str, command: AllToSafeCommand, ttl: float) -> bool:
+        return self._publish_command(self.topics.all_to_safe(gateway), command, ttl)
+
+    def _publish_command(self, topic: str, command: ContractModel, ttl: float) -> bool:
         client = self._control.client
         if client is None or not self.connected:
             return False
         props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         props.MessageExpiryInterval = message_expiry_interval(ttl)
-        info = client.publish(
-            self.topics.relay_set(gateway, relay), command.to_bytes(), qos=1, properties=props
-        )
+        info = client.publish(topic, command.to_bytes(), qos=1, properties=props)
         return info.rc == paho.MQTT_ERR_SUCCESS
 
     # Called by the connections ----------------------------------------------

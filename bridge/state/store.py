@@ -15,6 +15,7 @@ from typing import Any, Final, TypeAlias
 from bridge.contract import FIELD, Event, GatewayStatus
 from bridge.state.sparklines import History, Point
 from factory_core.contract import (
+    AllToSafeTopic,
     CommandResult,
     DeviceInfo,
     DeviceState,
@@ -23,6 +24,7 @@ from factory_core.contract import (
     Message,
     MetaTopic,
     RelayInfo,
+    RelayLockTopic,
     RelaySetTopic,
     RelayState,
     RelayStateTopic,
@@ -202,12 +204,18 @@ class Store:
             "status": status,
             "silent_since": silent_since,
             "silent_after": silence_window(meta.stats_interval_s if meta else None),
+            "interlocks": [{**r.model_dump(), "text": r.describe()} for r in meta.interlocks]
+            if meta
+            else [],
         }
 
     def _heard(self, topic: object, payload: object, now: float) -> list[Delta]:
         """Any message a gateway itself sent proves it alive (not its last will, which the
         broker sends, nor commands, which bridges send)."""
-        if isinstance(topic, RelaySetTopic) or payload == "offline":
+        if (
+            isinstance(topic, RelaySetTopic | RelayLockTopic | AllToSafeTopic)
+            or payload == "offline"
+        ):
             return []
         gw = getattr(topic, "gateway", None)
         if gw is None:
@@ -305,7 +313,12 @@ class Store:
                 "gateway": gw, "id": rinfo.id, "on": None, "ts": None, "seq": None,
                 "cmd": None, "quality": "stale",
             }  # fmt: skip
-            relays[k] = {**old, "name": rinfo.name, "safe_state": rinfo.safe_state}
+            relays[k] = {
+                **old,
+                "name": rinfo.name,
+                "safe_state": rinfo.safe_state,
+                "confirm": rinfo.confirm,
+            }
         deltas += self._change("relays_update", relays)
         return deltas
 
@@ -354,5 +367,10 @@ class Store:
             "reason": state.reason,
             "quality": self._quality(gw, "good"),
             "safe_state": info.safe_state if info else None,
+            "confirm": info.confirm if info else False,
+            "lock": state.lock.model_dump() if state.lock else None,
+            "rule": state.rule,
+            "cycles": state.cycles,
+            "on_time_s": state.on_time_s,
         }
         return self._change("relays_update", {k: entry})

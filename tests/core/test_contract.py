@@ -164,9 +164,12 @@ def test_every_payload_model_has_a_schema_with_its_required_fields() -> None:
         "device_state",
         "relay_state",
         "relay_command",
+        "lock_command",
+        "all_to_safe_command",
         "command_result",
         "system",
     }
+    assert set(schemas["lock_command"]["required"]) == {"lock", "id", "by", "role", "deadline"}
 
 
 def test_models_validate_on_construction() -> None:

@@ -40,6 +40,8 @@ export type ErrorCode =
   | 'too_soon'
   | 'readback_mismatch'
   | 'hardware_error'
+  | 'interlocked'
+  | 'locked'
   | 'timeout'
   | 'gateway_offline'
   | 'gateway_silent'
@@ -73,6 +75,9 @@ export interface BridgeApi {
   delta: Delta;
   event: Event;
   set_relay: SetRelayRequest;
+  lock_relay: LockRequest;
+  all_to_safe: AllToSafeRequest;
+  all_to_safe_outcome: AllToSafeOutcome;
   command_outcome: CommandOutcome;
   error_code: ErrorCode;
   api_error: ApiError;
@@ -118,6 +123,21 @@ export interface GatewayEntry {
   status: GatewayStatus;
   silent_since: number | null;
   silent_after: number | null;
+  interlocks?: InterlockEntry[];
+}
+/**
+ * One interlock the gateway enforces (from its meta; docs/mqtt-contract.md).
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "InterlockEntry".
+ */
+export interface InterlockEntry {
+  id: string;
+  kind: 'requires' | 'excludes' | 'permissive';
+  relay: string;
+  other: string;
+  state: boolean;
+  text: string;
 }
 /**
  * A sensor or digital input; keyed ``"<gateway>/<id>"``.
@@ -153,6 +173,22 @@ export interface RelayEntry {
   reason?: string | null;
   quality: Quality;
   safe_state: boolean | null;
+  confirm?: boolean;
+  lock?: RelayLockEntry | null;
+  rule?: string | null;
+  cycles?: number | null;
+  on_time_s?: number | null;
+}
+/**
+ * A maintenance lock (lock-out / tag-out): every command to the relay is refused.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "RelayLockEntry".
+ */
+export interface RelayLockEntry {
+  by: string;
+  reason: string;
+  since: number;
 }
 /**
  * A gateway's host (or, under the key ``"bridge"``, the bridge process itself).
@@ -167,6 +203,7 @@ export interface SystemStatsEntry {
   temperature?: number | null;
   load?: number[] | null;
   uptime?: number | null;
+  command_latency_s?: number | null;
   ts?: number | null;
   quality?: Quality;
 }
@@ -205,6 +242,42 @@ export interface SetRelayRequest {
   gateway: string;
   relay: string;
   on: boolean;
+  confirmed?: boolean;
+}
+/**
+ * ``lock_relay``'s argument and, less the ids, the body of
+ * ``POST /api/relays/<gateway>/<relay>/lock``. The lock's author is the caller.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "LockRequest".
+ */
+export interface LockRequest {
+  gateway: string;
+  relay: string;
+  lock: boolean;
+  reason?: string;
+}
+/**
+ * ``all_to_safe``'s argument and the body of ``POST /api/all-to-safe``: one gateway, or
+ * (without ``gateway``) every gateway of the plant. Not a safety-rated emergency stop.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "AllToSafeRequest".
+ */
+export interface AllToSafeRequest {
+  gateway?: string;
+}
+/**
+ * ``all_to_safe``'s answer: ``ok`` when every gateway asked has confirmed.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "AllToSafeOutcome".
+ */
+export interface AllToSafeOutcome {
+  ok: boolean;
+  gateways: {
+    [k: string]: CommandOutcome;
+  };
 }
 /**
  * A relay command's outcome: the ``set_relay`` ack and the HTTP answer.
