@@ -4,6 +4,7 @@ import type { DashboardConfig } from '../config';
 import { indicator } from '../connection';
 import { useNow, useSnapshot } from '../hooks';
 import { gatewayIds, silentGateways } from '../plant';
+import { AllToSafeButton } from './AllToSafeButton';
 import { ConnectionIndicator } from './ConnectionIndicator';
 import { GatewayPanel } from './GatewayPanel';
 import { LoginForm } from './LoginForm';
@@ -29,6 +30,7 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
       <header className="topbar">
         <h1>Factory IoT</h1>
         <div className="topbar-right">
+          {canSwitch && ids.length > 0 && <AllToSafeButton client={client} />}
           <ConnectionIndicator mode={snap.mode} ind={ind} />
           {auth.status === 'signed_in' && auth.user !== null && (
             <span className="user" data-testid="user">

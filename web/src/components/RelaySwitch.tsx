@@ -10,6 +10,8 @@ interface Props {
   gateway: GatewayStatus;
   /** False for a viewer: the switch shows the state but cannot be used. */
   canSwitch: boolean;
+  /** Why the relay cannot be switched now, for anyone ("locked", "interlocked"). */
+  held?: string | null;
   onToggle: (on: boolean) => void;
   onDismiss: () => void;
 }
@@ -26,6 +28,8 @@ const ERRORS: Record<ErrorCode, string> = {
   too_soon: 'switched too recently',
   readback_mismatch: 'relay did not follow',
   hardware_error: 'hardware error',
+  interlocked: 'held by an interlock',
+  locked: 'locked for maintenance',
   invalid: 'invalid command',
   forbidden: 'not allowed for your role',
   rate_limited: 'too many commands; wait a moment',
@@ -36,7 +40,7 @@ function describe(code: string): string {
 }
 
 export function RelaySwitch(props: Props) {
-  const { relay, state, error, requested, gateway, canSwitch, onToggle, onDismiss } = props;
+  const { relay, state, error, requested, gateway, canSwitch, held, onToggle, onDismiss } = props;
   const gatewayOnline = gateway === 'online';
   const id = `relay-${relay.gateway}-${relay.id}`;
   const name = relay.name ?? relay.id;
@@ -45,11 +49,12 @@ export function RelaySwitch(props: Props) {
   const on = relay.on === true;
   const busy = state === 'pending';
   const stale = !gatewayOnline || relay.quality === 'stale';
-  const disabled = busy || !gatewayOnline || !known || !canSwitch;
+  const disabled = busy || !gatewayOnline || !known || !canSwitch || Boolean(held);
   let status = on ? 'On' : known ? 'Off' : 'Unknown';
   if (busy) status = `Switching ${requested ? 'on' : 'off'}…`;
   else if (!gatewayOnline) status = `${status} (gateway ${gateway})`;
   else if (!canSwitch) status = `${status} (view only)`;
+  else if (held) status = `${status} (${held})`;
   return (
     <div className={`relay relay-${state}${stale ? ' relay-stale' : ''}`} data-testid={id}>
       <span className="relay-name" id={`${id}-name`}>

@@ -17,6 +17,10 @@ export function StatsPanel({ id, title, stats, stale, nowMs }: Props) {
     ['Temperature', formatTemperature(stats?.temperature)],
     ['Uptime', formatUptime(stats?.uptime)],
   ];
+  // A gateway's own measure of its last relay command: receipt to pin read back.
+  if (typeof stats?.command_latency_s === 'number') {
+    rows.push(['Command', `${(stats.command_latency_s * 1000).toFixed(1)} ms`]);
+  }
   const isStale = stale || stats?.quality === 'stale';
   return (
     <section
