@@ -209,3 +209,82 @@ def test_all_to_safe_plant_wide_drives_every_relay_and_answers_per_gateway(
         "error": "invalid",
         "detail": "gateway: no gateway 'nowhere' (known: line1)",
     }
+
+
+CELL = """
+gateway_id = "cell2"
+system_interval_s = 1.0
+
+[hardware]
+backend = "simulated"
+
+[hardware.simulated_wiring]
+17 = 13          # the guard switch (input 17) follows the guard lock solenoid (relay on 13)
+
+[[relays]]
+id = "pump_a"
+name = "Pump A"
+pin = 5
+
+[[relays]]
+id = "pump_b"
+name = "Pump B"
+pin = 6
+
+[[relays]]
+id = "guard_lock"
+name = "Guard lock"
+pin = 13
+
+[[relays]]
+id = "press"
+name = "Press"
+pin = 19
+
+[[inputs]]
+id = "guard_closed"
+name = "Guard closed"
+pin = 17
+pull = "down"
+debounce_ms = 0
+
+[[interlocks]]
+id = "one_pump"
+kind = "excludes"
+relay = "pump_a"
+other = "pump_b"
+
+[[interlocks]]
+id = "guard_first"
+kind = "permissive"
+relay = "press"
+other = "guard_closed"
+"""
+
+
+def test_excludes_and_a_permissive_input_through_the_dashboard_api(tmp_path: Path) -> None:
+    """The other rule kinds, on a gateway process of their own: refused through the bridge
+    with the rule named, and a trip when the permissive input changes (a real edge)."""
+    config = tmp_path / "cell2.toml"
+    config.write_text(CELL)
+    cell = Stack(tmp_path / "stack", gateway_args=("--config", str(config)))
+    try:
+        cell.start("cell2")
+        with client(cell) as alice:
+            alice.wait_for("state")
+            assert set_relay(alice, "cell2/pump_b", True)["ok"]
+            refused = set_relay(alice, "cell2/pump_a", True)
+            assert (refused["error"], refused["detail"]) == (
+                "interlocked",
+                "interlock one_pump: pump_a and pump_b are never both on",
+            )
+            refused = set_relay(alice, "cell2/press", True)
+            assert refused["error"] == "interlocked"
+            assert refused["detail"].startswith("interlock guard_first:")
+            assert set_relay(alice, "cell2/guard_lock", True)["ok"]
+            assert set_relay(alice, "cell2/press", True)["ok"]
+            assert set_relay(alice, "cell2/guard_lock", False)["ok"]  # the guard opens
+            tripped = wait_relay(alice, "cell2/press", on=False, reason="trip")
+            assert tripped["rule"] == "guard_first"
+    finally:
+        cell.stop()
