@@ -14,6 +14,7 @@ from typing import Any
 from conftest import GatewayFactory
 from gw_helpers import DOOR, GW, LIGHT, MOTOR, board, command, is_online, result_for, topics
 
+from devtools.local_broker import LocalBroker
 from devtools.mqtt_probe import MqttProbe, Received
 from factory_core.contract import CommandResult, RelayState, SystemStats, decode
 from gateway.service import Gateway
@@ -263,3 +264,32 @@ def test_the_meta_carries_the_rules_and_the_confirm_flags(
     assert [r["id"] for r in meta["relays"] if r.get("confirm")] == ["light"]
     assert [r.pop("state") for r in meta["interlocks"]] == [True, True, True]
     assert meta["interlocks"] == board(tmp_path, **SAFEGUARDED)["interlocks"]
+
+
+def test_link_loss_drives_a_locked_relay_to_safe_and_trips_what_needed_it_first(
+    start_gateway: GatewayFactory, broker_env: LocalBroker, gpio: ModuleType
+) -> None:
+    """The light (policy hold) needs the motor (policy safe, locked): at link loss the motor
+    goes to its safe state despite its lock, and the light trips before it."""
+    relays = [
+        {"id": "motor", "name": "Motor", "pin": MOTOR, "active_low": True},
+        {"id": "light", "name": "Light", "pin": LIGHT, "on_link_loss": "hold"},
+    ]
+    rules = [{"id": "light_needs_motor", "kind": "requires", "relay": "light", "other": "motor"}]
+    start_gateway(relays=relays, interlocks=rules, link_loss_timeout_s=1.0)
+    with MqttProbe(broker_env.url, ["factory/#"]) as probe:
+        probe.wait_for(is_online)
+        assert switch(probe, "motor", True).ok and switch(probe, "light", True).ok
+        assert lock(probe, "motor", True, by="alice").ok
+    broker_env.stop()
+    cut = time.monotonic()
+    while gpio.level(MOTOR) == 0 and time.monotonic() - cut < 10.0:
+        time.sleep(0.02)  # polling a pin: the gateway says nothing while the broker is down
+    assert gpio.level(MOTOR) == 1, "the locked motor was not driven to its safe state"
+    assert gpio.level(LIGHT) == 0, "the light that needs it must trip, hold or not"
+    broker_env.start()
+    with MqttProbe(broker_env.url, ["factory/#"]) as probe:
+        motor = wait_state(probe, "motor", on=False, reason="link_loss")
+        assert motor.lock is not None and motor.lock.by == "alice"
+        light = wait_state(probe, "light", on=False, reason="trip")
+        assert light.rule == "light_needs_motor"
