@@ -66,6 +66,8 @@ def test_each_role_gets_exactly_its_topics() -> None:
     assert acl["line1"] == [
         f"write {p}/line1/#",
         f"read {p}/line1/relays/+/set",
+        f"read {p}/line1/relays/+/lock",
+        f"read {p}/line1/all_to_safe",
         f"read {p}/rebirth",
         "readwrite homeassistant/+/factory_line1/+/config",
         "read homeassistant/status",
@@ -73,12 +75,18 @@ def test_each_role_gets_exactly_its_topics() -> None:
     assert acl["line2"][0] == f"write {p}/line2/#"
     no_ha = parse_plant({**tomllib.loads(PLANT_TOML), "home_assistant_prefix": ""})
     assert not any("homeassistant" in rule for rule in acl_blocks(render_acl(no_ha))["line1"])
-    assert acl["bridge"] == [f"read {p}/#", f"write {p}/+/relays/+/set", f"write {p}/rebirth"]
+    assert acl["bridge"] == [
+        f"read {p}/#",
+        f"write {p}/+/relays/+/set",
+        f"write {p}/+/relays/+/lock",  # locks and all to safe: bridges only
+        f"write {p}/+/all_to_safe",
+        f"write {p}/rebirth",
+    ]
     assert acl["bridge-samples"] == [f"read {p}/+/devices/+/state", f"read {p}/+/system"]
     telemetry = [
         f"read {p}/+/{tail}"
         for tail in ("status", "meta", "devices/+/state", "relays/+/state", "relays/+/result",
-                     "system")
+                     "all_to_safe/result", "system")
     ]  # fmt: skip
     assert acl["historian"] == telemetry
     assert acl["scada"] == [*telemetry, f"write {p}/line1/relays/relay_1/set"]
