@@ -39,7 +39,7 @@ def test_an_interlocked_relay_says_why_and_a_confirm_relay_asks_first(
     fan_switch = page.get_by_role("switch", name="Exhaust fan", exact=True)
     # Before anyone tries: the rule, from the gateway's meta, and a switch that cannot be used.
     expect(heater.get_by_test_id("relay-interlock")).to_have_text(
-        "Interlock heater_needs_fan: relay_5 may be on only while relay_4 is on"
+        "Interlock heater_needs_fan: Oven heater may be on only while Exhaust fan is on"
     )
     expect(heater_switch).to_have_attribute("aria-disabled", "true")
     expect(heater.get_by_test_id("relay-status")).to_have_text("Off (interlocked)")

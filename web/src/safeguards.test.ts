@@ -64,8 +64,9 @@ function plant(on: Record<string, boolean>, doorShut: boolean | null = true): Pl
 describe('blockedOn: what the dashboard shows before the operator tries', () => {
   it('names the rule a switch-on would break, and nothing once it holds', () => {
     const p = plant({ heater: false, fan: false, pump_a: false, pump_b: true, press: false });
+    // In the names the page shows: the relays' from their entries, as the operator knows them.
     expect(blockedOn(p, relay('heater', false))).toBe(
-      'Interlock heater_needs_fan: heater requires fan',
+      'Interlock heater_needs_fan: heater may be on only while fan is on',
     );
     expect(blockedOn(p, relay('pump_a', false))).toMatch(/^Interlock one_pump/);
     expect(blockedOn(p, relay('press', false))).toBeNull();

@@ -9,7 +9,11 @@ import { normalizeOutcome, type PlantState, relayKey } from './plant';
 import type { CommandOutcome, Relay } from './types';
 
 export const TEXT = {
-  interlock: (rule: InterlockEntry) => `Interlock ${rule.id}: ${rule.text}`,
+  interlock: (id: string, text: string) => `Interlock ${id}: ${text}`,
+  requires: (relay: string, other: string) => `${relay} may be on only while ${other} is on`,
+  excludes: (relay: string, other: string) => `${relay} and ${other} are never both on`,
+  permissive: (relay: string, input: string, state: boolean) =>
+    `${relay} may be on only while ${input} is ${state ? 'on' : 'off'}`,
   locked: (lock: RelayLockEntry) =>
     `Locked by ${lock.by} since ${formatUtc(lock.since)}: ${lock.reason}`,
   cycles: (n: number) => `${n.toLocaleString('en')} cycle${n === 1 ? '' : 's'}`,
@@ -41,13 +45,28 @@ function holds(
   }
 }
 
+/** A rule in words, with the names the page shows (the gateway's own text uses ids). */
+export function ruleText(plant: PlantState, gateway: string, rule: InterlockEntry): string {
+  const relayName = (id: string) => plant.relays[relayKey(gateway, id)]?.name ?? id;
+  const deviceName = (id: string) => plant.devices[relayKey(gateway, id)]?.name ?? id;
+  const relay = relayName(rule.relay);
+  switch (rule.kind) {
+    case 'requires':
+      return TEXT.requires(relay, relayName(rule.other));
+    case 'excludes':
+      return TEXT.excludes(relay, relayName(rule.other));
+    case 'permissive':
+      return TEXT.permissive(relay, deviceName(rule.other), rule.state);
+  }
+}
+
 /** Why switching `relay` on now would be refused by an interlock, or null (off never is). */
 export function blockedOn(plant: PlantState, relay: Relay): string | null {
   const rules = plant.gateways[relay.gateway]?.interlocks ?? [];
   for (const rule of rules) {
     const about = rule.relay === relay.id || (rule.kind === 'excludes' && rule.other === relay.id);
     if (about && !holds(rule, plant, relay.gateway, { [relay.id]: true })) {
-      return TEXT.interlock(rule);
+      return TEXT.interlock(rule.id, ruleText(plant, relay.gateway, rule));
     }
   }
   return null;

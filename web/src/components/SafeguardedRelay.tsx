@@ -66,7 +66,6 @@ export function SafeguardedRelay({ relayKey, relay, plant, client, gateway, canS
       />
       {lock !== null && (
         <p className="relay-lock" data-testid="relay-lock">
-          <span aria-hidden="true">🔒 </span>
           {SAFEGUARDS.locked(lock)}
         </p>
       )}
