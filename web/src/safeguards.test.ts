@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { InterlockEntry } from './generated/contract';
+import { formatsFor } from './i18n';
 import { emptyPlant, type PlantState } from './plant';
-import { blockedOn, normalizeAllToSafe, wearText } from './safeguards';
+import { blockedOn as blockedOnIn, normalizeAllToSafe, wearText as wearTextIn } from './safeguards';
 import type { Device, Gateway, Relay } from './types';
+
+const en = formatsFor({ language: 'en', digits: 'native' });
+const fa = formatsFor({ language: 'fa', digits: 'native' });
+const blockedOn = (p: PlantState, r: Relay) => blockedOnIn(en, p, r);
+const wearText = (r: Relay) => wearTextIn(en, r);
 
 const relay = (id: string, on: boolean, extra: Partial<Relay> = {}): Relay => ({
   gateway: 'line1',
@@ -93,7 +99,15 @@ describe('wear and all to safe', () => {
     expect(wearText(relay('r', false))).toBeNull();
     expect(wearText(relay('r', false, { cycles: 1, on_time_s: 42 }))).toBe('1 cycle · 42 s on');
     expect(wearText(relay('r', false, { cycles: 12040, on_time_s: 7200 }))).toBe(
-      '12,040 cycles · 2.0 h on',
+      '12040 cycles · 2.0 h on',
+    );
+    // Persian: its words and digits.
+    expect(wearTextIn(fa, relay('r', false, { cycles: 3, on_time_s: 90 }))).toBe(
+      '۳ چرخه · ۱٫۵ دقیقه روشن',
+    );
+    const p = plant({ heater: false, fan: false });
+    expect(blockedOnIn(fa, p, relay('heater', false))).toBe(
+      'اینترلاک heater_needs_fan: heater فقط وقتی می‌تواند روشن باشد که fan روشن باشد',
     );
   });
 

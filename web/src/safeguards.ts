@@ -1,31 +1,12 @@
 // Relay safeguards as the dashboard shows them (pure): why a relay cannot be switched on now
 // (the gateway's interlocks, from its meta, against the states the page holds), its lock and
-// its wear in words, and the answer of "all to safe". The gateway enforces every rule itself;
-// this only tells the operator before they try.
+// its wear in words (catalog keys safeguards.*), and the answer of "all to safe". The gateway
+// enforces every rule itself; this only tells the operator before they try.
 
-import { formatUtc } from './format';
 import type { InterlockEntry, RelayLockEntry } from './generated/contract';
+import type { Formats } from './i18n';
 import { normalizeOutcome, type PlantState, relayKey } from './plant';
 import type { CommandOutcome, Relay } from './types';
-
-export const TEXT = {
-  interlock: (id: string, text: string) => `Interlock ${id}: ${text}`,
-  requires: (relay: string, other: string) => `${relay} may be on only while ${other} is on`,
-  excludes: (relay: string, other: string) => `${relay} and ${other} are never both on`,
-  permissive: (relay: string, input: string, state: boolean) =>
-    `${relay} may be on only while ${input} is ${state ? 'on' : 'off'}`,
-  locked: (lock: RelayLockEntry) =>
-    `Locked by ${lock.by} since ${formatUtc(lock.since)}: ${lock.reason}`,
-  cycles: (n: number) => `${n.toLocaleString('en')} cycle${n === 1 ? '' : 's'}`,
-  onTime: (s: number) =>
-    s < 60
-      ? `${s.toFixed(0)} s on`
-      : s < 3600
-        ? `${(s / 60).toFixed(1)} min on`
-        : `${(s / 3600).toFixed(1)} h on`,
-  trip: (rule: string) => `Tripped by interlock ${rule}`,
-  noAnswer: 'unexpected answer from the bridge',
-};
 
 function holds(
   rule: InterlockEntry,
@@ -46,37 +27,70 @@ function holds(
 }
 
 /** A rule in words, with the names the page shows (the gateway's own text uses ids). */
-export function ruleText(plant: PlantState, gateway: string, rule: InterlockEntry): string {
+export function ruleText(
+  f: Formats,
+  plant: PlantState,
+  gateway: string,
+  rule: InterlockEntry,
+): string {
   const relayName = (id: string) => plant.relays[relayKey(gateway, id)]?.name ?? id;
   const deviceName = (id: string) => plant.devices[relayKey(gateway, id)]?.name ?? id;
   const relay = relayName(rule.relay);
   switch (rule.kind) {
     case 'requires':
-      return TEXT.requires(relay, relayName(rule.other));
+      return f.t('safeguards.requires', { relay, other: relayName(rule.other) });
     case 'excludes':
-      return TEXT.excludes(relay, relayName(rule.other));
-    case 'permissive':
-      return TEXT.permissive(relay, deviceName(rule.other), rule.state);
+      return f.t('safeguards.excludes', { relay, other: relayName(rule.other) });
+    case 'permissive': {
+      const input = deviceName(rule.other);
+      return rule.state
+        ? f.t('safeguards.permissiveOn', { relay, input })
+        : f.t('safeguards.permissiveOff', { relay, input });
+    }
   }
 }
 
-/** Why switching `relay` on now would be refused by an interlock, or null (off never is). */
-export function blockedOn(plant: PlantState, relay: Relay): string | null {
+/** The rule that switching `relay` on now would break, or null (off never breaks one). */
+export function blockingRule(plant: PlantState, relay: Relay): InterlockEntry | null {
   const rules = plant.gateways[relay.gateway]?.interlocks ?? [];
   for (const rule of rules) {
     const about = rule.relay === relay.id || (rule.kind === 'excludes' && rule.other === relay.id);
-    if (about && !holds(rule, plant, relay.gateway, { [relay.id]: true })) {
-      return TEXT.interlock(rule.id, ruleText(plant, relay.gateway, rule));
-    }
+    if (about && !holds(rule, plant, relay.gateway, { [relay.id]: true })) return rule;
   }
   return null;
 }
 
-/** "1,204 cycles · 3.2 h on", or null before the gateway has said. */
-export function wearText(relay: Relay): string | null {
+/** Why switching `relay` on now would be refused by an interlock, in words, or null. */
+export function blockedOn(f: Formats, plant: PlantState, relay: Relay): string | null {
+  const rule = blockingRule(plant, relay);
+  if (rule === null) return null;
+  return f.t('safeguards.interlock', {
+    id: rule.id,
+    text: ruleText(f, plant, relay.gateway, rule),
+  });
+}
+
+/** "1204 cycles · 3.2 h on", or null before the gateway has said. */
+export function wearText(f: Formats, relay: Relay): string | null {
   if (typeof relay.cycles !== 'number') return null;
-  const onTime = typeof relay.on_time_s === 'number' ? ` · ${TEXT.onTime(relay.on_time_s)}` : '';
-  return `${TEXT.cycles(relay.cycles)}${onTime}`;
+  const cycles = f.t('safeguards.cycles', { count: relay.cycles, n: f.number(relay.cycles) });
+  const s = relay.on_time_s;
+  if (typeof s !== 'number') return cycles;
+  const onTime =
+    s < 60
+      ? f.t('safeguards.onTimeS', { value: f.number(s) })
+      : s < 3600
+        ? f.t('safeguards.onTimeMin', { value: f.number(s / 60, 1) })
+        : f.t('safeguards.onTimeH', { value: f.number(s / 3600, 1) });
+  return f.t('safeguards.wear', { cycles, onTime });
+}
+
+export function lockText(f: Formats, lock: RelayLockEntry): string {
+  return f.t('safeguards.locked', {
+    by: lock.by,
+    since: f.dateTime(lock.since),
+    reason: lock.reason,
+  });
 }
 
 export interface AllToSafeAnswer {

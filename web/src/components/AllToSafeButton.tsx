@@ -1,31 +1,25 @@
 import { useState } from 'react';
 import type { LiveClient } from '../client';
+import { useFormats } from '../i18n';
 import type { AllToSafeAnswer } from '../safeguards';
 import { ConfirmDialog } from './ConfirmDialog';
 
-// Every user-visible string of this component, for the coming translation catalogs.
-const TEXT = {
-  button: (plantWide: boolean) => (plantWide ? 'All to safe (plant)' : 'All to safe'),
-  title: (target: string) => `Drive every relay of ${target} to its safe state?`,
-  plant: 'the whole plant',
-  body: 'Every relay goes to its safe state, locked relays too; relays that others depend on go last.',
-  notEstop:
-    'This is not a safety-rated emergency stop: it travels over the network and software. Use the machine’s emergency stop for safety.',
-  yes: 'Drive to safe state',
-  cancel: 'Cancel',
-  running: 'Driving every relay to its safe state…',
-  done: 'Every relay is at its safe state.',
-  failed: (who: string, detail: string) => `${who === '*' ? 'Refused' : who}: ${detail}`,
-};
-
-/** "All to safe" for one gateway or (without `gateway`) the plant: confirmed, shown until
- * every gateway has answered. */
+/** "All to safe" for one gateway or (without `gateway`) the plant: confirmed, said not to be
+ * an emergency stop, shown until every gateway has answered. */
 export function AllToSafeButton({ client, gateway }: { client: LiveClient; gateway?: string }) {
+  const { t } = useFormats();
   const [confirming, setConfirming] = useState(false);
   const [running, setRunning] = useState(false);
   const [answer, setAnswer] = useState<AllToSafeAnswer | null>(null);
   const testId = gateway === undefined ? 'all-to-safe-plant' : `all-to-safe-${gateway}`;
-  const failures = Object.entries(answer?.gateways ?? {}).filter(([, o]) => !o.ok);
+  const failures = Object.entries(answer?.gateways ?? {})
+    .filter(([, o]) => !o.ok)
+    .map(([who, o]) => {
+      const detail = o.detail ?? o.error ?? '';
+      return who === '*'
+        ? t('safeguards.allRefused', { detail })
+        : t('safeguards.allFailed', { who, detail });
+    });
   return (
     <span className="all-to-safe" data-testid={testId}>
       <button
@@ -37,19 +31,23 @@ export function AllToSafeButton({ client, gateway }: { client: LiveClient; gatew
           setConfirming(true);
         }}
       >
-        {TEXT.button(gateway === undefined)}
+        {gateway === undefined ? t('safeguards.allToSafePlant') : t('safeguards.allToSafe')}
       </button>
       <span role="status" className="all-to-safe-status" data-testid="all-to-safe-status">
-        {running && TEXT.running}
-        {answer?.ok && TEXT.done}
-        {failures.map(([who, o]) => TEXT.failed(who, o.detail ?? o.error ?? '')).join('; ')}
+        {running && t('safeguards.allRunning')}
+        {answer?.ok && t('safeguards.allDone')}
+        {failures.join('; ')}
       </span>
       {confirming && (
         <ConfirmDialog
           testId="confirm-all-to-safe"
-          title={TEXT.title(gateway ?? TEXT.plant)}
-          confirmLabel={TEXT.yes}
-          cancelLabel={TEXT.cancel}
+          title={
+            gateway === undefined
+              ? t('safeguards.allTitlePlant')
+              : t('safeguards.allTitleGateway', { target: gateway })
+          }
+          confirmLabel={t('safeguards.allYes')}
+          cancelLabel={t('safeguards.cancel')}
           onConfirm={() => {
             setConfirming(false);
             setRunning(true);
@@ -60,9 +58,9 @@ export function AllToSafeButton({ client, gateway }: { client: LiveClient; gatew
           }}
           onCancel={() => setConfirming(false)}
         >
-          <p>{TEXT.body}</p>
+          <p>{t('safeguards.allBody')}</p>
           <p className="warning" data-testid="not-an-estop">
-            <strong>{TEXT.notEstop}</strong>
+            <strong>{t('safeguards.notEstop')}</strong>
           </p>
         </ConfirmDialog>
       )}

@@ -1,29 +1,11 @@
 import { useState } from 'react';
 import type { LiveClient } from '../client';
+import { useFormats } from '../i18n';
 import { type PlantState, relaySwitchState } from '../plant';
-import { blockedOn, TEXT as SAFEGUARDS, wearText } from '../safeguards';
-import type { GatewayStatus, Relay } from '../types';
+import { blockedOn, lockText, wearText } from '../safeguards';
+import type { CommandOutcome, GatewayStatus, Relay } from '../types';
 import { ConfirmDialog } from './ConfirmDialog';
 import { RelaySwitch } from './RelaySwitch';
-
-// Every user-visible string of this component, for the coming translation catalogs.
-const TEXT = {
-  confirmTitle: (name: string, on: boolean) => `Switch ${name} ${on ? 'on' : 'off'}?`,
-  confirmBody: 'This relay asks for confirmation before it is switched.',
-  confirmYes: (on: boolean) => (on ? 'Switch on' : 'Switch off'),
-  cancel: 'Cancel',
-  lock: 'Lock…',
-  unlock: 'Unlock',
-  lockTitle: (name: string) => `Lock ${name} in its current state?`,
-  lockBody:
-    'While it is locked, the gateway refuses every command to it, from anyone. Only you or an admin can unlock it. Its safe state (link loss, interlock trip, all to safe) still acts.',
-  reason: 'Reason (who works on what)',
-  lockYes: 'Lock',
-  lockFailed: (detail: string) => `Lock not applied: ${detail}`,
-  heldLocked: 'locked',
-  heldInterlocked: 'interlocked',
-  unlockFailed: (detail: string) => `Unlock refused: ${detail}`,
-};
 
 interface Props {
   relayKey: string;
@@ -37,20 +19,28 @@ interface Props {
 /** A relay with its safeguards: the confirmation it asks for, its lock, the interlock that
  * holds it off, its wear. The gateway enforces all of them; this shows them beforehand. */
 export function SafeguardedRelay({ relayKey, relay, plant, client, gateway, canSwitch }: Props) {
+  const f = useFormats();
+  const { t } = f;
   const [confirming, setConfirming] = useState<boolean | null>(null);
   const [locking, setLocking] = useState(false);
   const [reason, setReason] = useState('');
   const [lockError, setLockError] = useState<string | null>(null);
   const name = relay.name ?? relay.id;
   const lock = relay.lock ?? null;
-  const blocked = relay.on === true ? null : blockedOn(plant, relay);
-  const wear = wearText(relay);
+  const blocked = relay.on === true ? null : blockedOn(f, plant, relay);
+  const wear = wearText(f, relay);
   const switchTo = (on: boolean, confirmed: boolean) =>
     client.setRelay(relay.gateway, relay.id, on, confirmed);
-  const lockAnswer =
-    (failed: (d: string) => string) =>
-    (outcome: { ok: boolean; detail: string | null; error: string | null }) =>
-      setLockError(outcome.ok ? null : failed(outcome.detail ?? outcome.error ?? ''));
+  const answered = (key: 'lockFailed' | 'unlockFailed') => (outcome: CommandOutcome) =>
+    setLockError(
+      outcome.ok ? null : t(`safeguards.${key}`, { detail: outcome.detail ?? outcome.error ?? '' }),
+    );
+  const held =
+    lock !== null
+      ? t('safeguards.heldLocked')
+      : blocked !== null
+        ? t('safeguards.heldInterlocked')
+        : null;
   return (
     <div className="safeguarded-relay" data-testid={`safeguarded-${relay.gateway}-${relay.id}`}>
       <RelaySwitch
@@ -60,13 +50,13 @@ export function SafeguardedRelay({ relayKey, relay, plant, client, gateway, canS
         requested={plant.pending[relayKey]?.requested}
         gateway={gateway}
         canSwitch={canSwitch}
-        held={lock !== null ? TEXT.heldLocked : blocked !== null ? TEXT.heldInterlocked : null}
+        held={held}
         onToggle={(on) => (relay.confirm ? setConfirming(on) : switchTo(on, false))}
         onDismiss={() => client.dismissError(relay.gateway, relay.id)}
       />
       {lock !== null && (
         <p className="relay-lock" data-testid="relay-lock">
-          {SAFEGUARDS.locked(lock)}
+          <bdi>{lockText(f, lock)}</bdi>
         </p>
       )}
       {blocked !== null && lock === null && (
@@ -76,7 +66,7 @@ export function SafeguardedRelay({ relayKey, relay, plant, client, gateway, canS
       )}
       {relay.reason === 'trip' && relay.rule && (
         <p className="relay-trip muted" data-testid="relay-trip">
-          {SAFEGUARDS.trip(relay.rule)}
+          {t('safeguards.trip', { rule: relay.rule })}
         </p>
       )}
       <div className="relay-extras">
@@ -96,10 +86,10 @@ export function SafeguardedRelay({ relayKey, relay, plant, client, gateway, canS
               else
                 void client
                   .lockRelay(relay.gateway, relay.id, false)
-                  .then(lockAnswer(TEXT.unlockFailed));
+                  .then(answered('unlockFailed'));
             }}
           >
-            {lock === null ? TEXT.lock : TEXT.unlock}
+            {lock === null ? t('safeguards.lock') : t('safeguards.unlock')}
           </button>
         )}
       </div>
@@ -111,37 +101,37 @@ export function SafeguardedRelay({ relayKey, relay, plant, client, gateway, canS
       {confirming !== null && (
         <ConfirmDialog
           testId="confirm-switch"
-          title={TEXT.confirmTitle(name, confirming)}
-          confirmLabel={TEXT.confirmYes(confirming)}
-          cancelLabel={TEXT.cancel}
+          title={t(confirming ? 'safeguards.confirmOn' : 'safeguards.confirmOff', { name })}
+          confirmLabel={t(confirming ? 'safeguards.switchOn' : 'safeguards.switchOff')}
+          cancelLabel={t('safeguards.cancel')}
           onConfirm={() => {
             switchTo(confirming, true);
             setConfirming(null);
           }}
           onCancel={() => setConfirming(null)}
         >
-          <p>{TEXT.confirmBody}</p>
+          <p>{t('safeguards.confirmBody')}</p>
         </ConfirmDialog>
       )}
       {locking && (
         <ConfirmDialog
           testId="confirm-lock"
-          title={TEXT.lockTitle(name)}
-          confirmLabel={TEXT.lockYes}
-          cancelLabel={TEXT.cancel}
+          title={t('safeguards.lockTitle', { name })}
+          confirmLabel={t('safeguards.lockYes')}
+          cancelLabel={t('safeguards.cancel')}
           canConfirm={reason.trim() !== ''}
           onConfirm={() => {
             setLocking(false);
             void client
               .lockRelay(relay.gateway, relay.id, true, reason.trim())
-              .then(lockAnswer(TEXT.lockFailed));
+              .then(answered('lockFailed'));
             setReason('');
           }}
           onCancel={() => setLocking(false)}
         >
-          <p>{TEXT.lockBody}</p>
+          <p>{t('safeguards.lockBody')}</p>
           <label className="lock-reason">
-            {TEXT.reason}
+            {t('safeguards.reason')}
             <input
               type="text"
               value={reason}
