@@ -40,6 +40,7 @@ describe('indicator', () => {
       label: 'Real-time Connected',
       tone: 'ok',
       age: 'live',
+      ageTitle: '1970-01-01 00:00:01 UTC',
       hasData: true,
       stale: false,
       detail: null,
