@@ -5,11 +5,9 @@ every landmark has a name of its own (issue "Trends that last...", item 5)."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from devtools.mqtt_probe import MqttProbe
 from devtools.stack import Stack
@@ -22,36 +20,12 @@ from factory_core.contract import (
     RelayState,
     Topics,
 )
+from tests.browser.axe import axe_problems
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
-AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
 GW = "line1"
 DEVICES = ("temperature", "humidity", "vibration", "pressure", "machine_running")
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-# Serious and critical fail; of the rest only a landmark without a name of its own, which the
-# issue names (axe calls it moderate).
-ALSO_FAIL = {"landmark-unique"}
-
-
-def axe_problems(page: Page, where: str) -> list[str]:
-    """What axe-core finds on the page as it is now, one line per rule broken."""
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `make setup` (npm ci in web/)")
-    page.add_script_tag(path=str(AXE))
-    result: dict[str, Any] = page.evaluate(
-        "tags => axe.run(document, { runOnly: { type: 'tag', values: tags } })", WCAG_21_AA
-    )
-    problems = []
-    for v in result["violations"]:
-        if v["impact"] in ("serious", "critical") or v["id"] in ALSO_FAIL:
-            nodes = "; ".join(
-                f"{n['target']}: {n.get('failureSummary', '').splitlines()[-1].strip()}"
-                for n in v["nodes"][:5]
-            )
-            problems.append(f"{where}: {v['id']} ({v['impact']}, {len(v['nodes'])}x) {nodes}")
-    return problems
 
 
 def offline_gateway_and_a_bad_sensor(stack: Stack) -> None:
