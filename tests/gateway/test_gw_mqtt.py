@@ -9,7 +9,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import GatewayFactory
 from gw_helpers import (
     DOOR,
     GW,
@@ -17,6 +16,7 @@ from gw_helpers import (
     LIGHT,
     MOTOR,
     VALVE,
+    GatewayFactory,
     command,
     is_online,
     result_for,
