@@ -1,0 +1,23 @@
+"""Waiting on an event that has no callback: poll the check, fail with what was awaited."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, poll: float = 0.02) -> float:
+    """Poll ``check`` until truthy; return the time.time() it first was.
+
+    Raises TimeoutError naming ``what`` after ``timeout`` seconds. Give a generous timeout:
+    on a busy machine an event that usually takes milliseconds can take seconds, and a
+    passing wait returns as soon as the event is there.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return time.time()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not within {timeout} s: {what}")
+        time.sleep(poll)
