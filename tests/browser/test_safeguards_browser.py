@@ -10,7 +10,7 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from devtools.stack import Stack
-from tests.browser.test_accessibility import axe_problems
+from tests.browser.axe import axe_problems
 from tests.browser.test_dashboard import GW, open_dashboard, screenshot
 
 pytestmark = pytest.mark.browser

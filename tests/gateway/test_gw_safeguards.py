@@ -16,6 +16,7 @@ from gw_helpers import DOOR, GW, LIGHT, MOTOR, board, command, is_online, result
 
 from devtools.local_broker import LocalBroker
 from devtools.mqtt_probe import MqttProbe, Received
+from devtools.waits import wait_for
 from factory_core.contract import CommandResult, RelayState, SystemStats, decode
 from gateway.service import Gateway
 
@@ -282,10 +283,8 @@ def test_link_loss_drives_a_locked_relay_to_safe_and_trips_what_needed_it_first(
         assert switch(probe, "motor", True).ok and switch(probe, "light", True).ok
         assert lock(probe, "motor", True, by="alice").ok
     broker_env.stop()
-    cut = time.monotonic()
-    while gpio.level(MOTOR) == 0 and time.monotonic() - cut < 10.0:
-        time.sleep(0.02)  # polling a pin: the gateway says nothing while the broker is down
-    assert gpio.level(MOTOR) == 1, "the locked motor was not driven to its safe state"
+    # A pin is polled: the gateway can tell nobody while the broker is down.
+    wait_for(lambda: gpio.level(MOTOR) == 1, 20, "the locked motor driven to its safe state")
     assert gpio.level(LIGHT) == 0, "the light that needs it must trip, hold or not"
     broker_env.start()
     with MqttProbe(broker_env.url, ["factory/#"]) as probe:
