@@ -150,11 +150,12 @@ class RelayController:
         return Outbound(self.topics.relay_state(self.gateway_id, relay.id), state, retain=True)
 
     def publish_states(self) -> None:
-        """Every state (a rebirth, the periodic republish); the wear saved; rules enforced."""
+        """Every state (a rebirth, the periodic republish), rules enforced first; the on-time
+        saved soon after (never before the states: a rebirth must not wait for a disk)."""
         self.enforce_interlocks()
-        self._save_ledger()
         for relay in self.relays.values():
             self._send_state(relay)
+        self._wear_changed()
 
     def _send_state(self, relay: Relay) -> None:
         message = self.state_message(relay)
