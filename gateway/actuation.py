@@ -358,7 +358,9 @@ class RelayController:
             return
         for relay in self.relays.values():
             self._cancel_pulse(relay.id)
-        moved, failed = self._to_safe(self.relays.values(), "all_to_safe", cmd=command.id)
+        moved, failed = self._to_safe(
+            self.relays.values(), "all_to_safe", cmd=command.id, why=f"all to safe by {command.by}"
+        )
         audit.warning(
             "all to safe by %s, command %s: moved %s; failed %s",
             command.by,
@@ -426,6 +428,7 @@ class RelayController:
         cmd: str | None = None,
         *,
         drive_if_safe: bool = False,
+        why: str | None = None,
     ) -> tuple[list[str], list[str]]:
         """Drive ``relays`` to their safe state, whatever their lock says: first the relays an
         interlock would trip because of the move, then those going off, then those going on.
@@ -447,6 +450,8 @@ class RelayController:
                 audit.error("relay %s: cannot drive to safe state (%s): %s", relay.id, reason, exc)
                 failed.append(relay.id)
                 continue
+            # Audited as each relay moves: the record of a move is there when the pin is.
+            audit.warning("relay %s: %s, driven to safe state (on=%s)", relay.id, why or reason, on)
             if on == relay.config.safe_state:
                 moved.append(relay.id)
             else:
@@ -551,13 +556,8 @@ class RelayController:
                 continue
             self._cancel_pulse(relay.id)
             safe.append(relay)
-        moved, _failed = self._to_safe(safe, "link_loss")
-        for relay_id in moved:
-            audit.warning(
-                "relay %s: control link down for %.1f s, driven to safe state",
-                relay_id,
-                down_for_s,
-            )
+        why = f"control link down for {down_for_s:.1f} s"
+        moved, _failed = self._to_safe(safe, "link_loss", why=why)
         # Their states are dropped while offline and republished on reconnect.
         return moved
 
