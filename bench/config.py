@@ -12,9 +12,12 @@ SCENARIOS: Final = (
     "gateway_cpu",
     "sensor_push",
     "relay",
+    "relay_under_load",
     "ingest",
     "fan_out",
     "polling",
+    "mqtt_ws",
+    "seed",
 )
 RESULTS_DIR: Final = Path(__file__).resolve().parent / "results"
 
@@ -28,6 +31,7 @@ class BenchConfig:
     clients: tuple[int, ...] = (1, 10, 100)
     relay_clients: int = 10
     relay_commands: int = 60
+    relay_load_rate: float = 10000.0  # MQTT msg/s streaming in during relay_under_load
     ingest_clients: int = 100
     ingest_devices: int = 100
     rates: tuple[int, ...] = (250, 1000, 2500, 5000, 10000, 20000, 30000)
@@ -52,6 +56,7 @@ QUICK: Final = BenchConfig(
     clients=(1, 5),
     relay_clients=3,
     relay_commands=10,
+    relay_load_rate=500.0,
     ingest_clients=5,
     ingest_devices=20,
     rates=(500, 1000),

@@ -169,19 +169,19 @@ def test_clients_in_step_share_one_chain_and_one_off_step_gets_only_its_own() ->
     fanout.publish([plant.change("devices_update", "a", 1)], 1.0)
     deliver(fanout.flush(1.0, lambda _who: 0, plant.version), plant, dashboards)
     assert {d.version for d in dashboards.values()} == {1}
-    fanout.publish([plant.change("devices_update", "a", 2)], 1.1)
+    fanout.publish([plant.change("relays_update", "r", 2)], 1.1)
     # One client asks for the full state (at version 2) before the flush...
     dashboards["resynced"].take_state(plant)
     fanout.resynced("resynced", plant.version)
-    fanout.publish([plant.change("relays_update", "r", 3)], 1.1)
+    fanout.publish([plant.change("devices_update", "a", 3)], 1.1)
     plan = fanout.flush(1.1, lambda _who: 0, plant.version)
-    # ...so its chain is only the relay change, the same message as the in-step clients'
+    # ...so its chain is only the device change, the same message as the in-step clients'
     # second one: it gets that message, not their first (prev 1, while it holds 2).
     deliver(plan, plant, dashboards)
     (shared,) = [g for g in plan.groups if len(g.clients) == 100]
     assert [(m.event, m.payload["prev"]) for m in shared.messages] == [
-        ("devices_update", 1),
-        ("relays_update", 2),
+        ("relays_update", 1),
+        ("devices_update", 2),
     ]
     (own,) = [g for g in plan.groups if g.clients == ["resynced"]]
     assert own.messages == shared.messages[1:]
@@ -213,3 +213,79 @@ def test_a_closing_client_is_skipped_and_bad_settings_are_named() -> None:
         Fanout(-1, STUCK_AFTER)
     with pytest.raises(ValueError, match="max_queued"):
         Fanout(INTERVAL, STUCK_AFTER, max_queued=0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(EVENTS), st.sampled_from(KEYS), st.integers()),
+        min_size=1,
+        max_size=80,
+    ),
+    st.lists(st.booleans(), min_size=80, max_size=80),
+)
+def test_without_a_clock_a_free_client_gets_each_change_at_once_a_busy_one_the_newest_on_drain(
+    changes: list[tuple[Any, str, int]], slow_is_free: list[bool]
+) -> None:
+    """Issue 19, item 1: coalescing driven by the transport. Changes arrive far faster than
+    any burst allowance (10,000/s); a client whose queue is empty still gets each at once,
+    one whose packet is still queued is watched, and the flush after its queue drained
+    brings it up to date in at most one message per event."""
+    plant = Plant()
+    fanout = Fanout(0, STUCK_AFTER)
+    dashboards = {"fast": Dashboard(), "slow": Dashboard()}
+    for who in dashboards:
+        fanout.connect(who)
+    deliver(fanout.flush(0.0, lambda _who: 0, plant.version), plant, dashboards)
+    now = 0.0
+    for (event, key_, value), free in zip(changes, slow_is_free, strict=False):
+        now += 0.0001
+        fanout.publish([plant.change(event, key_, value)], now)
+        backlogs = {"fast": 0, "slow": 0 if free else 1}
+        plan = fanout.flush(now, backlogs.get, plant.version)
+        deliver(plan, plant, dashboards)
+        assert dashboards["fast"].version == plant.version, "a free client waited"
+        assert plan.next_due is None, "no clock: nothing is held for later"
+        if free:
+            assert dashboards["slow"].version == plant.version
+            to_slow = [m for g in plan.groups if "slow" in g.clients for m in g.messages]
+            assert len(to_slow) <= len(EVENTS), "one merged message per event at most"
+            assert len({m.event for m in to_slow}) == len(to_slow)
+        else:
+            assert plan.watch == ["slow"] and fanout.drained("slow")
+            assert fanout.pending("slow") <= len(EVENTS) * len(KEYS)
+
+
+def test_a_client_is_written_to_only_when_its_queue_is_empty() -> None:
+    plant = Plant()
+    fanout = Fanout(0, STUCK_AFTER)
+    dashboards = {"c": Dashboard()}
+    fanout.connect("c")
+    deliver(fanout.flush(0.0, lambda _who: 0, plant.version), plant, dashboards)
+    for value in range(5):
+        fanout.publish([plant.change("devices_update", "a", value)], 1.0)
+        plan = fanout.flush(1.0, lambda _who: 1, plant.version)  # one packet still queued
+        assert plan.groups == [] and plan.watch == ["c"]
+    plan = fanout.flush(1.0, lambda _who: 0, plant.version)  # its queue drained
+    (group,) = plan.groups
+    (message,) = group.messages
+    assert message.payload == {"prev": 0, "version": 5, "devices": {"a": {"v": 4}}}
+    deliver(plan, plant, dashboards)
+
+
+def test_relay_states_go_ahead_of_device_updates_in_one_flush() -> None:
+    """Issue 19, item 2: the push that confirms a command is never queued behind telemetry,
+    even when the telemetry changed first; each client's chain still holds."""
+    plant = Plant()
+    fanout = Fanout(0, STUCK_AFTER)
+    dashboards = {"c": Dashboard()}
+    fanout.connect("c")
+    deliver(fanout.flush(0.0, lambda _who: 0, plant.version), plant, dashboards)
+    fanout.publish([plant.change("devices_update", k, 1) for k in KEYS], 1.0)
+    fanout.publish([plant.change("relays_update", "r", 1)], 1.0)
+    fanout.publish([plant.change("devices_update", "a", 2)], 1.0)
+    plan = fanout.flush(1.0, lambda _who: 0, plant.version)
+    (group,) = plan.groups
+    assert [m.event for m in group.messages] == ["relays_update", "devices_update"]
+    deliver(plan, plant, dashboards)
+    assert dashboards["c"].version == plant.version

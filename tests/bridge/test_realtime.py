@@ -285,7 +285,7 @@ class PollingReader:
 def test_a_slow_reader_gets_its_own_chain_when_it_reads_and_a_frozen_one_is_cut(
     bridges, gateway: FakeGateway, clients
 ):
-    bridge = bridges(FACTORY_CLIENT_STUCK_S="6", FACTORY_COALESCE_MS="50")
+    bridge = bridges(FACTORY_CLIENT_STUCK_S="6")  # the shipped coalescing: no clock
     live: LiveClient = clients(bridge)
     slow = PollingReader(bridge.url, bridge.tokens["viewer"])
     frozen = PollingReader(bridge.url, bridge.tokens["viewer"])
