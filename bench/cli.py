@@ -28,7 +28,7 @@ from devtools.local_broker import LocalBroker, mosquitto_binary
 from devtools.stack import Stack
 
 _ON = "shipped"
-_OFF = "50 ms clock"
+_OFF = "clock"  # the comparison bridge: "<clock_ms> ms clock"
 
 
 def machine() -> dict[str, Any]:
@@ -199,20 +199,21 @@ def _clock(
     push: ScenarioResult,
     ingest: ScenarioResult,
 ) -> None:
-    stack = _stack(run, broker, "stack-clock", {"FACTORY_COALESCE_MS": "50"})
+    stack = _stack(run, broker, "stack-clock", {"FACTORY_COALESCE_MS": str(run.config.clock_ms)})
+    label = f"{run.config.clock_ms} ms {_OFF}"
     try:
         stack.start()
     except Exception as exc:
         stack.stop()
         for res in (push, ingest):
-            res.error = f"the system on the 50 ms clock did not start: {exc}"[:2000]
+            res.error = f"the system on the {label} did not start: {exc}"[:2000]
         return
     try:
         if "sensor_push" in wanted:
             n = max((c for c in run.config.clients if c <= 10), default=run.config.clients[0])
-            attempt_into(push, _push(run, stack, push, n, _OFF))
+            attempt_into(push, _push(run, stack, push, n, label))
         if "ingest" in wanted:
-            attempt_into(ingest, lambda: _ingest(run, stack, ingest, _OFF, "max_rate_clock"))
+            attempt_into(ingest, lambda: _ingest(run, stack, ingest, label, "max_rate_clock"))
     finally:
         stack.stop()
 

@@ -423,7 +423,12 @@ def fan_out(run: Run, stack: Stack) -> ScenarioResult:
     res.figures["bridge_kib_per_client_at_largest"] = (
         per_client / 1024 if per_client is not None else None
     )
-    res.targets.append(Target("clients at p99 <= 50 ms", best, ">=", 1000, "clients"))
+    most = res.figures["max_clients_p99_under_50ms"]  # 0, not "not measured", when none met it
+    res.targets.append(Target("clients at p99 <= 50 ms", most, ">=", 1000, "clients"))
+    # Issue 19, item 3: 2,000 dashboards from one bridge process.
+    at_2000 = next((r.summary.p99 for r in res.rows if r.case.startswith("2000 clients")), None)
+    if at_2000 is not None:
+        res.targets.append(Target("p99 at 2000 clients", at_2000, "<=", 50, "ms"))
     return res
 
 
