@@ -165,8 +165,8 @@ def measure(run: Run, design: Design, scenario: str) -> ScenarioResult:
         failed = any(step.failures.values()) or step.delivered < 0.99
         if step.summary.p99 <= 50 and not failed:
             most = n
-        if failed or step.summary.p99 > 1000:
-            break
+        if failed or step.summary.p99 > 250:
+            break  # well past the 50 ms goal: more clients tell nothing (and keep the run short)
     res.figures["max_clients_p99_under_50ms"] = most if most is not None else 0
     return res
 

@@ -1,9 +1,11 @@
 """Per-client coalescing of deltas (pure: the caller passes the time in).
 
-While an event is quiet (at most ``burst`` deltas per ``interval``, see ``RateMeter``), each
-delta goes out at once. Once it is busy, a client gets at most one message for that event per
-``interval``; what arrives in between is merged, newest value per key, so a slow client costs
-memory bounded by the number of keys, never by the message rate.
+A Coalescer holds, per event, the newest value of each key not yet sent to its client, so a
+slow client costs memory bounded by the number of keys, never by the message rate. The
+fan-out engine offers it every delta and takes from it whenever the client's transport can
+take more (bridge/push/fanout.py): that, not a clock, is what coalesces. Optionally
+(``interval`` > 0, ``FACTORY_COALESCE_MS``), a busy event — more than ``burst`` deltas per
+``interval``, see ``RateMeter`` — is also held to one message per ``interval``.
 
 Versions: every message's ``prev`` is the version of the previous message this client got
 (or of the full state it got), so the client's gap check holds across coalesced messages.
