@@ -158,7 +158,7 @@ def _shipped(
     push: ScenarioResult,
     ingest: ScenarioResult,
 ) -> None:
-    stack = _stack(run, broker, "stack-coalescing", {})
+    stack = _stack(run, broker, "stack-shipped", {})
     try:
         stack.start()
     except Exception as exc:
