@@ -10,9 +10,8 @@ take more (bridge/push/fanout.py): that, not a clock, is what coalesces. Optiona
 Versions: every message's ``prev`` is the version of the previous message this client got
 (or of the full state it got), so the client's gap check holds across coalesced messages.
 A message's ``version`` is the newest change it holds, or the client's version if that is
-newer (an event held back, or sent after the relay states that go first, may go out after a
-newer one: then ``version == prev``). Once
-nothing is pending the client is exactly at the bridge's version.
+newer (with a clock, an event held back may go out after a newer one: then
+``version == prev``). Once nothing is pending the client is exactly at the bridge's version.
 """
 
 from __future__ import annotations
@@ -20,13 +19,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from bridge.contract import EVENTS, FIELD, Event
 from bridge.state.store import Delta, Entry
-
-# Sent before the other events of the same flush (``Coalescer.take``).
-AHEAD: Final[frozenset[Event]] = frozenset({"relays_update"})
 
 
 class RateMeter:
@@ -116,9 +112,11 @@ class Coalescer:
         Only ``busy`` events are held to one message per interval; the others go at once.
         """
         ready = [e for e in self._pending if now >= self._due(e, busy)]
-        # Commands ahead of telemetry: the relay states that confirm a command go first, so
-        # they never wait behind a (possibly large) merged devices update in the socket.
-        ready.sort(key=lambda e: (e not in AHEAD, self._pending_version[e]))
+        # In version order: without a clock every message then has version > prev, which the
+        # dashboard requires (web/src/plant.ts ignores a delta whose version it holds). Sending
+        # the relay states first looked like "commands ahead of telemetry" but gave the events
+        # after them version == prev, and the dashboard dropped them (browser test).
+        ready.sort(key=self._pending_version.__getitem__)
         out = []
         for event in ready:
             version = max(self._pending_version.pop(event), self.sent_version)
