@@ -31,9 +31,10 @@ export function DeviceCard({ device, card, history, nowMs, freshMs }: Props) {
       data-state={card.state}
       aria-label={name}
     >
-      {/* dir="auto": a Latin name in a Persian page is cut at its own end, not its start. */}
-      <h3 className="card-title" title={name} dir="auto">
-        {name}
+      {/* <bdi>: a Latin name in a Persian card keeps its shape, starts at the card's start and
+          is cut at its own end. */}
+      <h3 className="card-title" title={name}>
+        <bdi>{name}</bdi>
       </h3>
       <p className="reading">
         <span className="value" data-testid="value">
