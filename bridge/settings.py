@@ -86,7 +86,8 @@ class BridgeSettings(CommonSettings):
         default=50,
         ge=0,
         le=10_000,
-        description="Under load, minimum ms between two pushes of an event to a client; 0 off",
+        description="Under load, minimum ms between two pushes of a busy event to a client; "
+        "0 = none: a client gets its next push as soon as its transport queue is empty",
     )
     coalesce_burst: int = Field(
         default=10,
