@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bridge.api.routes import audit_refused_commands, json_http_error, make_api
+from bridge.control.alarm_commands import AlarmCommands
 from bridge.control.command_gate import CommandGate
 from bridge.control.relay_commands import Commands, Outcome
 from bridge.metrics import Metrics
@@ -37,7 +38,7 @@ from bridge.state.history_store import DB_NAME, HistoryStore, default_tiers, sam
 from bridge.state.silence import SilenceWatch
 from bridge.state.sparklines import History
 from bridge.state.store import Delta, Entry, Store, key
-from factory_core.contract import CommandResult, Message, RelayResultTopic
+from factory_core.contract import AlarmResultTopic, CommandResult, Message, RelayResultTopic
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class Bridge:
     history: HistoryStore
     clock: Callable[[], float]
     gate: CommandGate
+    alarm_commands: AlarmCommands
     _stats_task: Any = field(default=None, init=False)
     _history_task: Any = field(default=None, init=False)
     _running: bool = field(default=False, init=False)
@@ -87,12 +89,16 @@ class Bridge:
         now = self.clock()
         deltas: list[Delta] = []
         results: list[CommandResult] = []
+        alarm_results: list[CommandResult] = []
         for message in messages:
             # Results too: they change no state, but prove their gateway alive.
             applied = self.store.apply(message, now)
             if isinstance(message.topic, RelayResultTopic):
                 if isinstance(message.payload, CommandResult):
                     results.append(message.payload)
+            elif isinstance(message.topic, AlarmResultTopic):
+                if isinstance(message.payload, CommandResult):
+                    alarm_results.append(message.payload)
             # Only what the store took (not a 65th unlisted device, say) is recorded.
             elif applied and (sample := sample_of(message)) is not None:
                 self.history.record(sample)
@@ -103,6 +109,8 @@ class Bridge:
         # client before the sender's acknowledgement is sent.
         for result in results:
             self.commands.resolve(result)
+        for result in alarm_results:
+            self.alarm_commands.resolve(result)
 
     def on_broker_lost(self) -> None:
         self.flusher.publish(self.store.broker_lost(self.clock()))
@@ -223,12 +231,21 @@ def create_app(
         observe,
         grace=settings.command_grace,
     )
+    alarm_commands = AlarmCommands(
+        store,
+        link,
+        socketio.server.eio.create_event,
+        clock,
+        settings.command_ttl,
+        grace=settings.command_grace,
+    )
     gate = CommandGate(
         commands,
         audit,
         RateLimiter(settings.command_rate, settings.command_burst),
         clock,
         make_event=socketio.server.eio.create_event,
+        alarms=alarm_commands,
     )
     fanout = Fanout(
         interval=settings.coalesce_ms / 1000,
@@ -263,6 +280,7 @@ def create_app(
         history,
         clock,
         gate,
+        alarm_commands,
     )
     link.subscribe(bridge.on_messages)
     link.on_lost = bridge.on_broker_lost

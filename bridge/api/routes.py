@@ -33,6 +33,7 @@ STATUS_FOR_ERROR: Final[dict[str | None, int]] = {
     "forbidden": 403,
     "rate_limited": 429,
     "unknown_relay": 404,
+    "unknown_alarm": 404,
     "gateway_offline": 503,
     "gateway_silent": 503,
     "not_connected": 503,
@@ -40,6 +41,7 @@ STATUS_FOR_ERROR: Final[dict[str | None, int]] = {
 }
 REJECTED: Final = 409  # the gateway said no: expired, duplicate, too_soon, hardware ...
 SET_RELAY_ENDPOINT: Final = "api.set_relay"
+ALARM_COMMAND_ENDPOINT: Final = "api.alarm_command"
 
 
 def make_api(
@@ -102,7 +104,7 @@ def make_api(
         listed = [{"event": d.event, "data": d.payload()} for d in deltas]
         return {"version": store.version, "events": listed}
 
-    for field in ("devices", "relays", "system_stats", "gateways"):
+    for field in ("devices", "relays", "system_stats", "gateways", "alarms"):
         api.add_url_rule(f"/api/{field}", field, _kind_view(store, field), methods=["GET"])
 
     @api.get("/api/devices/<gateway>/<device>/history")
@@ -213,6 +215,36 @@ def make_api(
             answer.headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
         return answer, STATUS_FOR_ERROR.get(outcome.error, REJECTED)
 
+    @api.post("/api/alarms/command")
+    def alarm_command() -> Any:
+        """Acknowledge, shelve or unshelve an alarm (operators and admins).
+        ---
+        post:
+          summary: Handle one alarm; the answer is the outcome its gateway confirmed
+          tags: [commands]
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/AlarmRequest"}
+          responses:
+            200: {$ref: "#/components/responses/Outcome"}
+            400: {$ref: "#/components/responses/Outcome"}
+            403: {$ref: "#/components/responses/Outcome"}
+            404: {$ref: "#/components/responses/Outcome"}
+            409: {$ref: "#/components/responses/Outcome"}
+            429: {$ref: "#/components/responses/Outcome"}
+            503: {$ref: "#/components/responses/Outcome"}
+            504: {$ref: "#/components/responses/Outcome"}
+        """
+        body = request.get_json(silent=True, force=True)
+        decision = gate.submit_alarm(principal(), body, "http", request.remote_addr)
+        outcome = decision.outcome
+        answer = jsonify(outcome.to_dict())
+        if decision.retry_after is not None:
+            answer.headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
+        return answer, STATUS_FOR_ERROR.get(outcome.error, REJECTED)
+
     @api.get("/api/audit")
     def audit_page() -> Any:
         """Who switched what, when, from where, with what outcome (admins).
@@ -310,6 +342,10 @@ def audit_refused_commands(gate: CommandGate) -> OnRefused:
     it reaches ``set_relay`` is audited all the same."""
 
     def audit(caller: Principal, error_code: str, detail: str) -> None:
+        if request.endpoint == ALARM_COMMAND_ENDPOINT:
+            body = request.get_json(silent=True, force=True)
+            gate.refused(caller, body, "http", request.remote_addr, error_code, detail)
+            return
         if request.endpoint != SET_RELAY_ENDPOINT or request.view_args is None:
             return
         body = request.get_json(silent=True, force=True)

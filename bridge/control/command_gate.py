@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bridge.control.alarm_commands import AlarmCommands, AlarmRequest, parse_alarm_request
 from bridge.control.relay_commands import Commands, Outcome, SetRelay, Waitable, parse_request
 from bridge.security.audit import AuditEntry, AuditLog, RefusalWindows, text_or_none
 from bridge.security.principals import Principal
@@ -37,8 +38,10 @@ class CommandGate:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         make_event: Callable[[], Waitable] = threading.Event,
+        alarms: AlarmCommands | None = None,
     ) -> None:
         self.commands = commands
+        self.alarms = alarms
         self.audit = audit
         self.limiter = limiter
         self.clock = clock
@@ -59,6 +62,15 @@ class CommandGate:
         parse: Parse = parse_request,
     ) -> Decision:
         decision = self._decide(principal, data, via, parse)
+        outcome = decision.outcome
+        self._record(principal, data, via, remote, outcome.error or "ok", outcome.detail, outcome)
+        return decision
+
+    def submit_alarm(
+        self, principal: Principal | None, data: object, via: str, remote: str | None
+    ) -> Decision:
+        """An alarm command: the same rules as a relay command (role, rate, audit)."""
+        decision = self._decide_alarm(principal, data, via)
         outcome = decision.outcome
         self._record(principal, data, via, remote, outcome.error or "ok", outcome.detail, outcome)
         return decision
@@ -87,6 +99,12 @@ class CommandGate:
     ) -> None:
         fields = data if isinstance(data, dict) else {}
         requested = fields.get("on")
+        action = text_or_none(fields.get("action"))
+        alarm = (
+            text_or_none(f"{fields.get('source')}/{fields.get('condition')}")
+            if action is not None
+            else None
+        )
         entry = AuditEntry(
             ts=self.clock(),
             user=principal.name if principal else None,
@@ -100,6 +118,8 @@ class CommandGate:
             ok=outcome is not None and outcome.ok,
             id=outcome.id if outcome is not None else None,
             detail=text_or_none(detail),
+            alarm=alarm,
+            action=action,
         )
         # After ``stop`` (a request still in flight at shutdown) nothing is held any more.
         written = [entry] if self._stopped else self._windows.offer(entry, self.monotonic())
@@ -163,6 +183,23 @@ class CommandGate:
             return Decision(outcome)
         # Commands.send counts its own outcomes.
         return Decision(self.commands.send(parsed, by=f"{principal.name} via {via}"))
+
+    def _decide_alarm(self, principal: Principal | None, data: object, via: str) -> Decision:
+        if principal is None:
+            return self._refused("forbidden", "log in again: the session has ended")
+        wait = self.limiter.take(principal.name, self.monotonic())
+        if wait > 0:
+            detail = f"too many commands from {principal.name}; retry in {wait:.1f} s"
+            return self._refused("rate_limited", detail, retry_after=wait)
+        if not principal.can("handle_alarm"):
+            detail = f"{principal.name} ({principal.role}) may not acknowledge or shelve alarms"
+            return self._refused("forbidden", detail)
+        if self.alarms is None:
+            return self._refused("invalid", "this bridge handles no alarm commands")
+        parsed = parse_alarm_request(data)
+        if isinstance(parsed, AlarmRequest):
+            return Decision(self.alarms.send(parsed, by=principal.name))
+        return Decision(parsed)
 
     def _refused(self, error: ErrorCode, detail: str, retry_after: float | None = None) -> Decision:
         outcome = Outcome(False, None, None, error, detail)

@@ -15,7 +15,14 @@ import {
   relayKey,
   resolveCommand,
 } from './plant';
-import type { CommandOutcome, Delta, DeltaEvent, EventsAnswer, FullState } from './types';
+import type {
+  AlarmRequest,
+  CommandOutcome,
+  Delta,
+  DeltaEvent,
+  EventsAnswer,
+  FullState,
+} from './types';
 import { DELTA_EVENTS } from './types';
 
 export interface Snapshot {
@@ -132,6 +139,36 @@ export class LiveClient {
       return;
     }
     this.postRelay(gateway, relay, on).then(done);
+  }
+
+  /** Acknowledges, shelves or unshelves an alarm; the list shows the change when it arrives. */
+  async handleAlarm(request: AlarmRequest): Promise<CommandOutcome> {
+    const socket = this.socket;
+    if (socket?.connected) {
+      return new Promise((resolve) => {
+        socket
+          .timeout(this.config.commandTimeoutMs)
+          .emit('alarm_command', request, (err: Error | null, answer: unknown) => {
+            resolve(
+              err
+                ? this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`)
+                : normalizeOutcome(answer),
+            );
+          });
+      });
+    }
+    try {
+      const res = await this.request(
+        'POST',
+        'api/alarms/command',
+        request,
+        this.config.commandTimeoutMs,
+      );
+      if (res.status === 401) this.loginRequired();
+      return normalizeOutcome(await res.json().catch(() => null), res.status);
+    } catch (err) {
+      return this.failure('not_connected', `bridge unreachable: ${String(err)}`);
+    }
   }
 
   dismissError(gateway: string, relay: string): void {

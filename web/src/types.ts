@@ -11,6 +11,9 @@ import type {
 } from './generated/contract';
 
 export type {
+  AlarmAction,
+  AlarmEntry as Alarm,
+  AlarmRequest,
   Delta,
   DeviceEntry as Device,
   DeviceValue,
@@ -19,6 +22,7 @@ export type {
   GatewayEntry as Gateway,
   GatewayStatus,
   HistoryPoint,
+  Priority,
   Quality,
   RelayEntry as Relay,
   SystemStatsEntry as SystemStats,
@@ -39,6 +43,7 @@ const deltaEvents = {
   relays_update: true,
   system_stats_update: true,
   gateways_update: true,
+  alarms_update: true,
 } as const satisfies Record<DeltaEvent, true>;
 
 export const DELTA_EVENTS = Object.keys(deltaEvents) as readonly DeltaEvent[];

@@ -1,16 +1,25 @@
+import { useState } from 'react';
 import { mayRead, maySwitch } from '../auth';
 import type { LiveClient } from '../client';
 import type { DashboardConfig } from '../config';
 import { indicator } from '../connection';
 import { useNow, useSnapshot } from '../hooks';
 import { gatewayIds, silentGateways } from '../plant';
+import { AlarmBanner } from './AlarmBanner';
+import { AlarmList } from './AlarmList';
 import { ConnectionIndicator } from './ConnectionIndicator';
 import { GatewayPanel } from './GatewayPanel';
 import { LoginForm } from './LoginForm';
 import { StatsPanel } from './StatsPanel';
 
+// Every user-visible string this file adds, for the translation catalogs.
+const TEXT = { plant: 'Plant', alarms: 'Alarms', views: 'Views' };
+
+type View = 'plant' | 'alarms';
+
 export function App({ client, config }: { client: LiveClient; config: DashboardConfig }) {
   const snap = useSnapshot(client);
+  const [view, setView] = useState<View>('plant');
   const now = useNow(1000);
   const { plant, auth } = snap;
   const ind = indicator(
@@ -40,12 +49,39 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
           )}
         </div>
       </header>
+      {mayRead(auth) && (
+        <nav className="views" aria-label={TEXT.views}>
+          <AlarmBanner
+            alarms={plant.alarms}
+            nowMs={now}
+            user={auth.user?.name ?? null}
+            onOpen={() => setView('alarms')}
+          />
+          {(['plant', 'alarms'] as const).map((v) => (
+            <button
+              key={v}
+              type="button"
+              className="view-tab"
+              aria-current={view === v ? 'page' : undefined}
+              data-testid={`view-${v}`}
+              onClick={() => setView(v)}
+            >
+              {TEXT[v]}
+            </button>
+          ))}
+        </nav>
+      )}
+      {mayRead(auth) && view === 'alarms' && (
+        <main className="plant">
+          <AlarmList alarms={plant.alarms} client={client} nowMs={now} canHandle={canSwitch} />
+        </main>
+      )}
       {!mayRead(auth) && (
         <main className="plant">
           <LoginForm auth={auth} onLogin={(u, p) => void client.login(u, p)} />
         </main>
       )}
-      {mayRead(auth) && (
+      {mayRead(auth) && view === 'plant' && (
         <main className="plant" data-stale={ind.stale} aria-busy={plant.version === null}>
           {plant.version === null && (
             <p className="placeholder" data-testid="placeholder">

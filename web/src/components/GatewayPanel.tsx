@@ -1,3 +1,4 @@
+import { worstAlarmOf } from '../alarms';
 import type { LiveClient } from '../client';
 import type { DashboardConfig } from '../config';
 import { formatSilence, formatUtc } from '../format';
@@ -74,6 +75,7 @@ export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Pr
               key={key}
               device={device}
               card={deviceCardState(plant, device)}
+              alarm={worstAlarmOf(plant.alarms, device.gateway, device.id, nowMs / 1000)}
               history={plant.history[key] ?? []}
               nowMs={nowMs}
               freshMs={config.freshness.deviceFreshMs}

@@ -21,6 +21,7 @@ const ERRORS: Record<ErrorCode, string> = {
   gateway_silent: 'gateway silent (connected, not answering)',
   not_connected: 'bridge not connected',
   unknown_relay: 'unknown relay',
+  unknown_alarm: 'unknown alarm',
   expired: 'command expired',
   duplicate: 'duplicate command',
   too_soon: 'switched too recently',
