@@ -190,7 +190,6 @@ export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
                         <input
                           data-testid="alarm-shelf-reason"
                           value={reason}
-                          required
                           maxLength={256}
                           onChange={(e) => setReason(e.target.value)}
                         />
