@@ -34,6 +34,7 @@ from bridge.security.private_files import ensure_private_dir, secret_file
 from bridge.security.ratelimit import RateLimiter
 from bridge.security.sessions import Sessions
 from bridge.settings import BridgeSettings
+from bridge.state import event_log as events
 from bridge.state.history_store import DB_NAME, HistoryStore, default_tiers, sample_of
 from bridge.state.silence import SilenceWatch
 from bridge.state.sparklines import History
@@ -63,12 +64,14 @@ class Bridge:
     clock: Callable[[], float]
     gate: CommandGate
     alarm_commands: AlarmCommands
+    event_log: events.EventLog
     _stats_task: Any = field(default=None, init=False)
     _history_task: Any = field(default=None, init=False)
     _running: bool = field(default=False, init=False)
 
     def start(self) -> None:
         self._running = True
+        self._bridge_event("started")
         self.flusher.start()
         self.silence.start()
         self._stats_task = self.socketio.start_background_task(self._stats_loop)
@@ -83,6 +86,17 @@ class Bridge:
         self.flusher.stop()
         self.gate.stop()  # a flood's count held in an open window is written before exit
         self.history.close()
+        self._bridge_event("stopped")
+        self.event_log.close()
+
+    def _bridge_event(self, action: str) -> None:
+        text = f"bridge {self.settings.mqtt_client_id} {action}"
+        self.event_log.add([events.Event(self.clock(), "bridge", action, text)])
+
+    def publish(self, deltas: list[Delta]) -> None:
+        """Every change goes out to the clients and, where it is one, into the event log."""
+        self.event_log.observe(deltas)
+        self.flusher.publish(deltas)
 
     def on_messages(self, messages: list[Message]) -> None:
         self.metrics.messages_in.inc(len(messages))
@@ -104,7 +118,7 @@ class Bridge:
                 self.history.record(sample)
             deltas += applied
         self.metrics.deltas.inc(len(deltas))
-        self.flusher.publish(deltas)
+        self.publish(deltas)
         # After the pushes are queued: the state that confirms a command reaches every
         # client before the sender's acknowledgement is sent.
         for result in results:
@@ -113,12 +127,17 @@ class Bridge:
             self.alarm_commands.resolve(result)
 
     def on_broker_lost(self) -> None:
-        self.flusher.publish(self.store.broker_lost(self.clock()))
+        self.publish(self.store.broker_lost(self.clock()))
 
     def _history_loop(self) -> None:
+        pruned = self.clock()
         while self._running:
             self.socketio.sleep(self.settings.history_flush_s)
             self.history.flush()
+            self.event_log.flush()
+            if self.clock() - pruned > 3600:
+                pruned = self.clock()
+                self.event_log.prune()
 
     def _stats_loop(self) -> None:
         process = psutil.Process()
@@ -183,6 +202,10 @@ def create_app(
     )
     history.open()
     metrics.watch_history(history)
+    event_log = events.EventLog(
+        state / events.DB_NAME, ThreadPool(1), clock, settings.event_log_keep_d * 86400
+    )
+    event_log.open()
     # The sparklines start from what was stored, not empty, after a restart.
     sparklines = store.history
     for gateway, device, ts, value in history.recent_readings(
@@ -246,6 +269,9 @@ def create_app(
         clock,
         make_event=socketio.server.eio.create_event,
         alarms=alarm_commands,
+        on_audited=lambda entry: event_log.add(
+            [e for e in [events.command_event(entry)] if e is not None]
+        ),
     )
     fanout = Fanout(
         interval=settings.coalesce_ms / 1000,
@@ -257,13 +283,16 @@ def create_app(
     limiter = install_auth(
         app, settings, auth, secret, realtime.disconnect_session, audit_refused_commands(gate)
     )
-    api = make_api(store, gate, lambda: link.connected, metrics, audit, history, clock)
+    api = make_api(store, gate, lambda: link.connected, metrics, audit, history, clock, event_log)
     limiter.limit(settings.http_rate_limit)(api)
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, json_http_error)
     _serve_dashboard(app, settings)
 
-    silence = SilenceWatch(socketio, store, flusher.publish, clock)
+    def publish(deltas: list[Delta]) -> None:
+        bridge.publish(deltas)  # the bridge is made below, before anything runs
+
+    silence = SilenceWatch(socketio, store, publish, clock)
     bridge = Bridge(
         settings,
         app,
@@ -281,6 +310,7 @@ def create_app(
         clock,
         gate,
         alarm_commands,
+        event_log,
     )
     link.subscribe(bridge.on_messages)
     link.on_lost = bridge.on_broker_lost

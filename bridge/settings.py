@@ -147,6 +147,9 @@ class BridgeSettings(CommonSettings):
     history_ten_minute_keep_d: float = Field(
         default=365, gt=0, le=3660, description="Per-10-minute history kept, days"
     )
+    event_log_keep_d: float = Field(
+        default=90, gt=0, le=3660, description="The operators' event log is kept this many days"
+    )
     event_buffer: int = Field(default=1000, ge=1, le=1_000_000, description="Deltas kept")
     bridge_stats_interval: float = Field(default=2.0, gt=0, description="Own stats period, s")
     bridge_id: Annotated[str, AfterValidator(_client_id)] = Field(

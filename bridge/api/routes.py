@@ -16,6 +16,7 @@ from bridge.metrics import CONTENT_TYPE, Metrics
 from bridge.security.audit import AuditLog, AuditQuery, parse_audit_query
 from bridge.security.http_gate import OnRefused, error, principal
 from bridge.security.principals import Principal
+from bridge.state.event_log import EventLog, EventQuery, parse_event_query
 from bridge.state.history_store import (
     RANGE_PARAMETERS,
     HistoryQuery,
@@ -52,6 +53,7 @@ def make_api(
     audit: AuditLog,
     history_store: HistoryStore,
     clock: Callable[[], float],
+    event_log: EventLog,
 ) -> Blueprint:
     """``mqtt_connected`` is a zero-argument callable telling whether the broker link is up.
 
@@ -244,6 +246,55 @@ def make_api(
         if decision.retry_after is not None:
             answer.headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
         return answer, STATUS_FOR_ERROR.get(outcome.error, REJECTED)
+
+    @api.get("/api/event-log")
+    def event_log_page() -> Any:
+        """What happened in the plant, newest first (everyone with a login).
+        ---
+        get:
+          summary: A page of the operators' event log (alarms, commands, gateways, bridges)
+          tags: [events]
+          parameters:
+            - {name: gateway, in: query, schema: {type: string}}
+            - name: kind
+              in: query
+              schema: {type: string, enum: [alarm, command, gateway, bridge]}
+            - {name: since, in: query, schema: {type: number}, description: "Unix s, inclusive"}
+            - {name: until, in: query, schema: {type: number}, description: "Unix s, exclusive"}
+            - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000}}
+            - {name: offset, in: query, schema: {type: integer, minimum: 0}}
+          responses:
+            200:
+              description: entries and paging
+              content: {application/json: {schema: {type: object}}}
+            400: {$ref: "#/components/responses/Invalid"}
+        """
+        query = parse_event_query(request.args)
+        if not isinstance(query, EventQuery):
+            return error(400, "invalid", query)
+        return event_log.query(query)
+
+    @api.get("/api/event-log.csv")
+    def event_log_csv() -> Any:
+        """The event log as CSV.
+        ---
+        get:
+          summary: The event log, filtered like /api/event-log (no paging), as a CSV download
+          tags: [events]
+          responses:
+            200:
+              description: CSV with a header row
+              content: {text/csv: {schema: {type: string}}}
+            400: {$ref: "#/components/responses/Invalid"}
+        """
+        query = parse_event_query(request.args)
+        if not isinstance(query, EventQuery):
+            return error(400, "invalid", query)
+        return Response(
+            event_log.csv(query),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="event-log.csv"'},
+        )
 
     @api.get("/api/audit")
     def audit_page() -> Any:

@@ -39,7 +39,9 @@ class CommandGate:
         monotonic: Callable[[], float] = time.monotonic,
         make_event: Callable[[], Waitable] = threading.Event,
         alarms: AlarmCommands | None = None,
+        on_audited: Callable[[AuditEntry], None] = lambda _entry: None,
     ) -> None:
+        self.on_audited = on_audited
         self.commands = commands
         self.alarms = alarms
         self.audit = audit
@@ -129,6 +131,7 @@ class CommandGate:
         # Failures are logged by the audit log: the answer must reach the caller regardless.
         for entry in entries:
             self.audit.append(entry)
+            self.on_audited(entry)
 
     def run_windows(self) -> None:
         """The timer that writes a flood's count when its window closes; runs until ``stop``."""
