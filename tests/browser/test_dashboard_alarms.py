@@ -139,3 +139,30 @@ def test_an_alarm_is_announced_marked_listed_acknowledged_and_shelved(
     set_oven(zone, 20.0)
     page.get_by_test_id("view-alarms").click()
     expect(row.get_by_test_id("alarm-state")).to_have_text("Normal")
+
+    # The event log: live, filterable, exportable; it tells who did what.
+    page.get_by_test_id("view-events").click()
+    log = page.get_by_test_id("event-log")
+    expect(banner).to_be_visible()
+    page.get_by_test_id("event-kind").select_option("alarm")
+    rows = log.get_by_test_id("event-row")
+    expect(rows.first).to_have_attribute("data-action", "normal")
+    texts = log.get_by_test_id("event-text")
+    user = stack.operator_credentials[0]
+    expect(texts).to_contain_text(
+        [
+            "high alarm normal: Oven: hi (above 25)",
+            "alarm shelved until",
+            f"high alarm acknowledged by {user}: Oven: hi (above 25)",
+            "high alarm raised: Oven: hi (above 25)",
+        ]
+    )
+    expect(log.locator("tr[data-kind=command]")).to_have_count(0)  # filtered by kind
+    page.get_by_test_id("event-kind").select_option("command")
+    expect(texts.first).to_contain_text(f"{user}: shelve alarm oven/hi of line1: done")
+    with page.expect_download() as download:
+        page.get_by_test_id("event-csv").click()
+    csv_text = Path(download.value.path()).read_text()
+    assert csv_text.startswith("time,ts,kind,gateway,subject,action,user,text")
+    assert f"{user}: acknowledge alarm oven/hi of line1: done" in csv_text
+    page.screenshot(path=str(ARTIFACTS / "10-event-log.png"), full_page=True)

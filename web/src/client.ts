@@ -34,6 +34,24 @@ export interface Snapshot {
   auth: AuthState;
 }
 
+export interface LoggedEvent {
+  time: string;
+  ts: number;
+  kind: 'alarm' | 'command' | 'gateway' | 'bridge';
+  gateway: string | null;
+  subject: string | null;
+  action: string;
+  user: string | null;
+  text: string;
+}
+
+export interface EventLogPage {
+  entries: LoggedEvent[];
+  total: number;
+  offset: number;
+  next_offset: number | null;
+}
+
 export interface ClientDeps {
   io: typeof ioFn;
   fetch: typeof fetch;
@@ -169,6 +187,23 @@ export class LiveClient {
     } catch (err) {
       return this.failure('not_connected', `bridge unreachable: ${String(err)}`);
     }
+  }
+
+  /** A page of the operators' event log; `query` holds its filters (docs/api.md). */
+  async eventLog(query: URLSearchParams): Promise<EventLogPage> {
+    const res = await this.request('GET', `api/event-log?${query.toString()}`);
+    if (res.status === 401) this.loginRequired();
+    const body: unknown = await res.json().catch(() => null);
+    if (!res.ok || !isObject(body) || !Array.isArray(body.entries)) {
+      const detail = isObject(body) && typeof body.detail === 'string' ? body.detail : '';
+      throw new Error(`event log: HTTP ${res.status} ${detail}`.trim());
+    }
+    return body as unknown as EventLogPage;
+  }
+
+  /** Where the event log with these filters is downloaded as CSV. */
+  eventLogCsvUrl(query: URLSearchParams): string {
+    return this.url(`api/event-log.csv?${query.toString()}`);
   }
 
   dismissError(gateway: string, relay: string): void {

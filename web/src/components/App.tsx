@@ -8,14 +8,15 @@ import { gatewayIds, silentGateways } from '../plant';
 import { AlarmBanner } from './AlarmBanner';
 import { AlarmList } from './AlarmList';
 import { ConnectionIndicator } from './ConnectionIndicator';
+import { EventLogView } from './EventLogView';
 import { GatewayPanel } from './GatewayPanel';
 import { LoginForm } from './LoginForm';
 import { StatsPanel } from './StatsPanel';
 
 // Every user-visible string this file adds, for the translation catalogs.
-const TEXT = { plant: 'Plant', alarms: 'Alarms', views: 'Views' };
+const TEXT = { plant: 'Plant', alarms: 'Alarms', events: 'Event log', views: 'Views' };
 
-type View = 'plant' | 'alarms';
+type View = 'plant' | 'alarms' | 'events';
 
 export function App({ client, config }: { client: LiveClient; config: DashboardConfig }) {
   const snap = useSnapshot(client);
@@ -57,7 +58,7 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
             user={auth.user?.name ?? null}
             onOpen={() => setView('alarms')}
           />
-          {(['plant', 'alarms'] as const).map((v) => (
+          {(['plant', 'alarms', 'events'] as const).map((v) => (
             <button
               key={v}
               type="button"
@@ -74,6 +75,11 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
       {mayRead(auth) && view === 'alarms' && (
         <main className="plant">
           <AlarmList alarms={plant.alarms} client={client} nowMs={now} canHandle={canSwitch} />
+        </main>
+      )}
+      {mayRead(auth) && view === 'events' && (
+        <main className="plant">
+          <EventLogView client={client} gateways={ids} />
         </main>
       )}
       {!mayRead(auth) && (

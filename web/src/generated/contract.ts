@@ -53,7 +53,11 @@ export type HistoryPoint = [number, number | boolean | null];
  * via the `definition` "Event".
  */
 export type Event =
-  'devices_update' | 'relays_update' | 'system_stats_update' | 'gateways_update' | 'alarms_update';
+  | 'devices_update'
+  | 'relays_update'
+  | 'system_stats_update'
+  | 'gateways_update'
+  | 'alarms_update';
 /**
  * This interface was referenced by `BridgeApi`'s JSON-Schema
  * via the `definition` "AlarmAction".
