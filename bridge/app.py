@@ -14,6 +14,7 @@ from flask import Flask, Response, send_from_directory
 from flask_cors import CORS
 from flask_socketio import SocketIO
 from gevent.threadpool import ThreadPool
+from pydantic import SecretStr
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -23,6 +24,7 @@ from bridge.control.command_gate import CommandGate
 from bridge.control.relay_commands import Commands, Outcome
 from bridge.metrics import Metrics
 from bridge.mqtt.link import MqttLink
+from bridge.notifications import NotificationPlan, Notifications, Smtp
 from bridge.push.engineio_port import Flusher
 from bridge.push.fanout import Fanout
 from bridge.push.realtime import Realtime
@@ -65,6 +67,7 @@ class Bridge:
     gate: CommandGate
     alarm_commands: AlarmCommands
     event_log: events.EventLog
+    notifications: Notifications
     _stats_task: Any = field(default=None, init=False)
     _history_task: Any = field(default=None, init=False)
     _running: bool = field(default=False, init=False)
@@ -77,10 +80,13 @@ class Bridge:
         self._stats_task = self.socketio.start_background_task(self._stats_loop)
         self.socketio.start_background_task(self.gate.run_windows)
         self._history_task = self.socketio.start_background_task(self._history_loop)
+        if self.notifications.enabled:
+            self.socketio.start_background_task(self.notifications.run)
         self.mqtt.start()
 
     def stop(self) -> None:
         self._running = False
+        self.notifications.stop()
         self.mqtt.stop()
         self.silence.stop()
         self.flusher.stop()
@@ -293,6 +299,17 @@ def create_app(
         bridge.publish(deltas)  # the bridge is made below, before anything runs
 
     silence = SilenceWatch(socketio, store, publish, clock)
+    notifications = Notifications(
+        NotificationPlan(
+            [p.strip() for p in settings.notify_priorities.split(",") if p.strip()],
+            settings.notify_resend_s or None,
+        ),
+        lambda: store.alarms,
+        settings.notify_webhook_url or None,
+        _secret_value(settings.notify_webhook_token),
+        _smtp(settings),
+        clock,
+    )
     bridge = Bridge(
         settings,
         app,
@@ -311,10 +328,30 @@ def create_app(
         gate,
         alarm_commands,
         event_log,
+        notifications,
     )
     link.subscribe(bridge.on_messages)
     link.on_lost = bridge.on_broker_lost
     return bridge
+
+
+def _secret_value(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
+
+
+def _smtp(settings: BridgeSettings) -> Smtp | None:
+    to = [a.strip() for a in settings.notify_email_to.split(",") if a.strip()]
+    if not settings.notify_smtp_host or not to:
+        return None
+    return Smtp(
+        settings.notify_smtp_host,
+        settings.notify_smtp_port,
+        settings.notify_email_from,
+        to,
+        settings.notify_smtp_user or None,
+        _secret_value(settings.notify_smtp_password),
+        settings.notify_smtp_starttls,
+    )
 
 
 def _serve_dashboard(app: Flask, settings: BridgeSettings) -> None:

@@ -270,15 +270,15 @@ def test_the_event_log_survives_a_restart_of_the_bridge(
     client = clients(bridge)
     oven.set(30.0)
     client.wait(alarm_is(client, HI, state="unacked"), "raised")
-    wait_until(
-        lambda: bridge.get("/api/event-log?kind=alarm").json()["total"] == 1, what="logged"
-    )
+    wait_until(lambda: bridge.get("/api/event-log?kind=alarm").json()["total"] == 1, what="logged")
     client.close()
     bridge.proc.stop()
     again = bridges(state_dir=bridge.state_dir)
     wait_until(
-        lambda: [e["action"] for e in again.get("/api/event-log?kind=bridge").json()["entries"]]
-        == ["started", "stopped", "started"],
+        lambda: (
+            [e["action"] for e in again.get("/api/event-log?kind=bridge").json()["entries"]]
+            == ["started", "stopped", "started"]
+        ),
         what="the bridge's restart in the log",
     )
     # The alarm re-read from the broker after the restart is the same transition: logged once.
