@@ -230,7 +230,7 @@ export class LiveClient {
       const res = await this.request('POST', 'api/auth/login', { username, password });
       auth = authFromLogin(res.status, await res.json().catch(() => null));
     } catch (err) {
-      auth = requiredAuth(`The bridge cannot be reached (${String(err)}); try again.`);
+      auth = requiredAuth({ code: 'unreachable', error: String(err) });
     }
     this.update({ auth });
     if (auth.status !== 'signed_in') return;
@@ -257,7 +257,7 @@ export class LiveClient {
     if (this.snapshot.auth.status === 'required') return;
     const expired = this.snapshot.auth.status === 'signed_in';
     this.update({
-      auth: requiredAuth(expired ? 'Your session has ended; please log in again.' : null),
+      auth: requiredAuth(expired ? { code: 'session_ended' } : null),
       plant: emptyPlant,
       lastSyncMs: null,
     });

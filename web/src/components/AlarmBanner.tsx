@@ -1,22 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { countsByPriority, newlyRaised, PRIORITIES } from '../alarms';
+import { useFormats } from '../i18n';
 import type { Alarm, Priority } from '../types';
-
-// Every user-visible string of this file, for the translation catalogs.
-const TEXT = {
-  label: 'Unacknowledged alarms',
-  none: 'No unacknowledged alarms',
-  open: 'Show the alarm list',
-  soundOn: 'Sound on',
-  soundOff: 'Sound off',
-  soundTitle: 'Sound for new critical and high alarms (this browser, this user)',
-  priority: {
-    critical: 'Critical',
-    high: 'High',
-    medium: 'Medium',
-    low: 'Low',
-  } satisfies Record<Priority, string>,
-};
 
 // A shape per priority besides its colour (ISA-101: never colour alone).
 export const PRIORITY_ICON: Record<Priority, string> = {
@@ -25,7 +10,6 @@ export const PRIORITY_ICON: Record<Priority, string> = {
   medium: '■',
   low: '●',
 };
-export const PRIORITY_TEXT = TEXT.priority;
 
 const SOUNDED: readonly Priority[] = ['critical', 'high'];
 
@@ -55,6 +39,7 @@ interface Props {
 
 /** The count of unacknowledged alarms per priority, on every screen; a click opens the list. */
 export function AlarmBanner({ alarms, nowMs, user, onOpen }: Props) {
+  const { t } = useFormats();
   const nowS = nowMs / 1000;
   const counts = countsByPriority(alarms, nowS);
   const total = PRIORITIES.reduce((sum, p) => sum + counts[p], 0);
@@ -77,10 +62,10 @@ export function AlarmBanner({ alarms, nowMs, user, onOpen }: Props) {
     <section
       className={`alarm-banner${total > 0 ? ' alarm-banner-active' : ''}`}
       data-testid="alarm-banner"
-      aria-label={TEXT.label}
+      aria-label={t('alarms.banner')}
     >
-      <button type="button" className="alarm-counts" onClick={onOpen} title={TEXT.open}>
-        {total === 0 && <span data-testid="alarm-none">{TEXT.none}</span>}
+      <button type="button" className="alarm-counts" onClick={onOpen} title={t('alarms.open')}>
+        {total === 0 && <span data-testid="alarm-none">{t('alarms.none')}</span>}
         {total > 0 &&
           PRIORITIES.filter((p) => counts[p] > 0).map((p) => (
             <span
@@ -89,7 +74,8 @@ export function AlarmBanner({ alarms, nowMs, user, onOpen }: Props) {
               data-testid={`alarm-count-${p}`}
               data-count={counts[p]}
             >
-              <span aria-hidden="true">{PRIORITY_ICON[p]}</span> {TEXT.priority[p]}: {counts[p]}
+              <span aria-hidden="true">{PRIORITY_ICON[p]}</span>{' '}
+              {t('alarms.count', { priority: t(`alarms.priority.${p}`), count: counts[p] })}
             </span>
           ))}
       </button>
@@ -97,11 +83,11 @@ export function AlarmBanner({ alarms, nowMs, user, onOpen }: Props) {
         type="button"
         className="link alarm-sound"
         aria-pressed={sound}
-        title={TEXT.soundTitle}
+        title={t('alarms.soundTitle')}
         data-testid="alarm-sound"
         onClick={toggle}
       >
-        {sound ? TEXT.soundOn : TEXT.soundOff}
+        {sound ? t('alarms.soundOn') : t('alarms.soundOff')}
       </button>
     </section>
   );

@@ -1,37 +1,10 @@
 import { useState } from 'react';
 import { isShelved, owed, sortedAlarms } from '../alarms';
 import type { LiveClient } from '../client';
-import { formatUtc, formatValue } from '../format';
+import { formatValue } from '../format';
+import { useFormats } from '../i18n';
 import type { Alarm, AlarmRequest, CommandOutcome } from '../types';
-import { PRIORITY_ICON, PRIORITY_TEXT } from './AlarmBanner';
-
-// Every user-visible string of this file, for the translation catalogs.
-const TEXT = {
-  title: 'Alarms',
-  empty: 'No alarms: everything is normal.',
-  ackAll: 'Acknowledge all shown',
-  ack: 'Acknowledge',
-  shelve: 'Shelve',
-  unshelve: 'Unshelve',
-  shelveFor: 'for',
-  reason: 'Reason',
-  reasonNeeded: 'Give a reason for shelving',
-  confirm: 'Shelve it',
-  cancel: 'Cancel',
-  suppressed: 'suppressed: its gateway is offline or silent',
-  shelvedUntil: (until: string, by: string | null, why: string | null) =>
-    `shelved until ${until}${by ? ` by ${by}` : ''}${why ? `: ${why}` : ''}`,
-  ackedBy: (by: string | null, at: string) => `acknowledged${by ? ` by ${by}` : ''} at ${at}`,
-  failed: (detail: string) => `Not done: ${detail}`,
-  limit: 'limit',
-  state: {
-    normal: 'Normal',
-    unacked: 'Active, unacknowledged',
-    acked: 'Active, acknowledged',
-    rtn_unacked: 'Cleared, unacknowledged',
-  } satisfies Record<Alarm['state'], string>,
-  columns: ['Priority', 'Raised (UTC)', 'Where', 'Alarm', 'State', ''],
-};
+import { PRIORITY_ICON } from './AlarmBanner';
 
 const SHELF_MINUTES = [15, 60, 240, 480];
 
@@ -46,7 +19,11 @@ function request(alarm: Alarm, action: AlarmRequest['action']): AlarmRequest {
   return { gateway: alarm.gateway, source: alarm.source, condition: alarm.condition, action };
 }
 
+const COLUMNS = ['priority', 'raised', 'where', 'alarm', 'state', 'actions'] as const;
+
 export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
+  const f = useFormats();
+  const { t } = f;
   const nowS = nowMs / 1000;
   const rows = sortedAlarms(alarms, nowS);
   const [shelving, setShelving] = useState<string | null>(null);
@@ -54,7 +31,8 @@ export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
   const [minutes, setMinutes] = useState(SHELF_MINUTES[1] ?? 60);
   const [error, setError] = useState<string | null>(null);
   const report = (outcome: CommandOutcome) => {
-    if (!outcome.ok) setError(TEXT.failed(outcome.detail ?? outcome.error ?? '?'));
+    if (!outcome.ok)
+      setError(t('alarms.failed', { detail: outcome.detail ?? outcome.error ?? '?' }));
   };
   const send = async (req: AlarmRequest) => {
     setError(null);
@@ -68,10 +46,10 @@ export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
   return (
     <section className="alarm-list" data-testid="alarm-list" aria-labelledby="alarm-list-title">
       <header className="alarm-list-head">
-        <h2 id="alarm-list-title">{TEXT.title}</h2>
+        <h2 id="alarm-list-title">{t('alarms.title')}</h2>
         {canHandle && rows.some(([, a]) => !a.acked && !a.suppressed) && (
           <button type="button" data-testid="alarm-ack-all" onClick={() => void ackAll()}>
-            {TEXT.ackAll}
+            {t('alarms.ackAll')}
           </button>
         )}
       </header>
@@ -80,13 +58,13 @@ export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
           {error}
         </p>
       )}
-      {rows.length === 0 && <p className="muted">{TEXT.empty}</p>}
+      {rows.length === 0 && <p className="muted">{t('alarms.empty')}</p>}
       {rows.length > 0 && (
         <table>
           <thead>
             <tr>
-              {TEXT.columns.map((c) => (
-                <th key={c}>{c}</th>
+              {COLUMNS.map((c) => (
+                <th key={c}>{t(`alarms.columns.${c}`)}</th>
               ))}
             </tr>
           </thead>
@@ -101,9 +79,9 @@ export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
               >
                 <td>
                   <span aria-hidden="true">{PRIORITY_ICON[alarm.priority]}</span>{' '}
-                  {PRIORITY_TEXT[alarm.priority]}
+                  {t(`alarms.priority.${alarm.priority}`)}
                 </td>
-                <td data-testid="alarm-time">{formatUtc(alarm.raised ?? alarm.since)}</td>
+                <td data-testid="alarm-time">{f.dateTime(alarm.raised ?? alarm.since)}</td>
                 <td>
                   {alarm.gateway}/{alarm.source}
                 </td>
@@ -112,26 +90,32 @@ export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
                   {alarm.value !== null && (
                     <span className="muted">
                       {' '}
-                      ({formatValue(alarm.value)}
-                      {alarm.limit !== null ? `; ${TEXT.limit} ${alarm.limit}` : ''})
+                      ({formatValue(f, alarm.value)}
+                      {alarm.limit !== null
+                        ? `; ${t('alarms.limit', { limit: f.number(alarm.limit, 1) })}`
+                        : ''}
+                      )
                     </span>
                   )}
                 </td>
                 <td>
-                  <span data-testid="alarm-state">{TEXT.state[alarm.state]}</span>
+                  <span data-testid="alarm-state">{t(`alarms.state.${alarm.state}`)}</span>
                   {alarm.acked && alarm.acked_at !== null && (
                     <div className="muted" data-testid="alarm-acked">
-                      {TEXT.ackedBy(alarm.acked_by, formatUtc(alarm.acked_at))}
+                      {t('alarms.ackedBy', {
+                        by: alarm.acked_by ?? '?',
+                        at: f.dateTime(alarm.acked_at),
+                      })}
                     </div>
                   )}
-                  {alarm.suppressed && <div className="muted">{TEXT.suppressed}</div>}
+                  {alarm.suppressed && <div className="muted">{t('alarms.suppressed')}</div>}
                   {isShelved(alarm, nowS) && alarm.shelved_until !== null && (
                     <div className="muted" data-testid="alarm-shelved">
-                      {TEXT.shelvedUntil(
-                        formatUtc(alarm.shelved_until),
-                        alarm.shelved_by,
-                        alarm.shelve_reason,
-                      )}
+                      {t('alarms.shelvedUntil', {
+                        until: f.dateTime(alarm.shelved_until),
+                        by: alarm.shelved_by ?? '?',
+                        reason: alarm.shelve_reason ?? '',
+                      })}
                     </div>
                   )}
                 </td>
@@ -142,7 +126,7 @@ export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
                       data-testid="alarm-ack"
                       onClick={() => void send(request(alarm, 'acknowledge'))}
                     >
-                      {TEXT.ack}
+                      {t('alarms.ack')}
                     </button>
                   )}
                   {canHandle && alarm.source !== 'gateway' && !isShelved(alarm, nowS) && (
@@ -155,7 +139,7 @@ export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
                         setReason('');
                       }}
                     >
-                      {TEXT.shelve}
+                      {t('alarms.shelve')}
                     </button>
                   )}
                   {canHandle && isShelved(alarm, nowS) && (
@@ -164,7 +148,7 @@ export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
                       className="link"
                       onClick={() => void send(request(alarm, 'unshelve'))}
                     >
-                      {TEXT.unshelve}
+                      {t('alarms.unshelve')}
                     </button>
                   )}
                   {shelving === key && (
@@ -174,7 +158,7 @@ export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
                       onSubmit={(e) => {
                         e.preventDefault();
                         if (!reason.trim()) {
-                          setError(TEXT.reasonNeeded);
+                          setError(t('alarms.reasonNeeded'));
                           return;
                         }
                         setShelving(null);
@@ -186,7 +170,7 @@ export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
                       }}
                     >
                       <label>
-                        {TEXT.reason}{' '}
+                        {t('alarms.reason')}{' '}
                         <input
                           data-testid="alarm-shelf-reason"
                           value={reason}
@@ -195,23 +179,23 @@ export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
                         />
                       </label>{' '}
                       <label>
-                        {TEXT.shelveFor}{' '}
+                        {t('alarms.shelveFor')}{' '}
                         <select
                           value={minutes}
                           onChange={(e) => setMinutes(Number(e.target.value))}
                         >
                           {SHELF_MINUTES.map((m) => (
                             <option key={m} value={m}>
-                              {m} min
+                              {t('alarms.minutes', { n: f.number(m, 0) })}
                             </option>
                           ))}
                         </select>
                       </label>{' '}
                       <button type="submit" data-testid="alarm-shelf-confirm">
-                        {TEXT.confirm}
+                        {t('alarms.confirm')}
                       </button>
                       <button type="button" className="link" onClick={() => setShelving(null)}>
-                        {TEXT.cancel}
+                        {t('alarms.cancel')}
                       </button>
                     </form>
                   )}

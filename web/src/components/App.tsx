@@ -1,20 +1,29 @@
-import { useState } from 'react';
+import type { TFunction } from 'i18next';
+import { useEffect, useState } from 'react';
 import { mayRead, maySwitch } from '../auth';
 import type { LiveClient } from '../client';
 import type { DashboardConfig } from '../config';
 import { indicator } from '../connection';
 import { useNow, useSnapshot } from '../hooks';
+import { useFormats, useLocaleStore } from '../i18n';
 import { gatewayIds, silentGateways } from '../plant';
 import { AlarmBanner } from './AlarmBanner';
 import { AlarmList } from './AlarmList';
 import { ConnectionIndicator } from './ConnectionIndicator';
 import { EventLogView } from './EventLogView';
 import { GatewayPanel } from './GatewayPanel';
+import { LocaleSwitch } from './LocaleSwitch';
 import { LoginForm } from './LoginForm';
 import { StatsPanel } from './StatsPanel';
 
-// Every user-visible string this file adds, for the translation catalogs.
-const TEXT = { plant: 'Plant', alarms: 'Alarms', events: 'Event log', views: 'Views' };
+const ROLES = ['viewer', 'operator', 'admin'] as const;
+
+/** A role the catalogs know, in the user's language; any other as the bridge named it. */
+function roleName(t: TFunction, role: string): string {
+  return (ROLES as readonly string[]).includes(role)
+    ? t(`roles.${role as (typeof ROLES)[number]}`)
+    : role;
+}
 
 type View = 'plant' | 'alarms' | 'events';
 
@@ -22,8 +31,15 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
   const snap = useSnapshot(client);
   const [view, setView] = useState<View>('plant');
   const now = useNow(1000);
+  const f = useFormats();
+  const { t } = f;
   const { plant, auth } = snap;
+  // Each user's language and digits are their own (remembered in this browser).
+  const locale = useLocaleStore();
+  const userName = auth.status === 'signed_in' ? (auth.user?.name ?? null) : null;
+  useEffect(() => locale.setUser(userName), [locale, userName]);
   const ind = indicator(
+    f,
     snap.mode,
     snap.lastSyncMs,
     now,
@@ -37,21 +53,25 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
   return (
     <>
       <header className="topbar">
-        <h1>Factory IoT</h1>
+        <h1>{t('app.title')}</h1>
         <div className="topbar-right">
           <ConnectionIndicator mode={snap.mode} ind={ind} />
+          <LocaleSwitch />
           {auth.status === 'signed_in' && auth.user !== null && (
             <span className="user" data-testid="user">
-              {auth.user.name} <span className="muted">({auth.user.role})</span>
+              <bdi>{auth.user.name}</bdi>{' '}
+              <span className="muted">
+                {t('app.userRole', { role: roleName(t, auth.user.role) })}
+              </span>
               <button type="button" className="link" onClick={() => void client.logout()}>
-                Log out
+                {t('app.logOut')}
               </button>
             </span>
           )}
         </div>
       </header>
       {mayRead(auth) && (
-        <nav className="views" aria-label={TEXT.views}>
+        <nav className="views" aria-label={t('views.label')}>
           <AlarmBanner
             alarms={plant.alarms}
             nowMs={now}
@@ -67,7 +87,7 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
               data-testid={`view-${v}`}
               onClick={() => setView(v)}
             >
-              {TEXT[v]}
+              {t(`views.${v}`)}
             </button>
           ))}
         </nav>
@@ -91,12 +111,12 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
         <main className="plant" data-stale={ind.stale} aria-busy={plant.version === null}>
           {plant.version === null && (
             <p className="placeholder" data-testid="placeholder">
-              Waiting for the plant's state from the bridge…
+              {t('app.waitingForState')}
             </p>
           )}
           {plant.version !== null && ids.length === 0 && (
             <p className="placeholder" data-testid="placeholder">
-              No gateway has reported yet.
+              {t('app.noGateway')}
             </p>
           )}
           {ids.map((id) => (
@@ -113,7 +133,7 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
           {plant.systemStats.bridge !== undefined && (
             <StatsPanel
               id="bridge"
-              title="Bridge"
+              title={t('app.bridge')}
               stats={plant.systemStats.bridge}
               stale={false}
               nowMs={now}

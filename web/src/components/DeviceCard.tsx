@@ -1,7 +1,8 @@
-import { formatAge, formatUtc, formatValue } from '../format';
+import { formatAge, formatValue } from '../format';
+import { useFormats } from '../i18n';
 import type { CardState } from '../plant';
 import type { Alarm, Device, HistoryPoint } from '../types';
-import { PRIORITY_ICON, PRIORITY_TEXT } from './AlarmBanner';
+import { PRIORITY_ICON } from './AlarmBanner';
 import { Sparkline } from './Sparkline';
 
 interface Props {
@@ -14,21 +15,18 @@ interface Props {
   alarm?: Alarm | null;
 }
 
-// Every user-visible string this file adds, for the translation catalogs.
-const TEXT = {
-  alarm: (priority: string, condition: string) => `${priority} alarm: ${condition}`,
-  readAt: (at: string) => `read at ${at}`,
-};
-
-const STATE_TEXT: Record<CardState['state'], string> = {
-  good: '',
-  stale: 'stale',
-  bad: 'sensor error',
-};
+const STATE_TEXT = {
+  good: null,
+  stale: 'device.stale',
+  bad: 'device.sensorError',
+} as const satisfies Record<CardState['state'], string | null>;
 
 export function DeviceCard({ device, card, history, nowMs, freshMs, alarm }: Props) {
+  const f = useFormats();
   const name = device.name ?? device.id;
-  const note = card.gateway === 'online' ? STATE_TEXT[card.state] : `gateway ${card.gateway}`;
+  const noteKey =
+    card.gateway === 'online' ? STATE_TEXT[card.state] : (`gateway.note.${card.gateway}` as const);
+  const note = noteKey === null ? '' : f.t(noteKey);
   return (
     <article
       className={`card device card-${card.state}${alarm ? ` card-alarm priority-${alarm.priority}` : ''}`}
@@ -37,22 +35,28 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, alarm }: Pro
       data-alarm={alarm?.priority}
       aria-label={name}
     >
-      <h3 className="card-title" title={name}>
+      {/* dir="auto": a Latin name in a Persian page is cut at its own end, not its start. */}
+      <h3 className="card-title" title={name} dir="auto">
         {name}
       </h3>
       {alarm && (
         <p className="card-alarm-mark" data-testid="alarm-mark" title={alarm.message ?? undefined}>
           <span aria-hidden="true">{PRIORITY_ICON[alarm.priority]}</span>{' '}
-          {TEXT.alarm(PRIORITY_TEXT[alarm.priority], alarm.condition)}
+          {f.t('alarms.mark', {
+            priority: f.t(`alarms.priority.${alarm.priority}`),
+            condition: alarm.condition,
+          })}
         </p>
       )}
       <p className="reading">
         <span
           className="value"
           data-testid="value"
-          title={device.ts === null ? undefined : TEXT.readAt(formatUtc(device.ts))}
+          title={
+            device.ts === null ? undefined : f.t('device.readAt', { at: f.dateTime(device.ts) })
+          }
         >
-          {card.state === 'bad' ? '—' : formatValue(device.value)}
+          {card.state === 'bad' ? '—' : formatValue(f, device.value)}
         </span>
         {device.unit && typeof device.value !== 'boolean' && (
           <span className="unit" data-testid="unit">
@@ -69,8 +73,14 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, alarm }: Pro
         >
           {note}
         </span>
-        <span className="card-age" data-testid="age">
-          {device.ts === null ? 'no reading' : formatAge(nowMs - device.ts * 1000, freshMs, 'ago')}
+        <span
+          className="card-age"
+          data-testid="age"
+          title={device.ts === null ? undefined : f.dateTime(device.ts)}
+        >
+          {device.ts === null
+            ? f.t('device.noReading')
+            : formatAge(f, nowMs - device.ts * 1000, freshMs, 'ago')}
         </span>
       </footer>
     </article>

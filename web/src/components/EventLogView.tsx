@@ -1,26 +1,9 @@
 import { useEffect, useState } from 'react';
-import type { EventLogPage, LiveClient, LoggedEvent } from '../client';
-import { formatUtc } from '../format';
+import type { EventLogPage, LiveClient } from '../client';
+import { useFormats } from '../i18n';
 
-// Every user-visible string of this file, for the translation catalogs.
-const TEXT = {
-  title: 'Event log',
-  gateway: 'Gateway',
-  kind: 'Kind',
-  since: 'From (UTC)',
-  until: 'To (UTC)',
-  any: 'All',
-  csv: 'Export CSV',
-  empty: 'Nothing logged for these filters.',
-  total: (shown: number, total: number) => `${shown} of ${total}`,
-  kinds: {
-    alarm: 'Alarms',
-    command: 'Commands',
-    gateway: 'Gateways',
-    bridge: 'Bridge',
-  } satisfies Record<LoggedEvent['kind'], string>,
-  columns: ['Time (UTC)', 'Kind', 'Gateway', 'What', 'Who'],
-};
+const KINDS = ['alarm', 'command', 'gateway', 'bridge'] as const;
+const COLUMNS = ['time', 'kind', 'gateway', 'what', 'who'] as const;
 
 // While the page is open it is re-read this often: the log is live without a push of its own.
 const REFRESH_MS = 2000;
@@ -38,6 +21,8 @@ function utcSeconds(value: string): number | null {
 }
 
 export function EventLogView({ client, gateways }: Props) {
+  const f = useFormats();
+  const { t } = f;
   const [gateway, setGateway] = useState('');
   const [kind, setKind] = useState('');
   const [since, setSince] = useState('');
@@ -75,20 +60,20 @@ export function EventLogView({ client, gateways }: Props) {
   return (
     <section className="event-log" data-testid="event-log" aria-labelledby="event-log-title">
       <header className="alarm-list-head">
-        <h2 id="event-log-title">{TEXT.title}</h2>
+        <h2 id="event-log-title">{t('events.title')}</h2>
         <a href={client.eventLogCsvUrl(new URLSearchParams(key))} download data-testid="event-csv">
-          {TEXT.csv}
+          {t('events.csv')}
         </a>
       </header>
       <form className="event-filters" onSubmit={(e) => e.preventDefault()}>
         <label>
-          {TEXT.gateway}{' '}
+          {t('events.gateway')}{' '}
           <select
             data-testid="event-gateway"
             value={gateway}
             onChange={(e) => setGateway(e.target.value)}
           >
-            <option value="">{TEXT.any}</option>
+            <option value="">{t('events.any')}</option>
             {gateways.map((g) => (
               <option key={g} value={g}>
                 {g}
@@ -97,22 +82,22 @@ export function EventLogView({ client, gateways }: Props) {
           </select>
         </label>{' '}
         <label>
-          {TEXT.kind}{' '}
+          {t('events.kind')}{' '}
           <select data-testid="event-kind" value={kind} onChange={(e) => setKind(e.target.value)}>
-            <option value="">{TEXT.any}</option>
-            {Object.entries(TEXT.kinds).map(([k, label]) => (
+            <option value="">{t('events.any')}</option>
+            {KINDS.map((k) => (
               <option key={k} value={k}>
-                {label}
+                {t(`events.kinds.${k}`)}
               </option>
             ))}
           </select>
         </label>{' '}
         <label>
-          {TEXT.since}{' '}
+          {t('events.since')}{' '}
           <input type="datetime-local" value={since} onChange={(e) => setSince(e.target.value)} />
         </label>{' '}
         <label>
-          {TEXT.until}{' '}
+          {t('events.until')}{' '}
           <input type="datetime-local" value={until} onChange={(e) => setUntil(e.target.value)} />
         </label>
       </form>
@@ -121,17 +106,20 @@ export function EventLogView({ client, gateways }: Props) {
           {error}
         </p>
       )}
-      {page !== null && page.entries.length === 0 && <p className="muted">{TEXT.empty}</p>}
+      {page !== null && page.entries.length === 0 && <p className="muted">{t('events.empty')}</p>}
       {page !== null && page.entries.length > 0 && (
         <>
           <p className="muted" data-testid="event-count">
-            {TEXT.total(page.entries.length, page.total)}
+            {t('events.total', {
+              shown: f.number(page.entries.length, 0),
+              total: f.number(page.total, 0),
+            })}
           </p>
           <table>
             <thead>
               <tr>
-                {TEXT.columns.map((c) => (
-                  <th key={c}>{c}</th>
+                {COLUMNS.map((c) => (
+                  <th key={c}>{t(`events.columns.${c}`)}</th>
                 ))}
               </tr>
             </thead>
@@ -143,8 +131,8 @@ export function EventLogView({ client, gateways }: Props) {
                   data-kind={e.kind}
                   data-action={e.action}
                 >
-                  <td>{formatUtc(e.ts)}</td>
-                  <td>{TEXT.kinds[e.kind] ?? e.kind}</td>
+                  <td>{f.dateTime(e.ts)}</td>
+                  <td>{KINDS.includes(e.kind) ? t(`events.kinds.${e.kind}`) : e.kind}</td>
                   <td>{e.gateway ?? ''}</td>
                   <td data-testid="event-text">{e.text}</td>
                   <td>{e.user ?? ''}</td>

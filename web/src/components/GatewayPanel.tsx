@@ -1,7 +1,8 @@
 import { worstAlarmOf } from '../alarms';
 import type { LiveClient } from '../client';
 import type { DashboardConfig } from '../config';
-import { formatSilence, formatUtc } from '../format';
+import { formatSilence } from '../format';
+import { type Formats, useFormats } from '../i18n';
 import { deviceCardState, gatewayStatus, type PlantState, relaySwitchState } from '../plant';
 import type { Gateway, GatewayStatus } from '../types';
 import { DeviceCard } from './DeviceCard';
@@ -18,22 +19,30 @@ interface Props {
 }
 
 // Text and a shape for each status, never colour alone (ISA-101).
-const STATUS: Record<GatewayStatus, { text: string; icon: string; badge: string }> = {
-  online: { text: 'Online', icon: '●', badge: 'badge-ok' },
-  silent: { text: 'Silent', icon: '◌', badge: 'badge-silent' },
-  offline: { text: 'Offline', icon: '✕', badge: 'badge-off' },
-};
+const STATUS = {
+  online: { text: 'gateway.online', icon: '●', badge: 'badge-ok' },
+  silent: { text: 'gateway.silent', icon: '◌', badge: 'badge-silent' },
+  offline: { text: 'gateway.offline', icon: '✕', badge: 'badge-off' },
+} as const satisfies Record<GatewayStatus, { text: string; icon: string; badge: string }>;
 
-function statusTitle(status: GatewayStatus, gateway: Gateway | undefined): string {
-  if (status === 'online') return 'Connected and sending';
-  if (status === 'offline') return 'Disconnected: its values are the last it sent';
+function statusTitle(f: Formats, status: GatewayStatus, gateway: Gateway | undefined): string {
+  const { t } = f;
+  if (status === 'online') return t('gateway.onlineTitle');
+  if (status === 'offline') return t('gateway.offlineTitle');
   const since = gateway?.silent_since;
-  const last = typeof since === 'number' ? `since ${formatUtc(since)}` : 'for a while';
-  const after = gateway?.silent_after ? ` (silent after ${gateway.silent_after} s)` : '';
-  return `Connected, but nothing received ${last}${after}: its values are not live and commands are refused`;
+  const last =
+    typeof since === 'number'
+      ? t('gateway.silentTitleSince', { time: f.dateTime(since) })
+      : t('gateway.silentTitleAWhile');
+  const after = gateway?.silent_after
+    ? t('gateway.silentTitleAfter', { seconds: f.number(gateway.silent_after) })
+    : '';
+  return t('gateway.silentTitle', { since: last, after });
 }
 
 export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Props) {
+  const f = useFormats();
+  const { t } = f;
   const gateway = plant.gateways[id];
   const status = gatewayStatus(gateway);
   const online = status === 'online';
@@ -50,26 +59,30 @@ export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Pr
       aria-labelledby={`gw-${id}-title`}
     >
       <header className="gateway-head">
-        <h2 id={`gw-${id}-title`}>{title}</h2>
-        <span className={`badge ${shown.badge}`} title={statusTitle(status, gateway)}>
+        <h2 id={`gw-${id}-title`}>
+          <bdi>{title}</bdi>
+        </h2>
+        <span className={`badge ${shown.badge}`} title={statusTitle(f, status, gateway)}>
           <span className="badge-icon" aria-hidden="true" data-testid="gateway-status-icon">
             {shown.icon}
           </span>{' '}
-          <span data-testid="gateway-status">{shown.text}</span>
+          <span data-testid="gateway-status">{t(shown.text)}</span>
         </span>
         {status === 'silent' && (
           <span
             className="silent-since"
             data-testid="gateway-silent-since"
-            title={statusTitle(status, gateway)}
+            title={statusTitle(f, status, gateway)}
           >
-            {formatSilence(gateway?.silent_since, nowMs)}; values not live
+            {t('gateway.notLive', { silence: formatSilence(f, gateway?.silent_since, nowMs) })}
           </span>
         )}
-        {gateway?.version ? <span className="muted">v{gateway.version}</span> : null}
+        {gateway?.version ? (
+          <span className="muted">{t('gateway.version', { version: gateway.version })}</span>
+        ) : null}
       </header>
       {devices.length > 0 && (
-        <section className="devices" aria-label="Sensors and inputs">
+        <section className="devices" aria-label={t('gateway.sensors')}>
           {devices.map(([key, device]) => (
             <DeviceCard
               key={key}
@@ -84,8 +97,8 @@ export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Pr
         </section>
       )}
       <div className="gateway-bottom">
-        <section className="relays" aria-label="Relays">
-          <h3 className="stats-title">Relays</h3>
+        <section className="relays" aria-label={t('gateway.relays')}>
+          <h3 className="stats-title">{t('gateway.relays')}</h3>
           {relays.map(([key, relay]) => (
             <RelaySwitch
               key={key}
@@ -99,11 +112,11 @@ export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Pr
               onDismiss={() => client.dismissError(relay.gateway, relay.id)}
             />
           ))}
-          {relays.length === 0 && <p className="muted">No relays.</p>}
+          {relays.length === 0 && <p className="muted">{t('gateway.noRelays')}</p>}
         </section>
         <StatsPanel
           id={id}
-          title="System"
+          title={t('gateway.system')}
           stats={plant.systemStats[id]}
           stale={!online}
           nowMs={nowMs}

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../generated/contract';
+import { useFormats } from '../i18n';
 import type { CommandError, SwitchState } from '../plant';
 import type { GatewayStatus, Relay } from '../types';
 
@@ -14,30 +15,31 @@ interface Props {
   onDismiss: () => void;
 }
 
-// Every code of the contract has its words: the compiler refuses a missing one.
-const ERRORS: Record<ErrorCode, string> = {
-  timeout: 'no answer in time',
-  gateway_offline: 'gateway offline',
-  gateway_silent: 'gateway silent (connected, not answering)',
-  not_connected: 'bridge not connected',
-  unknown_relay: 'unknown relay',
-  unknown_alarm: 'unknown alarm',
-  expired: 'command expired',
-  duplicate: 'duplicate command',
-  too_soon: 'switched too recently',
-  readback_mismatch: 'relay did not follow',
-  hardware_error: 'hardware error',
-  invalid: 'invalid command',
-  forbidden: 'not allowed for your role',
-  rate_limited: 'too many commands; wait a moment',
-};
+// Every code of the contract has its words in the catalogs (relay.errors.<code>): the
+// compiler refuses a code missing from en.json, catalogs.test.ts one missing from fa.json.
+const ERROR_CODES = {
+  timeout: true,
+  gateway_offline: true,
+  gateway_silent: true,
+  not_connected: true,
+  unknown_relay: true,
+  unknown_alarm: true,
+  expired: true,
+  duplicate: true,
+  too_soon: true,
+  readback_mismatch: true,
+  hardware_error: true,
+  invalid: true,
+  forbidden: true,
+  rate_limited: true,
+} as const satisfies Record<ErrorCode, true>;
 
-function describe(code: string): string {
-  return Object.hasOwn(ERRORS, code) ? ERRORS[code as ErrorCode] : code;
-}
+const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
 
 export function RelaySwitch(props: Props) {
   const { relay, state, error, requested, gateway, canSwitch, onToggle, onDismiss } = props;
+  const f = useFormats();
+  const { t } = f;
   const gatewayOnline = gateway === 'online';
   const id = `relay-${relay.gateway}-${relay.id}`;
   const name = relay.name ?? relay.id;
@@ -47,14 +49,22 @@ export function RelaySwitch(props: Props) {
   const busy = state === 'pending';
   const stale = !gatewayOnline || relay.quality === 'stale';
   const disabled = busy || !gatewayOnline || !known || !canSwitch;
-  let status = on ? 'On' : known ? 'Off' : 'Unknown';
-  if (busy) status = `Switching ${requested ? 'on' : 'off'}…`;
-  else if (!gatewayOnline) status = `${status} (gateway ${gateway})`;
-  else if (!canSwitch) status = `${status} (view only)`;
+  let status = on ? t('relay.on') : known ? t('relay.off') : t('relay.unknown');
+  if (busy) status = requested ? t('relay.switchingOn') : t('relay.switchingOff');
+  else if (gateway !== 'online')
+    status = t('relay.withGateway', { status, why: t(`gateway.note.${gateway}`) });
+  else if (!canSwitch) status = t('relay.viewOnly', { status });
+  // The bridge's detail is English; a code we know reads better in the user's language.
+  const reason =
+    error === undefined
+      ? ''
+      : isErrorCode(error.code) && (error.detail === null || f.language !== 'en')
+        ? t(`relay.errors.${error.code}`)
+        : (error.detail ?? error.code);
   return (
     <div className={`relay relay-${state}${stale ? ' relay-stale' : ''}`} data-testid={id}>
       <span className="relay-name" id={`${id}-name`}>
-        {name}
+        <bdi>{name}</bdi>
       </span>
       <button
         type="button"
@@ -78,12 +88,12 @@ export function RelaySwitch(props: Props) {
       </span>
       {error !== undefined && (
         <p className="relay-failure" role="alert" data-testid="relay-error">
-          <span>Failed: {error.detail ?? describe(error.code)}</span>
+          <span title={error.detail ?? undefined}>{t('relay.failed', { reason })}</span>
           <button
             type="button"
             className="dismiss"
             onClick={onDismiss}
-            aria-label={`Dismiss error for ${name}`}
+            aria-label={t('relay.dismiss', { name })}
           >
             ×
           </button>
