@@ -49,6 +49,10 @@ class AlarmDef:
             return f"{self.name}: {self.condition} ({side} {self.limit.threshold:g})"
         if self.condition == "bad_quality":
             return f"{self.name}: cannot be read"
+        if self.condition == "readback_mismatch":
+            return f"{self.name}: did not follow its command"
+        if self.condition == "command_failed":
+            return f"{self.name}: command failed"
         return f"{self.name}: {self.alarm_state}"
 
 
@@ -83,6 +87,13 @@ def definitions(config: GatewayConfig) -> list[AlarmDef]:
                 )
         if alarms.bad_quality is not None:
             defs.append(AlarmDef(sensor.id, "bad_quality", alarms.bad_quality, name=sensor.name))
+    for relay in config.relays:
+        for condition, priority in (
+            ("readback_mismatch", relay.readback_alarm),
+            ("command_failed", relay.failure_alarm),
+        ):
+            if priority is not None:
+                defs.append(AlarmDef(relay.id, condition, priority, name=relay.name))
     for digital in config.inputs:
         if digital.alarm is not None:
             a = digital.alarm
@@ -131,6 +142,27 @@ class AlarmBook:
                 continue
             entry.raw, entry.last = raw, value
             if self._evaluate(entry, now, value):
+                changed.append(k)
+        return changed
+
+    def relay_result(self, relay: str, error: str | None, now: float) -> list[Key]:
+        """A relay command's outcome: a mismatch or a hardware error raises its alarm, a
+        success clears both; the command's own faults (expired, too soon...) say nothing."""
+        changed: list[Key] = []
+        for k in self._by_source.get(relay, ()):
+            if k[1] not in ("readback_mismatch", "command_failed"):
+                continue  # a device may have the relay's id
+            entry = self._entries[k]
+            if error is None:
+                raw = False
+            elif (k[1] == "readback_mismatch" and error == "readback_mismatch") or (
+                k[1] == "command_failed" and error == "hardware_error"
+            ):
+                raw = True
+            else:
+                continue
+            entry.raw = raw
+            if self._evaluate(entry, now, None):
                 changed.append(k)
         return changed
 

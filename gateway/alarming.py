@@ -101,6 +101,11 @@ class Alarming:
             changed = self.book.reading(device, value, quality, self.clock())
             self._publish(changed)
 
+    def relay_result(self, relay: str, error: str | None) -> None:
+        """A relay command was answered (the actuator's thread)."""
+        with self._lock:
+            self._publish(self.book.relay_result(relay, error, self.clock()))
+
     def _tick(self) -> None:
         with self._lock:
             self._publish(self.book.tick(self.clock()))

@@ -59,6 +59,12 @@ class RelayConfig(_Section):
     min_interval_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     on_link_loss: Policy = "safe"
     on_shutdown: Policy = "safe"
+    readback_alarm: Priority | None = Field(
+        default="high", description="priority of the alarm while the pin does not follow a command"
+    )
+    failure_alarm: Priority | None = Field(
+        default="medium", description="priority of the alarm while commands fail (hardware error)"
+    )
 
 
 class InputConfig(_Section):

@@ -56,8 +56,10 @@ class Gateway:
         )
         meta = gateway_meta(config)
 
-        self.relays = RelayControl(config, backend, self.link, self.actuator, self.metrics)
         self.alarms = Alarming(config, self.link, self.actuator)
+        self.relays = RelayControl(
+            config, backend, self.link, self.actuator, self.metrics, self.alarms.relay_result
+        )
         self.sampling = Sampling(
             config,
             backend,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import GatewayFactory
-from gw_helpers import DOOR, GW, board, is_online, result_for, topics, write_ds18b20
+from gw_helpers import DOOR, GW, LIGHT, board, is_online, result_for, topics, write_ds18b20
 
 from devtools.mqtt_probe import MqttProbe, Received
 from factory_core.contract import AlarmState, CommandResult, decode
@@ -144,3 +144,21 @@ def test_alarm_config_errors_are_reported_all_at_once(tmp_path: Path) -> None:
     text = "\n".join(err.value.problems)
     assert "lo (30.0) must be below hi (20.0), hi (20.0) must be below hihi (10.0)" in text
     assert "inputs[0].alarm.priority" in text
+
+
+def test_a_relay_that_does_not_follow_raises_its_alarm_until_a_command_succeeds(
+    start_gateway: GatewayFactory, probe: MqttProbe, gpio: ModuleType
+) -> None:
+    start_gateway()
+    probe.wait_for(is_online)
+    assert alarm(probe, "light", "readback_mismatch", "normal").priority == "high"
+    assert alarm(probe, "light", "command_failed", "normal").priority == "medium"
+    gpio.stick(LIGHT, gpio.LOW)
+    body = {"on": True, "id": "stuck-1", "by": "test", "deadline": time.time() + 30}
+    probe.publish(topics.relay_set(GW, "light"), json.dumps(body).encode())
+    raised = alarm(probe, "light", "readback_mismatch", "unacked")
+    assert raised.message == "Light: did not follow its command"
+    gpio.unstick(LIGHT)
+    body = {"on": True, "id": "unstuck-1", "by": "test", "deadline": time.time() + 30}
+    probe.publish(topics.relay_set(GW, "light"), json.dumps(body).encode())
+    alarm(probe, "light", "readback_mismatch", "rtn_unacked")  # nobody acknowledged it yet
