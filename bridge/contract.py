@@ -44,6 +44,14 @@ class GatewayEntry(TypedDict):
     silent_after: float | None  # its silence window, s; None: it declares no cadence
 
 
+class OutOfServiceEntry(TypedDict):
+    """Who took a device out of service, when and why."""
+
+    by: str
+    since: float
+    reason: str
+
+
 class DeviceEntry(TypedDict):
     """A sensor or digital input; keyed ``"<gateway>/<id>"``."""
 
@@ -56,6 +64,8 @@ class DeviceEntry(TypedDict):
     ts: float | None  # None until the first reading after the gateway announced the device
     seq: int | None
     quality: Quality  # good; bad: the sensor could not be read; stale: the gateway is gone
+    # Taken out of service by an operator: its alarms are suppressed, its values marked.
+    out_of_service: NotRequired[OutOfServiceEntry | None]
 
 
 class RelayEntry(TypedDict):
@@ -108,7 +118,8 @@ class AlarmEntry(TypedDict):
     shelved_until: float | None  # shelved: hidden until then; it returns by itself
     shelved_by: str | None
     shelve_reason: str | None
-    # Its gateway is offline or silent: not raised anew, shown as suppressed (consequential).
+    # Its gateway is offline or silent (consequential), or its device is out of service: not
+    # raised anew, not counted, not announced; shown as suppressed.
     suppressed: bool
     ts: float
 
@@ -187,6 +198,15 @@ class AlarmRequest(TypedDict):
     reason: NotRequired[str]  # shelve: why (required)
 
 
+class ServiceRequest(TypedDict):
+    """``set_service``'s argument and, less the ids, ``POST /api/devices/<gw>/<id>/service``."""
+
+    gateway: str
+    device: str
+    in_service: bool
+    reason: NotRequired[str]  # required to take a device out of service
+
+
 class CommandOutcome(TypedDict):
     """A relay command's outcome: the ``set_relay`` ack and the HTTP answer."""
 
@@ -262,6 +282,7 @@ class BridgeApi(TypedDict):
     event: Event
     set_relay: SetRelayRequest
     alarm_request: AlarmRequest
+    service_request: ServiceRequest
     alarm_entry: AlarmEntry
     command_outcome: CommandOutcome
     error_code: ErrorCode

@@ -298,6 +298,7 @@ def acl_rules(plant: Plant, user: User) -> list[str]:
                 f"topic write {t.all_commands_filter()}",
                 f"topic write {t.all_alarm_commands_filter()}",
                 f"topic write {t.gateway_alarm_acks_filter()}",
+                f"topic write {t.service_filter()}",
                 f"topic write {t.rebirth()}",
             ]
         case Role.READER:

@@ -63,6 +63,7 @@ ErrorCode: TypeAlias = Literal[
     "rate_limited",  # the caller sent too many commands; retry later
     # Alarm commands:
     "unknown_alarm",  # no such alarm is known (to the gateway, or to the bridge)
+    "unknown_device",  # no such device is known to the bridge
 ]
 AlarmAction: TypeAlias = Literal["acknowledge", "shelve", "unshelve"]
 CONDITIONS: Final[frozenset[str]] = frozenset(get_args(Condition))
@@ -256,6 +257,16 @@ class GatewayAlarmAck(ContractModel):
     ts: Timestamp
 
 
+class OutOfService(ContractModel):
+    """A device an operator took out of service, retained on ``<prefix>/<gw>/service/<id>``
+    by a bridge (empty: back in service). Readers suppress its alarms and mark its values."""
+
+    id: CommandId
+    by: Operator
+    ts: Timestamp
+    reason: Reason
+
+
 PAYLOAD_MODELS: Final[dict[str, type[ContractModel]]] = {
     "meta": GatewayMeta,
     "device_state": DeviceState,
@@ -267,6 +278,7 @@ PAYLOAD_MODELS: Final[dict[str, type[ContractModel]]] = {
     "alarm_command": AlarmCommand,
     "alarm_result": CommandResult,
     "gateway_alarm_ack": GatewayAlarmAck,
+    "out_of_service": OutOfService,
 }
 
 
@@ -345,6 +357,12 @@ class GatewayAlarmAckTopic:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceTopic:
+    gateway: str
+    device: str
+
+
+@dataclass(frozen=True, slots=True)
 class RebirthTopic:
     pass
 
@@ -361,6 +379,7 @@ Topic: TypeAlias = (
     | AlarmSetTopic
     | AlarmResultTopic
     | GatewayAlarmAckTopic
+    | ServiceTopic
     | RebirthTopic
 )
 
@@ -420,6 +439,9 @@ class Topics:
             )
         return self._gw(gateway, "gateway_alarms", condition, "ack")
 
+    def service(self, gateway: str, device: str) -> str:
+        return self._gw(gateway, "service", device)
+
     def rebirth(self) -> str:
         return f"{self.prefix}/rebirth"
 
@@ -447,6 +469,8 @@ class Topics:
                 return self.alarm_result(gw, source, condition)
             case GatewayAlarmAckTopic(gw, condition):
                 return self.gateway_alarm_ack(gw, condition)
+            case ServiceTopic(gw, dev):
+                return self.service(gw, dev)
             case RebirthTopic():
                 return self.rebirth()
         raise AssertionError(topic)  # pragma: no cover
@@ -466,6 +490,7 @@ class Topics:
             f"{p}/+/alarms/+/+/state",
             f"{p}/+/alarms/+/+/result",
             f"{p}/+/gateway_alarms/+/ack",
+            f"{p}/+/service/+",
         ]
 
     def sample_filters(self) -> list[str]:
@@ -489,6 +514,10 @@ class Topics:
     def gateway_alarm_acks_filter(self) -> str:
         """The shared acknowledgements of gateway alarms (what bridges publish and read)."""
         return f"{self.prefix}/+/gateway_alarms/+/ack"
+
+    def service_filter(self) -> str:
+        """Which devices are out of service (what bridges publish and read)."""
+        return f"{self.prefix}/+/service/+"
 
     def gateway_filter(self, gateway: str) -> str:
         """Everything under one gateway (what its ACL lets it publish)."""
@@ -540,6 +569,9 @@ class Topics:
                 if kind == "set":
                     return AlarmSetTopic(gw, source, checked)
                 return AlarmResultTopic(gw, source, checked)
+            case ["service", dev]:
+                self._check_id(topic, "device", dev)
+                return ServiceTopic(gw, dev)
             case ["gateway_alarms", condition, "ack"]:
                 return GatewayAlarmAckTopic(
                     gw, self._check_condition(topic, condition, GATEWAY_ALARMS)
@@ -571,6 +603,7 @@ Payload: TypeAlias = (
     | AlarmState
     | AlarmCommand
     | GatewayAlarmAck
+    | OutOfService
     | None
 )
 
@@ -594,6 +627,7 @@ _PAYLOAD_FOR_TOPIC: Final[dict[type, type[ContractModel]]] = {
     AlarmSetTopic: AlarmCommand,
     AlarmResultTopic: CommandResult,
     GatewayAlarmAckTopic: GatewayAlarmAck,
+    ServiceTopic: OutOfService,
 }
 
 
@@ -632,7 +666,7 @@ def decode(topics: Topics, topic: str, payload: bytes) -> Message:
         return Message(parsed, "online" if text == "online" else "offline")
     if isinstance(parsed, RebirthTopic):
         return Message(parsed, None)
-    if isinstance(parsed, AlarmStateTopic | GatewayAlarmAckTopic) and not payload:
+    if isinstance(parsed, AlarmStateTopic | GatewayAlarmAckTopic | ServiceTopic) and not payload:
         return Message(parsed, None)  # a retained alarm removed (its definition is gone)
     model = _PAYLOAD_FOR_TOPIC[type(parsed)]
     return Message(parsed, decode_json(topic, payload, model))

@@ -35,6 +35,7 @@ STATUS_FOR_ERROR: Final[dict[str | None, int]] = {
     "rate_limited": 429,
     "unknown_relay": 404,
     "unknown_alarm": 404,
+    "unknown_device": 404,
     "gateway_offline": 503,
     "gateway_silent": 503,
     "not_connected": 503,
@@ -241,6 +242,39 @@ def make_api(
         """
         body = request.get_json(silent=True, force=True)
         decision = gate.submit_alarm(principal(), body, "http", request.remote_addr)
+        outcome = decision.outcome
+        answer = jsonify(outcome.to_dict())
+        if decision.retry_after is not None:
+            answer.headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
+        return answer, STATUS_FOR_ERROR.get(outcome.error, REJECTED)
+
+    @api.post("/api/devices/<gateway>/<device>/service")
+    def set_service(gateway: str, device: str) -> Any:
+        """Take a device out of service (its alarms suppressed, its values marked) or back.
+        ---
+        post:
+          summary: Out of service with a reason, or back in service (operators and admins)
+          tags: [commands]
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [in_service]
+                  properties: {in_service: {type: boolean}, reason: {type: string}}
+          responses:
+            200: {$ref: "#/components/responses/Outcome"}
+            400: {$ref: "#/components/responses/Outcome"}
+            403: {$ref: "#/components/responses/Outcome"}
+            404: {$ref: "#/components/responses/Outcome"}
+            429: {$ref: "#/components/responses/Outcome"}
+            503: {$ref: "#/components/responses/Outcome"}
+        """
+        body = request.get_json(silent=True, force=True)
+        fields = body if isinstance(body, dict) else {"body": body}
+        data = {**fields, "gateway": gateway, "device": device}
+        decision = gate.submit_service(principal(), data, "http", request.remote_addr)
         outcome = decision.outcome
         answer = jsonify(outcome.to_dict())
         if decision.retry_after is not None:

@@ -27,6 +27,7 @@ from factory_core.contract import (
     CommandResult,
     GatewayAlarmAck,
     Identifier,
+    OutOfService,
     describe_validation_error,
 )
 
@@ -45,6 +46,8 @@ class AlarmPublisher(Protocol):
         self, gateway: str, condition: Condition, ack: GatewayAlarmAck
     ) -> bool: ...
 
+    def publish_service(self, gateway: str, device: str, state: OutOfService | None) -> bool: ...
+
 
 class AlarmRequest(BaseModel):
     """What a client sends to handle an alarm."""
@@ -59,6 +62,36 @@ class AlarmRequest(BaseModel):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
         | None
     ) = None
+
+
+class ServiceRequest(BaseModel):
+    """What a client sends to take a device out of service, or to return it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    gateway: Identifier
+    device: Identifier
+    in_service: bool
+    reason: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+        | None
+    ) = None
+
+
+def parse_service_request(data: object) -> ServiceRequest | Outcome:
+    if not isinstance(data, dict):
+        detail = (
+            f"expected an object with gateway, device and in_service, got {type(data).__name__}"
+        )
+        return Outcome(False, None, None, "invalid", detail)
+    try:
+        request = ServiceRequest.model_validate(data)
+    except ValidationError as exc:
+        return Outcome(False, None, None, "invalid", describe_validation_error(exc))
+    if not request.in_service and request.reason is None:
+        return Outcome(
+            False, None, None, "invalid", "taking a device out of service needs a reason"
+        )
+    return request
 
 
 def parse_alarm_request(data: object) -> AlarmRequest | Outcome:
@@ -156,5 +189,22 @@ class AlarmCommands:
             episode=self.store.alarm_episode(req.gateway), id=command_id, by=by, ts=now
         )
         if not self.publisher.publish_gateway_ack(req.gateway, req.condition, ack):
+            return Outcome(False, None, None, "not_connected", "the bridge has no MQTT connection")
+        return Outcome(True, command_id, None, None, None)
+
+    def set_service(self, req: ServiceRequest, by: str) -> Outcome:
+        """Out of service (or back): one shared retained record every bridge reads alike."""
+        if not self.store.knows_device(req.gateway, req.device):
+            detail = f"gateway {req.gateway!r} has no device {req.device!r}"
+            return Outcome(False, None, None, "unknown_device", detail)
+        if not self.publisher.connected:
+            return Outcome(False, None, None, "not_connected", "the bridge has no MQTT connection")
+        command_id = uuid.uuid4().hex
+        state = (
+            None
+            if req.in_service
+            else OutOfService(id=command_id, by=by, ts=self.clock(), reason=req.reason or "")
+        )
+        if not self.publisher.publish_service(req.gateway, req.device, state):
             return Outcome(False, None, None, "not_connected", "the bridge has no MQTT connection")
         return Outcome(True, command_id, None, None, None)

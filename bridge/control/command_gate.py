@@ -11,7 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bridge.control.alarm_commands import AlarmCommands, AlarmRequest, parse_alarm_request
+from bridge.control.alarm_commands import (
+    AlarmCommands,
+    AlarmRequest,
+    ServiceRequest,
+    parse_alarm_request,
+    parse_service_request,
+)
 from bridge.control.relay_commands import Commands, Outcome, SetRelay, Waitable, parse_request
 from bridge.security.audit import AuditEntry, AuditLog, RefusalWindows, text_or_none
 from bridge.security.principals import Principal
@@ -75,6 +81,24 @@ class CommandGate:
         decision = self._decide_alarm(principal, data, via)
         outcome = decision.outcome
         self._record(principal, data, via, remote, outcome.error or "ok", outcome.detail, outcome)
+        return decision
+
+    def submit_service(
+        self, principal: Principal | None, data: object, via: str, remote: str | None
+    ) -> Decision:
+        """A device out of service or back: the rules of an alarm command (it silences them)."""
+        decision = self._decide_alarm(principal, data, via, service=True)
+        outcome = decision.outcome
+        fields = data if isinstance(data, dict) else {}
+        audited = {
+            "gateway": fields.get("gateway"),
+            "source": fields.get("device"),
+            "condition": "service",
+            "action": "return_to_service" if fields.get("in_service") else "out_of_service",
+        }
+        self._record(
+            principal, audited, via, remote, outcome.error or "ok", outcome.detail, outcome
+        )
         return decision
 
     def refused(
@@ -187,7 +211,9 @@ class CommandGate:
         # Commands.send counts its own outcomes.
         return Decision(self.commands.send(parsed, by=f"{principal.name} via {via}"))
 
-    def _decide_alarm(self, principal: Principal | None, data: object, via: str) -> Decision:
+    def _decide_alarm(
+        self, principal: Principal | None, data: object, via: str, service: bool = False
+    ) -> Decision:
         if principal is None:
             return self._refused("forbidden", "log in again: the session has ended")
         wait = self.limiter.take(principal.name, self.monotonic())
@@ -199,6 +225,11 @@ class CommandGate:
             return self._refused("forbidden", detail)
         if self.alarms is None:
             return self._refused("invalid", "this bridge handles no alarm commands")
+        if service:
+            request = parse_service_request(data)
+            if isinstance(request, ServiceRequest):
+                return Decision(self.alarms.set_service(request, by=principal.name))
+            return Decision(request)
         parsed = parse_alarm_request(data)
         if isinstance(parsed, AlarmRequest):
             return Decision(self.alarms.send(parsed, by=principal.name))

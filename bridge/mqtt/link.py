@@ -43,6 +43,7 @@ from factory_core.contract import (
     ContractError,
     GatewayAlarmAck,
     Message,
+    OutOfService,
     RelayCommand,
     TopicError,
     Topics,
@@ -161,6 +162,15 @@ class MqttLink:
             return False
         topic = self.topics.gateway_alarm_ack(gateway, condition)
         info = client.publish(topic, ack.to_bytes(), qos=1, retain=True)
+        return info.rc == paho.MQTT_ERR_SUCCESS
+
+    def publish_service(self, gateway: str, device: str, state: OutOfService | None) -> bool:
+        """A device out of service (retained), or back in service (the record removed)."""
+        client = self._control.client
+        if client is None or not self.connected:
+            return False
+        payload = b"" if state is None else state.to_bytes()
+        info = client.publish(self.topics.service(gateway, device), payload, qos=1, retain=True)
         return info.rc == paho.MQTT_ERR_SUCCESS
 
     # Called by the connections ----------------------------------------------

@@ -56,6 +56,7 @@ class Realtime:
         on("request_alarms", self._requester("alarms"))
         on("set_relay", self._on_set_relay)
         on("alarm_command", self._on_alarm_command)
+        on("set_service", self._on_set_service)
 
     def _on_connect(self, auth: Any = None) -> bool:
         token = socket_token(auth, request.headers.get("Authorization"))
@@ -121,6 +122,10 @@ class Realtime:
         current, remote = self._caller(sid)
         decision = self.gate.submit_alarm(current, data, "socketio", remote)
         return decision.outcome.to_dict()
+
+    def _on_set_service(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        current, remote = self._caller(sid)
+        return self.gate.submit_service(current, data, "socketio", remote).outcome.to_dict()
 
     def _caller(self, sid: str) -> tuple[Principal | None, str | None]:
         principal = self._principals.get(sid)

@@ -169,7 +169,13 @@ def command_event(entry: AuditEntry) -> Event | None:
     if entry.count > 1:
         return None
     who = entry.user or "nobody"
-    if entry.action is not None:
+    subject: str | None
+    action: str | None
+    if entry.action in ("out_of_service", "return_to_service"):
+        device = (entry.alarm or "?").partition("/")[0]
+        what = f"{entry.action.replace('_', ' ')}: {entry.gateway}/{device}"
+        subject, action = device, entry.action
+    elif entry.action is not None:
         what = f"{entry.action} alarm {entry.alarm} of {entry.gateway}"
         subject, action = entry.alarm, entry.action
     else:

@@ -27,10 +27,12 @@ from factory_core.contract import (
     GatewayMeta,
     Message,
     MetaTopic,
+    OutOfService,
     RelayInfo,
     RelaySetTopic,
     RelayState,
     RelayStateTopic,
+    ServiceTopic,
     StatusTopic,
     SystemStats,
     SystemTopic,
@@ -78,6 +80,8 @@ class Store:
         self.meta: dict[str, GatewayMeta] = {}
         # The shared acknowledgements of gateways' own alarms, as retained on the broker.
         self._gateway_acks: dict[tuple[str, str], GatewayAlarmAck] = {}
+        # Devices out of service (by key), as retained on the broker.
+        self._out_of_service: dict[str, OutOfService] = {}
         # What each gateway's meta says per device and relay id, looked up per message.
         self._device_info: dict[str, dict[str, DeviceInfo]] = {}
         self._relay_info: dict[str, dict[str, RelayInfo]] = {}
@@ -161,6 +165,10 @@ class Store:
                     deltas += self._gateway_alarms(gw)  # the outage's episode is its ts
             case AlarmStateTopic(gw, source, condition) if isinstance(payload, AlarmState):
                 deltas += self._alarm(gw, source, condition, payload)
+            case ServiceTopic(gw, dev):
+                deltas += self._service(
+                    gw, dev, payload if isinstance(payload, OutOfService) else None
+                )
             case GatewayAlarmAckTopic(gw, condition):
                 if isinstance(payload, GatewayAlarmAck):
                     self._gateway_acks[(gw, condition)] = payload
@@ -168,6 +176,12 @@ class Store:
                     self._gateway_acks.pop((gw, condition), None)
                 deltas += self._gateway_alarms(gw)
         return deltas
+
+    def knows_device(self, gateway: str, device: str) -> bool:
+        return key(gateway, device) in self.devices
+
+    def out_of_service(self, gateway: str, device: str) -> OutOfService | None:
+        return self._out_of_service.get(key(gateway, device))
 
     def alarm(self, gateway: str, source: str, condition: str) -> Entry | None:
         return self.alarms.get(alarm_key(gateway, source, condition))
@@ -337,7 +351,8 @@ class Store:
                 "quality": "stale",
             }  # fmt: skip
             devices[k] = {**old, "name": info.name, "kind": info.kind,
-                          "unit": old.get("unit") or info.unit}  # fmt: skip
+                          "unit": old.get("unit") or info.unit,
+                          "out_of_service": self._service_entry(k)}  # fmt: skip
         deltas += self._change("devices_update", devices)
         relays: dict[str, Entry] = {}
         for rinfo in meta.relays:
@@ -374,6 +389,7 @@ class Store:
             "ts": state.ts,
             "seq": state.seq,
             "quality": self._quality(gw, state.quality),
+            "out_of_service": self._service_entry(k),
         }
         if state.quality == "good":
             self.history.add(k, state.ts, state.value)
@@ -407,13 +423,30 @@ class Store:
             "condition": condition,
             **state.model_dump(exclude={"message"}),
             "message": state.message,
-            "suppressed": self._suppressed(gw),
+            "suppressed": self._suppressed(gw, source),
         }
         return self._change("alarms_update", {alarm_key(gw, source, condition): entry})
 
-    def _suppressed(self, gw: str) -> bool:
+    def _suppressed(self, gw: str, source: str) -> bool:
         entry = self.gateways.get(gw)
-        return entry is not None and entry["status"] != "online"
+        gone = entry is not None and entry["status"] != "online"
+        return gone or key(gw, source) in self._out_of_service
+
+    def _service_entry(self, k: str) -> Entry | None:
+        oos = self._out_of_service.get(k)
+        return None if oos is None else {"by": oos.by, "since": oos.ts, "reason": oos.reason}
+
+    def _service(self, gw: str, dev: str, oos: OutOfService | None) -> list[Delta]:
+        k = key(gw, dev)
+        if oos is None:
+            self._out_of_service.pop(k, None)
+        else:
+            self._out_of_service[k] = oos
+        deltas: list[Delta] = []
+        if k in self.devices:
+            entry = {**self.devices[k], "out_of_service": self._service_entry(k)}
+            deltas += self._change("devices_update", {k: entry})
+        return deltas + self._gateway_alarms(gw)
 
     def _gateway_alarms(self, gw: str) -> list[Delta]:
         """The gateway's own alarms and the suppression of its devices' alarms, derived from
@@ -456,10 +489,11 @@ class Store:
                 "suppressed": False,
                 "ts": gateway["ts"],
             }
-        suppressed = status != "online"
         prefix = f"{gw}/"
         for k, e in self.alarms.items():
             own = e["condition"] in ("offline", "silent")
-            if k.startswith(prefix) and not own and e["suppressed"] != suppressed:
-                items[k] = {**e, "suppressed": suppressed}
+            if k.startswith(prefix) and not own:
+                suppressed = self._suppressed(gw, e["source"])
+                if e["suppressed"] != suppressed:
+                    items[k] = {**e, "suppressed": suppressed}
         return self._change("alarms_update", items)

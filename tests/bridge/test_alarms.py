@@ -284,3 +284,43 @@ def test_the_event_log_survives_a_restart_of_the_bridge(
     # The alarm re-read from the broker after the restart is the same transition: logged once.
     alarms = again.get("/api/event-log?kind=alarm").json()
     assert [e["action"] for e in alarms["entries"]] == ["raised"]
+
+
+def test_a_device_out_of_service_has_its_alarms_suppressed_on_every_bridge_until_returned(
+    bridges: Callable[..., RunningBridge],
+    clients: Callable[..., LiveClient],
+    start_gateway: Callable[[], ManagedProcess],
+    oven: Oven,
+) -> None:
+    first, second = bridges(), bridges()
+    start_gateway()
+    operator, other = clients(first), clients(second)
+    oven.set(30.0)
+    other.wait(alarm_is(other, HI, state="unacked", suppressed=False), "raised")
+    viewer = clients(first, role="viewer")
+    take_out = {"gateway": GW, "device": "oven", "in_service": False, "reason": "recalibration"}
+    assert viewer.call("set_service", take_out)["error"] == "forbidden"
+    no_reason = operator.call("set_service", {**take_out, "reason": " "})
+    assert no_reason["error"] == "invalid" and "reason" in no_reason["detail"]
+    assert operator.call("set_service", {**take_out, "device": "nope"})["error"] == (
+        "unknown_device"
+    )
+    assert operator.call("set_service", take_out)["ok"] is True
+    for client in (operator, other):
+        client.wait(alarm_is(client, HI, suppressed=True), "suppressed on both bridges")
+        client.wait(
+            lambda c=client: (c.item("devices", f"{GW}/oven") or {}).get("out_of_service"),
+            "the value marked",
+        )
+    marked = other.item("devices", f"{GW}/oven")
+    assert marked is not None
+    assert marked["out_of_service"]["by"] == "token:test-operator"
+    assert marked["out_of_service"]["reason"] == "recalibration"
+    back = first.post(f"/api/devices/{GW}/oven/service", role="operator", json={"in_service": True})
+    assert back.status_code == 200, back.text
+    other.wait(alarm_is(other, HI, suppressed=False, state="unacked"), "shown again")
+    audit = first.get("/api/audit").json()["entries"]
+    actions = {(e["action"], e["outcome"]) for e in audit if e.get("alarm") == "oven/service"}
+    assert {("out_of_service", "ok"), ("return_to_service", "ok")} <= actions
+    log = first.get("/api/event-log?kind=command", role="viewer").json()["entries"]
+    assert any(e["text"] == "token:test-operator: out of service: line9/oven: done" for e in log)

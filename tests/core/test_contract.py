@@ -24,6 +24,7 @@ from factory_core.contract import (
     RelayCommand,
     RelaySetTopic,
     RelayState,
+    ServiceTopic,
     StatusTopic,
     SystemStats,
     TopicError,
@@ -174,6 +175,7 @@ def test_every_payload_model_has_a_schema_with_its_required_fields() -> None:
         "alarm_command",
         "alarm_result",
         "gateway_alarm_ack",
+        "out_of_service",
     }
     assert set(schemas["alarm_command"]["required"]) == {"action", "id", "deadline"}
 
@@ -202,6 +204,9 @@ def test_alarm_topics_follow_the_contract() -> None:
         topics.parse("factory/gw1/alarms/gateway/offline/state")
     with pytest.raises(ValueError, match="'hi'"):
         topics.gateway_alarm_ack("gw1", "hi")
+    assert topics.service("gw1", "temp") == "factory/gw1/service/temp"
+    assert topics.parse("factory/gw1/service/temp") == ServiceTopic("gw1", "temp")
+    assert decode(topics, "factory/gw1/service/temp", b"").payload is None  # back in service
     # A retained alarm is removed with an empty payload.
     assert decode(topics, "factory/gw1/alarms/temp/hi/state", b"").payload is None
 

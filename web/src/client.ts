@@ -22,6 +22,7 @@ import type {
   DeltaEvent,
   EventsAnswer,
   FullState,
+  ServiceRequest,
 } from './types';
 import { DELTA_EVENTS } from './types';
 
@@ -182,6 +183,33 @@ export class LiveClient {
         request,
         this.config.commandTimeoutMs,
       );
+      if (res.status === 401) this.loginRequired();
+      return normalizeOutcome(await res.json().catch(() => null), res.status);
+    } catch (err) {
+      return this.failure('not_connected', `bridge unreachable: ${String(err)}`);
+    }
+  }
+
+  /** Takes a device out of service (with a reason) or back; the card shows it when it lands. */
+  async setService(request: ServiceRequest): Promise<CommandOutcome> {
+    const socket = this.socket;
+    if (socket?.connected) {
+      return new Promise((resolve) => {
+        socket
+          .timeout(this.config.commandTimeoutMs)
+          .emit('set_service', request, (err: Error | null, answer: unknown) => {
+            resolve(
+              err
+                ? this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`)
+                : normalizeOutcome(answer),
+            );
+          });
+      });
+    }
+    const path = `api/devices/${encodeURIComponent(request.gateway)}/${encodeURIComponent(request.device)}/service`;
+    try {
+      const { gateway: _g, device: _d, ...body } = request;
+      const res = await this.request('POST', path, body, this.config.commandTimeoutMs);
       if (res.status === 401) this.loginRequired();
       return normalizeOutcome(await res.json().catch(() => null), res.status);
     } catch (err) {

@@ -25,6 +25,7 @@ export type {
   Priority,
   Quality,
   RelayEntry as Relay,
+  ServiceRequest,
   SystemStatsEntry as SystemStats,
 } from './generated/contract';
 export type DeltaEvent = Event;

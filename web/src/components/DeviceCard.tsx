@@ -13,6 +13,8 @@ interface Props {
   freshMs: number;
   /** Its most urgent active alarm, if any: marked with the priority's shape and words. */
   alarm?: Alarm | null;
+  /** Given to operators: take the device out of service (with a reason) or back. */
+  onService?: ((inService: boolean, reason?: string) => void) | undefined;
 }
 
 const STATE_TEXT = {
@@ -21,7 +23,7 @@ const STATE_TEXT = {
   bad: 'device.sensorError',
 } as const satisfies Record<CardState['state'], string | null>;
 
-export function DeviceCard({ device, card, history, nowMs, freshMs, alarm }: Props) {
+export function DeviceCard({ device, card, history, nowMs, freshMs, alarm, onService }: Props) {
   const f = useFormats();
   const name = device.name ?? device.id;
   const noteKey =
@@ -33,12 +35,26 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, alarm }: Pro
       data-testid={`device-${device.gateway}-${device.id}`}
       data-state={card.state}
       data-alarm={alarm?.priority}
+      data-out-of-service={device.out_of_service ? 'true' : undefined}
       aria-label={name}
     >
       {/* dir="auto": a Latin name in a Persian page is cut at its own end, not its start. */}
       <h3 className="card-title" title={name} dir="auto">
         {name}
       </h3>
+      {device.out_of_service && (
+        <p
+          className="card-oos"
+          data-testid="out-of-service"
+          title={f.t('device.outOfServiceTitle', {
+            by: device.out_of_service.by,
+            at: f.dateTime(device.out_of_service.since),
+            reason: device.out_of_service.reason,
+          })}
+        >
+          <span aria-hidden="true">⊘</span> {f.t('device.outOfService')}
+        </p>
+      )}
       {alarm && (
         <p className="card-alarm-mark" data-testid="alarm-mark" title={alarm.message ?? undefined}>
           <span aria-hidden="true">{PRIORITY_ICON[alarm.priority]}</span>{' '}
@@ -83,6 +99,23 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, alarm }: Pro
             : formatAge(f, nowMs - device.ts * 1000, freshMs, 'ago')}
         </span>
       </footer>
+      {onService && (
+        <button
+          type="button"
+          className="link card-service"
+          data-testid="service-toggle"
+          onClick={() => {
+            if (device.out_of_service) {
+              onService(true);
+              return;
+            }
+            const reason = window.prompt(f.t('device.reasonPrompt'))?.trim();
+            if (reason) onService(false, reason);
+          }}
+        >
+          {device.out_of_service ? f.t('device.returnToService') : f.t('device.takeOut')}
+        </button>
+      )}
     </article>
   );
 }

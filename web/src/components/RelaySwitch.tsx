@@ -24,6 +24,7 @@ const ERROR_CODES = {
   not_connected: true,
   unknown_relay: true,
   unknown_alarm: true,
+  unknown_device: true,
   expired: true,
   duplicate: true,
   too_soon: true,

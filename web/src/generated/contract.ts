@@ -81,7 +81,8 @@ export type ErrorCode =
   | 'not_connected'
   | 'forbidden'
   | 'rate_limited'
-  | 'unknown_alarm';
+  | 'unknown_alarm'
+  | 'unknown_device';
 /**
  * This interface was referenced by `BridgeApi`'s JSON-Schema
  * via the `definition` "ApiErrorCode".
@@ -111,6 +112,7 @@ export interface BridgeApi {
   event: Event;
   set_relay: SetRelayRequest;
   alarm_request: AlarmRequest;
+  service_request: ServiceRequest;
   alarm_entry: AlarmEntry;
   command_outcome: CommandOutcome;
   error_code: ErrorCode;
@@ -177,6 +179,18 @@ export interface DeviceEntry {
   ts: number | null;
   seq: number | null;
   quality: Quality;
+  out_of_service?: OutOfServiceEntry | null;
+}
+/**
+ * Who took a device out of service, when and why.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "OutOfServiceEntry".
+ */
+export interface OutOfServiceEntry {
+  by: string;
+  since: number;
+  reason: string;
 }
 /**
  * A relay output; ``on`` is the level read back from its pin, never a request.
@@ -292,6 +306,18 @@ export interface AlarmRequest {
   condition: AlarmCondition;
   action: AlarmAction;
   until?: number;
+  reason?: string;
+}
+/**
+ * ``set_service``'s argument and, less the ids, ``POST /api/devices/<gw>/<id>/service``.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "ServiceRequest".
+ */
+export interface ServiceRequest {
+  gateway: string;
+  device: string;
+  in_service: boolean;
   reason?: string;
 }
 /**
