@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bridge_helpers import RunningBridge, wait_until
+from bridge_helpers import RunningBridge
 
 from devtools.alarm_flood import (
     DEVICE,
@@ -22,6 +22,7 @@ from devtools.alarm_flood import (
 from devtools.dashboard_mirror import DashboardMirror
 from devtools.local_broker import LocalBroker
 from devtools.mqtt_probe import MqttProbe
+from devtools.waits import wait_until
 from factory_core.contract import Topics
 
 COUNT = 1000

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge_helpers import LiveClient, RunningBridge, wait_until
+from bridge_helpers import LiveClient, RunningBridge
 
 from devtools.local_broker import REPO, LocalBroker
 from devtools.mqtt_probe import MqttProbe
 from devtools.procs import ManagedProcess, python_module
+from devtools.waits import wait_until
 from factory_core.contract import AlarmState, Topics, decode
 
 GW = "line9"

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
-from bridge_helpers import RunningBridge, wait_until
+from bridge_helpers import RunningBridge
 
 from devtools.local_broker import LocalBroker, free_port
 from devtools.mqtt_probe import MqttProbe
+from devtools.waits import wait_until
 from factory_core.contract import AlarmState, GatewayMeta, Topics
 
 topics = Topics()

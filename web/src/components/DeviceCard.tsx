@@ -38,9 +38,10 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, alarm, onSer
       data-out-of-service={device.out_of_service ? 'true' : undefined}
       aria-label={name}
     >
-      {/* dir="auto": a Latin name in a Persian page is cut at its own end, not its start. */}
-      <h3 className="card-title" title={name} dir="auto">
-        {name}
+      {/* <bdi>: a Latin name in a Persian card keeps its shape, starts at the card's start and
+          is cut at its own end. */}
+      <h3 className="card-title" title={name}>
+        <bdi>{name}</bdi>
       </h3>
       {device.out_of_service && (
         <p

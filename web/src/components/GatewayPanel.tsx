@@ -82,7 +82,11 @@ export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Pr
         ) : null}
       </header>
       {devices.length > 0 && (
-        <section className="devices" aria-label={t('gateway.sensors')}>
+        // Each part is named with its gateway's name ("Line 1 Relays"): a plant has many.
+        <section className="devices" aria-labelledby={`gw-${id}-title gw-${id}-sensors`}>
+          <h3 className="sr-only" id={`gw-${id}-sensors`}>
+            {t('gateway.sensors')}
+          </h3>
           {devices.map(([key, device]) => (
             <DeviceCard
               key={key}
@@ -108,8 +112,10 @@ export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Pr
         </section>
       )}
       <div className="gateway-bottom">
-        <section className="relays" aria-label={t('gateway.relays')}>
-          <h3 className="stats-title">{t('gateway.relays')}</h3>
+        <section className="relays" aria-labelledby={`gw-${id}-title gw-${id}-relays`}>
+          <h3 className="stats-title" id={`gw-${id}-relays`}>
+            {t('gateway.relays')}
+          </h3>
           {relays.map(([key, relay]) => (
             <RelaySwitch
               key={key}
@@ -127,6 +133,7 @@ export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Pr
         </section>
         <StatsPanel
           id={id}
+          ownerTitleId={`gw-${id}-title`}
           title={t('gateway.system')}
           stats={plant.systemStats[id]}
           stale={!online}
