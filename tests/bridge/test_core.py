@@ -90,7 +90,11 @@ def test_values_that_overtook_the_gateways_online_are_current_once_it_arrives() 
     assert store.devices["line1/temperature"]["quality"] == "stale"
     store.apply(msg(T.relay_state("line1", "relay_1"), '{"on": true, "ts": 7, "seq": 11}'), now=7)
     deltas = store.apply(msg(T.status("line1"), "online"), now=8)
-    assert {d.event for d in deltas} == {"gateways_update", "devices_update", "relays_update"}
+    # ... and its offline alarm returns to normal.
+    assert {d.event for d in deltas} == {
+        "gateways_update", "devices_update", "relays_update", "alarms_update"
+    }  # fmt: skip
+    assert store.alarms["line1/gateway/offline"]["state"] == "normal"
     assert store.devices["line1/temperature"]["quality"] == "good"
     assert store.devices["line1/temperature"]["value"] == 4
     assert store.relays["line1/relay_1"]["quality"] == "good"
