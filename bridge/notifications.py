@@ -10,10 +10,13 @@ never logged: failures name the receiver's host only.
 
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 import ssl
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -21,7 +24,6 @@ from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 import gevent
-import requests
 
 from bridge.state.store import Entry
 from factory_core.ratelimited_log import RateLimitedLog
@@ -137,15 +139,15 @@ class Notifications:
         if self.webhook_token:
             headers["Authorization"] = f"Bearer {self.webhook_token}"
         host = urlsplit(self.webhook).netloc.rpartition("@")[2]
+        data = json.dumps(body(notice)).encode()
+        # The standard library's client (sockets patched by gevent): no extra dependency.
+        post = urllib.request.Request(self.webhook, data=data, headers=headers, method="POST")
         try:
-            answer = requests.post(
-                self.webhook, json=body(notice), headers=headers, timeout=SEND_TIMEOUT_S
-            )
-            if answer.status_code >= 300:
-                self.failures.warning(
-                    "webhook", "alarm webhook to %s answered HTTP %d", host, answer.status_code
-                )
-        except requests.RequestException as exc:
+            with urllib.request.urlopen(post, timeout=SEND_TIMEOUT_S):
+                pass
+        except urllib.error.HTTPError as exc:
+            self.failures.warning("webhook", "alarm webhook to %s answered HTTP %d", host, exc.code)
+        except (OSError, ValueError) as exc:
             self.failures.warning(
                 "webhook", "alarm webhook to %s failed: %s", host, type(exc).__name__
             )

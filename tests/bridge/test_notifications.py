@@ -199,7 +199,7 @@ def test_a_failing_receiver_is_logged_without_its_secrets(
         device.publish(topic, b"", retain=True)
     log = bridge.proc.log()
     assert "alarm e-mail via 127.0.0.1" in log and "failed: SMTP" in log
-    assert "failed: ConnectionError" in log
+    assert "failed: URLError" in log
     assert TOKEN not in log and wrong not in log
     assert got.mails == []
 
