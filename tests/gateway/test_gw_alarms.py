@@ -9,8 +9,17 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import GatewayFactory
-from gw_helpers import DOOR, GW, LIGHT, board, is_online, result_for, topics, write_ds18b20
+from gw_helpers import (
+    DOOR,
+    GW,
+    LIGHT,
+    GatewayFactory,
+    board,
+    is_online,
+    result_for,
+    topics,
+    write_ds18b20,
+)
 
 from devtools.mqtt_probe import MqttProbe, Received
 from factory_core.contract import AlarmState, CommandResult, decode
