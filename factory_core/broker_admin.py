@@ -290,6 +290,7 @@ def acl_rules(plant: Plant, user: User) -> list[str]:
                 f"topic read {t.command_filter(user.name)}",
                 f"topic read {t.lock_filter(user.name)}",
                 f"topic read {t.all_to_safe(user.name)}",
+                f"topic read {t.alarm_command_filter(user.name)}",
                 f"topic read {t.rebirth()}",
                 *(discovery if ha else []),
             ]
@@ -301,6 +302,9 @@ def acl_rules(plant: Plant, user: User) -> list[str]:
                 # the bridge authenticated (docs/security.md, "Who set a lock").
                 f"topic write {t.all_locks_filter()}",
                 f"topic write {t.all_to_safe_filter()}",
+                f"topic write {t.all_alarm_commands_filter()}",
+                f"topic write {t.gateway_alarm_acks_filter()}",
+                f"topic write {t.service_filter()}",
                 f"topic write {t.rebirth()}",
             ]
         case Role.READER:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable
 
 import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -16,13 +17,15 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from factory_core.command_expiry import expires_at
 from factory_core.contract import (
     AllToSafeTopic,
+    CommandResult,
     ContractError,
     RelayLockTopic,
+    RelayResultTopic,
     RelaySetTopic,
     Topics,
 )
 from factory_core.ratelimited_log import RateLimitedLog
-from gateway.actuation import IncomingCommand, RelayController
+from gateway.actuation import IncomingCommand, Outbound, RelayController
 from gateway.command_log import CommandLog
 from gateway.config import GatewayConfig
 from gateway.hardware.base import PinBackend
@@ -44,8 +47,13 @@ class RelayControl:
         link: MqttLink,
         actuator: Worker,
         metrics: GatewayMetrics,
+        on_result: Callable[[str, str | None], None] | None = None,
     ) -> None:
+        """``on_result(relay, error)`` hears every command's outcome (the alarms)."""
         self.gw = config.gateway_id
+        self.link = link
+        self.on_result = on_result
+        self._answering_lock = False  # on the actuator worker only
         self.topics: Topics = config.topics
         self.actuator = actuator
         self.metrics = metrics
@@ -57,7 +65,7 @@ class RelayControl:
             self.topics,
             [Relay(c, backend, ledger.wear_of(c.id)) for c in config.relays],
             CommandLog(config.state_dir / f"{self.gw}-commands.log"),
-            send=link.send,
+            send=self._send,
             schedule=actuator.call_later,
             clock_skew_s=config.clock_skew_s,
             observe=self._observe_command,
@@ -128,13 +136,34 @@ class RelayControl:
             case RelaySetTopic():
                 self.actuator.call_soon(lambda: self.controller.handle(incoming))
             case RelayLockTopic():
-                self.actuator.call_soon(lambda: self.controller.handle_lock(incoming))
+                self.actuator.call_soon(lambda: self._handle_lock(incoming))
             case AllToSafeTopic():
                 self.actuator.call_soon(lambda: self.controller.handle_all_to_safe(incoming))
 
     def input_changed(self) -> None:
         """A digital input moved: a permissive may have been lost (a trip, at once)."""
         self.actuator.call_soon(self.controller.enforce_interlocks)
+
+    def _handle_lock(self, incoming: IncomingCommand) -> None:
+        # A lock's answer comes on the relay's result topic too, but it moves no pin: it
+        # neither raises nor clears the relay's read-back and failure alarms.
+        self._answering_lock = True
+        try:
+            self.controller.handle_lock(incoming)
+        finally:
+            self._answering_lock = False
+
+    def _send(self, out: Outbound) -> None:
+        self.link.send(out)
+        if self._answering_lock:
+            return
+        if self.on_result is not None and isinstance(out.payload, CommandResult):
+            try:
+                topic = self.topics.parse(out.topic)
+            except ContractError:
+                return  # an answer on a requester's response topic
+            if isinstance(topic, RelayResultTopic):
+                self.on_result(topic.relay, out.payload.error)
 
     def _observe_command(self, outcome: str, seconds: float | None) -> None:
         self.metrics.commands.labels(outcome).inc()

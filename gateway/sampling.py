@@ -30,6 +30,9 @@ from gateway.worker import Worker
 
 log = logging.getLogger(__name__)
 
+# Told of every reading taken (device id, value, quality), published or not: the alarms.
+Observer = Callable[[str, float | bool | None, str], None]
+
 
 @dataclass
 class _Channel:
@@ -53,8 +56,10 @@ class Sampling:
         *,
         sensors: dict[str, Sensor] | None = None,
         host_stats: HostStats | None = None,
+        observe: Observer | None = None,
     ) -> None:
         self.config = config
+        self.observe = observe
         self.gw = config.gateway_id
         self.topics: Topics = config.topics
         self.send = send
@@ -122,6 +127,8 @@ class Sampling:
             channel.state = state
             if channel.deadband.offer(value, time.monotonic()) or force:
                 self.send(Outbound(channel.topic, state, retain=True))
+        if self.observe is not None:
+            self.observe(dev, value, state.quality)
 
     def _sample(self, dev: str) -> None:
         channel = self.channels[dev]

@@ -3,8 +3,9 @@
 Shared parts it owns: the MQTT link, the actuator worker (every relay action, in order, plus
 the timers that act on relays), the metrics endpoint and the systemd notifier. Components
 (:mod:`gateway.component`): the relays, sampling, link-loss supervision, rebirth and, when
-enabled, Home Assistant discovery; alarms plug in the same way. Interlocks, locks and
-wear live with the relays (:mod:`gateway.actuation`), since they decide every pin move.
+enabled, Home Assistant discovery, and the alarms of its devices (``alarming``). Interlocks,
+locks and wear live with the relays (:mod:`gateway.actuation`), since they decide every pin
+move.
 
 Threads: paho's network loop (never blocked: it only parses and hands work over), the
 actuator worker, the sampler worker and the pin backend's edge-callback thread.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 
+from gateway.alarming import Alarming
 from gateway.component import Component
 from gateway.config import GatewayConfig
 from gateway.hardware.base import PinBackend
@@ -55,9 +57,18 @@ class Gateway:
         )
         meta = gateway_meta(config)
 
-        self.relays = RelayControl(config, backend, self.link, self.actuator, self.metrics)
+        self.alarms = Alarming(config, self.link, self.actuator)
+        self.relays = RelayControl(
+            config, backend, self.link, self.actuator, self.metrics, self.alarms.relay_result
+        )
         self.sampling = Sampling(
-            config, backend, self.link.send, self.metrics, sensors=sensors, host_stats=host_stats
+            config,
+            backend,
+            self.link.send,
+            self.metrics,
+            sensors=sensors,
+            host_stats=host_stats,
+            observe=self.alarms.observe,
         )
         if config.interlocks:
             self.sampling.input_listeners.append(self.relays.input_changed)
@@ -65,6 +76,7 @@ class Gateway:
         # else) and the order link listeners hear of a connect (rebirth before discovery).
         self.components: list[Component] = [
             self.relays,
+            self.alarms,
             self.sampling,
             LinkSupervision(
                 self.link,
@@ -79,7 +91,7 @@ class Gateway:
                 meta,
                 self.link,
                 self.actuator,
-                [self.relays.republish, self.sampling.republish],
+                [self.relays.republish, self.sampling.republish, self.alarms.republish],
             ),
         ]
         if config.home_assistant.enabled:

@@ -36,6 +36,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
             "State": contract.FullState,
             "Events": contract.EventsAnswer,
             "AllToSafe": contract.AllToSafeOutcome,
+            "AlarmRequest": contract.AlarmRequest,
         }
     ),
     "SetRelayBody": {

@@ -53,9 +53,12 @@ class Realtime:
         on("request_relays", self._requester("relays"))
         on("request_system_stats", self._requester("system_stats"))
         on("request_gateways", self._requester("gateways"))
+        on("request_alarms", self._requester("alarms"))
         on("set_relay", self._on_set_relay)
         on("lock_relay", self._on_lock_relay)
         on("all_to_safe", self._on_all_to_safe)
+        on("alarm_command", self._on_alarm_command)
+        on("set_service", self._on_set_service)
 
     def _on_connect(self, auth: Any = None) -> bool:
         token = socket_token(auth, request.headers.get("Authorization"))
@@ -133,3 +136,11 @@ class Realtime:
     def _on_all_to_safe(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
         caller, remote = self._caller(sid)
         return all_to_safe_answer(self.gate.submit_all_to_safe(caller, data, "socketio", remote))
+
+    def _on_alarm_command(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        caller, remote = self._caller(sid)
+        return self.gate.submit_alarm(caller, data, "socketio", remote).outcome.to_dict()
+
+    def _on_set_service(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        caller, remote = self._caller(sid)
+        return self.gate.submit_service(caller, data, "socketio", remote).outcome.to_dict()

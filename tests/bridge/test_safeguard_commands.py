@@ -8,6 +8,8 @@ from typing import Any
 
 from bridge_helpers import RunningBridge
 
+from bridge.security.audit import AuditEntry
+from bridge.state.event_log import command_event
 from devtools.mqtt_probe import MqttProbe
 
 
@@ -49,3 +51,24 @@ def test_a_lock_request_names_what_was_wrong(bridges: Any) -> None:
         "/api/relays/line1/relay_9/lock", role="operator", json={"lock": True, "reason": "x"}
     )
     assert unknown.status_code == 404 and unknown.json()["error"] == "unknown_relay"
+
+
+def test_locks_and_all_to_safe_are_told_in_the_event_log_as_what_they_were() -> None:
+    def told(action: str, **fields: Any) -> tuple[str, str | None, str]:
+        base: dict[str, Any] = {"gateway": "line1", "relay": "relay_1", "on": None}
+        entry = AuditEntry(
+            ts=1.0, user="ann", role="operator", via="http", remote=None, outcome="ok", ok=True,
+            id="c1", detail=None, action=action, **{**base, **fields},
+        )  # fmt: skip
+        event = command_event(entry)
+        assert event is not None
+        return event.action, event.subject, event.text
+
+    assert told("lock") == ("lock", "relay_1", "ann: lock line1/relay_1: done")
+    assert told("unlock") == ("unlock", "relay_1", "ann: unlock line1/relay_1: done")
+    assert told("all_to_safe", relay=None) == (
+        "all_to_safe", None, "ann: all to safe: line1: done"
+    )  # fmt: skip
+    assert told("set_relay", on=True)[:2] == ("switch_on", "relay_1")
+    alarm = told("acknowledge", relay=None, alarm="oven/hi")
+    assert alarm == ("acknowledge", "oven/hi", "ann: acknowledge alarm oven/hi of line1: done")

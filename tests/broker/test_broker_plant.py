@@ -68,6 +68,7 @@ def test_each_role_gets_exactly_its_topics() -> None:
         f"read {p}/line1/relays/+/set",
         f"read {p}/line1/relays/+/lock",
         f"read {p}/line1/all_to_safe",
+        f"read {p}/line1/alarms/+/+/set",
         f"read {p}/rebirth",
         "readwrite homeassistant/+/factory_line1/+/config",
         "read homeassistant/status",
@@ -80,14 +81,28 @@ def test_each_role_gets_exactly_its_topics() -> None:
         f"write {p}/+/relays/+/set",
         f"write {p}/+/relays/+/lock",  # locks and all to safe: bridges only
         f"write {p}/+/all_to_safe",
+        f"write {p}/+/alarms/+/+/set",
+        f"write {p}/+/gateway_alarms/+/ack",
+        f"write {p}/+/service/+",
         f"write {p}/rebirth",
     ]
     assert acl["bridge-samples"] == [f"read {p}/+/devices/+/state", f"read {p}/+/system"]
     telemetry = [
         f"read {p}/+/{tail}"
-        for tail in ("status", "meta", "devices/+/state", "relays/+/state", "relays/+/result",
-                     "all_to_safe/result", "system")
-    ]  # fmt: skip
+        for tail in (
+            "status",
+            "meta",
+            "devices/+/state",
+            "relays/+/state",
+            "relays/+/result",
+            "all_to_safe/result",
+            "system",
+            "alarms/+/+/state",
+            "alarms/+/+/result",
+            "gateway_alarms/+/ack",
+            "service/+",
+        )
+    ]  # fmt: skip  (a plant system reads the alarms as every bridge does)
     assert acl["historian"] == telemetry
     assert acl["scada"] == [*telemetry, f"write {p}/line1/relays/relay_1/set"]
     assert all(not rule.startswith(("write", "readwrite")) for rule in acl["historian"])

@@ -11,8 +11,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from conftest import GatewayFactory
-from gw_helpers import DOOR, GW, LIGHT, MOTOR, board, command, is_online, result_for, topics
+from gw_helpers import (
+    DOOR,
+    GW,
+    LIGHT,
+    MOTOR,
+    GatewayFactory,
+    board,
+    command,
+    is_online,
+    result_for,
+    topics,
+)
 
 from devtools.local_broker import LocalBroker
 from devtools.mqtt_probe import MqttProbe, Received

@@ -16,7 +16,15 @@ import {
   resolveCommand,
 } from './plant';
 import { type AllToSafeAnswer, normalizeAllToSafe } from './safeguards';
-import type { CommandOutcome, Delta, DeltaEvent, EventsAnswer, FullState } from './types';
+import type {
+  AlarmRequest,
+  CommandOutcome,
+  Delta,
+  DeltaEvent,
+  EventsAnswer,
+  FullState,
+  ServiceRequest,
+} from './types';
 import { DELTA_EVENTS } from './types';
 
 export interface Snapshot {
@@ -26,6 +34,24 @@ export interface Snapshot {
   lastSyncMs: number | null;
   httpError: string | null;
   auth: AuthState;
+}
+
+export interface LoggedEvent {
+  time: string;
+  ts: number;
+  kind: 'alarm' | 'command' | 'gateway' | 'bridge';
+  gateway: string | null;
+  subject: string | null;
+  action: string;
+  user: string | null;
+  text: string;
+}
+
+export interface EventLogPage {
+  entries: LoggedEvent[];
+  total: number;
+  offset: number;
+  next_offset: number | null;
 }
 
 export interface ClientDeps {
@@ -178,6 +204,80 @@ export class LiveClient {
     } catch (err) {
       return this.failure('not_connected', `bridge unreachable: ${String(err)}`);
     }
+  }
+
+  /** Acknowledges, shelves or unshelves an alarm; the list shows the change when it arrives. */
+  async handleAlarm(request: AlarmRequest): Promise<CommandOutcome> {
+    const socket = this.socket;
+    if (socket?.connected) {
+      return new Promise((resolve) => {
+        socket
+          .timeout(this.config.commandTimeoutMs)
+          .emit('alarm_command', request, (err: Error | null, answer: unknown) => {
+            resolve(
+              err
+                ? this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`)
+                : normalizeOutcome(answer),
+            );
+          });
+      });
+    }
+    try {
+      const res = await this.request(
+        'POST',
+        'api/alarms/command',
+        request,
+        this.config.commandTimeoutMs,
+      );
+      if (res.status === 401) this.loginRequired();
+      return normalizeOutcome(await res.json().catch(() => null), res.status);
+    } catch (err) {
+      return this.failure('not_connected', `bridge unreachable: ${String(err)}`);
+    }
+  }
+
+  /** Takes a device out of service (with a reason) or back; the card shows it when it lands. */
+  async setService(request: ServiceRequest): Promise<CommandOutcome> {
+    const socket = this.socket;
+    if (socket?.connected) {
+      return new Promise((resolve) => {
+        socket
+          .timeout(this.config.commandTimeoutMs)
+          .emit('set_service', request, (err: Error | null, answer: unknown) => {
+            resolve(
+              err
+                ? this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`)
+                : normalizeOutcome(answer),
+            );
+          });
+      });
+    }
+    const path = `api/devices/${encodeURIComponent(request.gateway)}/${encodeURIComponent(request.device)}/service`;
+    try {
+      const { gateway: _g, device: _d, ...body } = request;
+      const res = await this.request('POST', path, body, this.config.commandTimeoutMs);
+      if (res.status === 401) this.loginRequired();
+      return normalizeOutcome(await res.json().catch(() => null), res.status);
+    } catch (err) {
+      return this.failure('not_connected', `bridge unreachable: ${String(err)}`);
+    }
+  }
+
+  /** A page of the operators' event log; `query` holds its filters (docs/api.md). */
+  async eventLog(query: URLSearchParams): Promise<EventLogPage> {
+    const res = await this.request('GET', `api/event-log?${query.toString()}`);
+    if (res.status === 401) this.loginRequired();
+    const body: unknown = await res.json().catch(() => null);
+    if (!res.ok || !isObject(body) || !Array.isArray(body.entries)) {
+      const detail = isObject(body) && typeof body.detail === 'string' ? body.detail : '';
+      throw new Error(`event log: HTTP ${res.status} ${detail}`.trim());
+    }
+    return body as unknown as EventLogPage;
+  }
+
+  /** Where the event log with these filters is downloaded as CSV. */
+  eventLogCsvUrl(query: URLSearchParams): string {
+    return this.url(`api/event-log.csv?${query.toString()}`);
   }
 
   dismissError(gateway: string, relay: string): void {

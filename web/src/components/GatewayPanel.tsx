@@ -1,3 +1,4 @@
+import { worstAlarmOf } from '../alarms';
 import type { LiveClient } from '../client';
 import type { DashboardConfig } from '../config';
 import { formatSilence } from '../format';
@@ -92,6 +93,18 @@ export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Pr
               key={key}
               device={device}
               card={deviceCardState(plant, device)}
+              alarm={worstAlarmOf(plant.alarms, device.gateway, device.id, nowMs / 1000)}
+              onService={
+                canSwitch
+                  ? (inService, reason) =>
+                      void client.setService({
+                        gateway: device.gateway,
+                        device: device.id,
+                        in_service: inService,
+                        ...(reason === undefined ? {} : { reason }),
+                      })
+                  : undefined
+              }
               history={plant.history[key] ?? []}
               nowMs={nowMs}
               freshMs={config.freshness.deviceFreshMs}

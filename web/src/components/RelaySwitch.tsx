@@ -25,6 +25,8 @@ const ERROR_CODES = {
   gateway_silent: true,
   not_connected: true,
   unknown_relay: true,
+  unknown_alarm: true,
+  unknown_device: true,
   expired: true,
   duplicate: true,
   too_soon: true,
