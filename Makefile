@@ -46,7 +46,7 @@ lint: $(STAMP) web/node_modules/.package-lock.json
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	cd web && npm run lint --silent
-	cd web && npx biome check ../bench/*.mjs
+	cd web && npx biome check ../bench/*.mjs ../tests/bridge/*.mjs
 
 typecheck: $(STAMP) web/node_modules/.package-lock.json
 	$(VENV)/bin/mypy

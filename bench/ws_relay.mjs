@@ -9,14 +9,12 @@
 //
 // Runs until SIGTERM; writes --out ({connections, bytes_up, bytes_down}) then.
 
-import { createRequire } from 'node:module';
 import net from 'node:net';
+import { WebSocketServer } from 'ws';
 import { markReady, parseCli, writeJson } from './loadgen.mjs';
 
 const USAGE = `usage: node bench/ws_relay.mjs --port PORT --broker-port PORT --out FILE
   [--host 127.0.0.1] [--broker-host 127.0.0.1] [--ready-file FILE]`;
-
-const { WebSocketServer } = createRequire(import.meta.url)('ws');
 
 const { values, cli } = parseCli(process.argv.slice(2), USAGE, {
   port: 'string',
