@@ -41,7 +41,13 @@ from bridge.state.history_store import DB_NAME, HistoryStore, default_tiers, sam
 from bridge.state.silence import SilenceWatch
 from bridge.state.sparklines import History
 from bridge.state.store import Delta, Entry, Store, key
-from factory_core.contract import AlarmResultTopic, CommandResult, Message, RelayResultTopic
+from factory_core.contract import (
+    AlarmResultTopic,
+    AllToSafeResultTopic,
+    CommandResult,
+    Message,
+    RelayResultTopic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +119,7 @@ class Bridge:
         for message in messages:
             # Results too: they change no state, but prove their gateway alive.
             applied = self.store.apply(message, now)
-            if isinstance(message.topic, RelayResultTopic):
+            if isinstance(message.topic, RelayResultTopic | AllToSafeResultTopic):
                 if isinstance(message.payload, CommandResult):
                     results.append(message.payload)
             elif isinstance(message.topic, AlarmResultTopic):

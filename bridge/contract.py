@@ -31,6 +31,26 @@ GatewayStatus: TypeAlias = Literal["online", "silent", "offline"]
 DeviceValue: TypeAlias = float | bool | None
 
 
+class InterlockEntry(TypedDict):
+    """One interlock the gateway enforces (from its meta; docs/mqtt-contract.md)."""
+
+    id: str
+    kind: Literal["requires", "excludes", "permissive"]
+    relay: str  # the relay the rule constrains being on
+    other: str  # requires: the relay that must be on; excludes: that must be off; permissive:
+    # the digital input that must read ``state``
+    state: bool
+    text: str  # the rule in words, as the gateway's refusals name it
+
+
+class RelayLockEntry(TypedDict):
+    """A maintenance lock (lock-out / tag-out): every command to the relay is refused."""
+
+    by: str
+    reason: str
+    since: float  # Unix time
+
+
 class GatewayEntry(TypedDict):
     """A gateway as the dashboard shows it; keyed by the gateway's id."""
 
@@ -42,6 +62,7 @@ class GatewayEntry(TypedDict):
     status: GatewayStatus
     silent_since: float | None  # while silent: when anything last came from it (Unix time)
     silent_after: float | None  # its silence window, s; None: it declares no cadence
+    interlocks: NotRequired[list[InterlockEntry]]  # from its meta
 
 
 class OutOfServiceEntry(TypedDict):
@@ -81,6 +102,11 @@ class RelayEntry(TypedDict):
     reason: NotRequired[str | None]
     quality: Quality
     safe_state: bool | None
+    confirm: NotRequired[bool]  # ask the operator to confirm before switching
+    lock: NotRequired[RelayLockEntry | None]
+    rule: NotRequired[str | None]  # reason "trip": the interlock rule that tripped it
+    cycles: NotRequired[int | None]  # switching cycles over its life
+    on_time_s: NotRequired[float | None]  # seconds on over its life
 
 
 class SystemStatsEntry(TypedDict):
@@ -92,6 +118,7 @@ class SystemStatsEntry(TypedDict):
     temperature: NotRequired[float | None]
     load: NotRequired[list[float] | None]  # 1, 5 and 15 minutes
     uptime: NotRequired[float | None]
+    command_latency_s: NotRequired[float | None]  # the last command: receipt to pin read back
     ts: NotRequired[float | None]
     quality: NotRequired[Quality]
 
@@ -185,6 +212,24 @@ class SetRelayRequest(TypedDict):
     gateway: str
     relay: str
     on: bool
+    confirmed: NotRequired[bool]  # the operator confirmed it (recorded in the audit)
+
+
+class LockRequest(TypedDict):
+    """``lock_relay``'s argument and, less the ids, the body of
+    ``POST /api/relays/<gateway>/<relay>/lock``. The lock's author is the caller."""
+
+    gateway: str
+    relay: str
+    lock: bool  # true: lock in the current state; false: unlock (its locker or an admin)
+    reason: NotRequired[str]  # required to lock
+
+
+class AllToSafeRequest(TypedDict):
+    """``all_to_safe``'s argument and the body of ``POST /api/all-to-safe``: one gateway, or
+    (without ``gateway``) every gateway of the plant. Not a safety-rated emergency stop."""
+
+    gateway: NotRequired[str]
 
 
 class AlarmRequest(TypedDict):
@@ -215,6 +260,13 @@ class CommandOutcome(TypedDict):
     on: bool | None  # the state read back from the pin; never the requested one
     error: ErrorCode | None
     detail: str | None
+
+
+class AllToSafeOutcome(TypedDict):
+    """``all_to_safe``'s answer: ``ok`` when every gateway asked has confirmed."""
+
+    ok: bool
+    gateways: dict[str, CommandOutcome]
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -281,6 +333,9 @@ class BridgeApi(TypedDict):
     delta: Delta
     event: Event
     set_relay: SetRelayRequest
+    lock_relay: LockRequest
+    all_to_safe: AllToSafeRequest
+    all_to_safe_outcome: AllToSafeOutcome
     alarm_request: AlarmRequest
     service_request: ServiceRequest
     alarm_entry: AlarmEntry

@@ -288,6 +288,8 @@ def acl_rules(plant: Plant, user: User) -> list[str]:
             return [
                 f"topic write {t.gateway_filter(user.name)}",
                 f"topic read {t.command_filter(user.name)}",
+                f"topic read {t.lock_filter(user.name)}",
+                f"topic read {t.all_to_safe(user.name)}",
                 f"topic read {t.alarm_command_filter(user.name)}",
                 f"topic read {t.rebirth()}",
                 *(discovery if ha else []),
@@ -296,6 +298,10 @@ def acl_rules(plant: Plant, user: User) -> list[str]:
             return [
                 f"topic read {t.everything_filter()}",
                 f"topic write {t.all_commands_filter()}",
+                # Locks and all to safe: bridges only, so the user named in them is the one
+                # the bridge authenticated (docs/security.md, "Who set a lock").
+                f"topic write {t.all_locks_filter()}",
+                f"topic write {t.all_to_safe_filter()}",
                 f"topic write {t.all_alarm_commands_filter()}",
                 f"topic write {t.gateway_alarm_acks_filter()}",
                 f"topic write {t.service_filter()}",

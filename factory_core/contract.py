@@ -53,13 +53,15 @@ ErrorCode: TypeAlias = Literal[
     "too_soon",  # the relay's minimum time between switches has not elapsed
     "readback_mismatch",  # the pin did not take the commanded level
     "hardware_error",
+    "interlocked",  # switching would break an interlock rule; detail names the rule
+    "locked",  # the relay is locked (lock-out / tag-out); detail says who, why, since when
     # Outcomes decided by the sender (bridge) rather than the gateway:
     "timeout",
     "gateway_offline",
     "gateway_silent",  # the gateway is connected but has sent nothing for its silence window
     "not_connected",
     # Refused by the bridge before anything is published:
-    "forbidden",  # the caller's role may not switch relays
+    "forbidden",  # the caller's role may not switch relays (or unlock this lock)
     "rate_limited",  # the caller sent too many commands; retry later
     # Alarm commands:
     "unknown_alarm",  # no such alarm is known (to the gateway, or to the bridge)
@@ -128,6 +130,41 @@ class RelayInfo(ContractModel):
     id: Identifier
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     safe_state: StrictBool = False
+    confirm: StrictBool = Field(
+        default=False, description="dashboards ask the operator to confirm before switching"
+    )
+
+
+InterlockKind: TypeAlias = Literal["requires", "excludes", "permissive"]
+
+
+class InterlockRule(ContractModel):
+    """One interlock, enforced by the gateway; every rule constrains ``relay`` being on.
+
+    requires: ``relay`` may be on only while relay ``other`` is on. excludes: ``relay`` and
+    relay ``other`` are never both on. permissive: ``relay`` may be on only while digital input
+    ``other`` reads ``state``. When a rule stops holding (``other`` switched off, an input
+    changed), the gateway drives ``relay`` to its safe state (off) at once: a trip.
+    """
+
+    id: Identifier
+    kind: InterlockKind
+    relay: Identifier
+    other: Identifier = Field(
+        description="requires: the relay that must be on; excludes: the relay that must be "
+        "off; permissive: the digital input"
+    )
+    state: StrictBool = Field(default=True, description="permissive: the input's required value")
+
+    def describe(self) -> str:
+        match self.kind:
+            case "requires":
+                return f"{self.relay} may be on only while {self.other} is on"
+            case "excludes":
+                return f"{self.relay} and {self.other} are never both on"
+            case "permissive":
+                return f"{self.relay} may be on only while input {self.other} is {self.state}"
+        raise AssertionError(self.kind)  # pragma: no cover
 
 
 class GatewayMeta(ContractModel):
@@ -135,6 +172,7 @@ class GatewayMeta(ContractModel):
     name: Annotated[str, StringConstraints(max_length=128)] | None = None
     devices: list[DeviceInfo] = Field(default_factory=list, max_length=1024)
     relays: list[RelayInfo] = Field(default_factory=list, max_length=1024)
+    interlocks: list[InterlockRule] = Field(default_factory=list, max_length=1024)
     stats_interval_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
         default=None,
         description="seconds between two of its system stats messages: readers judge the "
@@ -167,13 +205,36 @@ class DeviceState(ContractModel):
     quality: Quality = "good"
 
 
+UserName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+LockReason = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class RelayLock(ContractModel):
+    """A maintenance lock (lock-out / tag-out): the relay refuses every command."""
+
+    by: UserName = Field(description="who locked it (the logged-in user, filled in by the bridge)")
+    reason: LockReason
+    since: Timestamp
+
+
 class RelayState(ContractModel):
     on: StrictBool = Field(description="the level read back from the pin")
     ts: Timestamp
     seq: Annotated[int, Field(ge=0)]
     cmd: CommandId | None = Field(default=None, description="id of the command that caused it")
     reason: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")] | None = Field(
-        default=None, description="boot, command, pulse_end, link_loss, shutdown, ..."
+        default=None,
+        description="boot, command, pulse_end, link_loss, shutdown, trip, all_to_safe, ...",
+    )
+    rule: Identifier | None = Field(
+        default=None, description="reason trip: the interlock rule that tripped it"
+    )
+    lock: RelayLock | None = Field(default=None, description="its maintenance lock, if locked")
+    cycles: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, description="switching cycles (off to on) counted over its life"
+    )
+    on_time_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
+        default=None, description="total seconds it has been on over its life"
     )
 
 
@@ -181,6 +242,26 @@ class RelayCommand(ContractModel):
     on: StrictBool
     id: CommandId
     by: Annotated[str, StringConstraints(min_length=1, max_length=128)] = "unknown"
+    deadline: Timestamp = Field(description="Unix time after which the command must not run")
+
+
+class LockCommand(ContractModel):
+    """Lock or unlock one relay. Only bridges may publish it (broker ACL): ``by`` and ``role``
+    are the logged-in user the bridge authenticated, never what a client claimed."""
+
+    lock: StrictBool = Field(description="true: lock in its current state; false: unlock")
+    id: CommandId
+    by: UserName
+    role: Literal["operator", "admin"] = Field(description="an admin may lift anyone's lock")
+    reason: LockReason | None = Field(default=None, description="required to lock")
+    deadline: Timestamp = Field(description="Unix time after which the command must not run")
+
+
+class AllToSafeCommand(ContractModel):
+    """Drive every relay of the gateway to its safe state (not a safety-rated stop)."""
+
+    id: CommandId
+    by: UserName
     deadline: Timestamp = Field(description="Unix time after which the command must not run")
 
 
@@ -201,6 +282,10 @@ class SystemStats(ContractModel):
     )
     load: tuple[float, float, float] | None = Field(default=None, description="1/5/15 min")
     uptime: Annotated[float, Field(ge=0)] = Field(description="host uptime, seconds")
+    command_latency_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="the last relay command: seconds from its receipt to the pin read back",
+    )
     ts: Timestamp
 
 
@@ -272,6 +357,8 @@ PAYLOAD_MODELS: Final[dict[str, type[ContractModel]]] = {
     "device_state": DeviceState,
     "relay_state": RelayState,
     "relay_command": RelayCommand,
+    "lock_command": LockCommand,
+    "all_to_safe_command": AllToSafeCommand,
     "command_result": CommandResult,
     "system": SystemStats,
     "alarm_state": AlarmState,
@@ -325,6 +412,22 @@ class RelayResultTopic:
 
 
 @dataclass(frozen=True, slots=True)
+class RelayLockTopic:
+    gateway: str
+    relay: str
+
+
+@dataclass(frozen=True, slots=True)
+class AllToSafeTopic:
+    gateway: str
+
+
+@dataclass(frozen=True, slots=True)
+class AllToSafeResultTopic:
+    gateway: str
+
+
+@dataclass(frozen=True, slots=True)
 class SystemTopic:
     gateway: str
 
@@ -374,6 +477,9 @@ Topic: TypeAlias = (
     | RelayStateTopic
     | RelaySetTopic
     | RelayResultTopic
+    | RelayLockTopic
+    | AllToSafeTopic
+    | AllToSafeResultTopic
     | SystemTopic
     | AlarmStateTopic
     | AlarmSetTopic
@@ -420,6 +526,16 @@ class Topics:
     def relay_result(self, gateway: str, relay: str) -> str:
         return self._gw(gateway, "relays", relay, "result")
 
+    def relay_lock(self, gateway: str, relay: str) -> str:
+        """Lock commands: only bridges may publish here (the ACL), so ``by`` is trusted."""
+        return self._gw(gateway, "relays", relay, "lock")
+
+    def all_to_safe(self, gateway: str) -> str:
+        return self._gw(gateway, "all_to_safe")
+
+    def all_to_safe_result(self, gateway: str) -> str:
+        return self._gw(gateway, "all_to_safe", "result")
+
     def system(self, gateway: str) -> str:
         return self._gw(gateway, "system")
 
@@ -459,6 +575,12 @@ class Topics:
                 return self.relay_set(gw, relay)
             case RelayResultTopic(gw, relay):
                 return self.relay_result(gw, relay)
+            case RelayLockTopic(gw, relay):
+                return self.relay_lock(gw, relay)
+            case AllToSafeTopic(gw):
+                return self.all_to_safe(gw)
+            case AllToSafeResultTopic(gw):
+                return self.all_to_safe_result(gw)
             case SystemTopic(gw):
                 return self.system(gw)
             case AlarmStateTopic(gw, source, condition):
@@ -486,6 +608,7 @@ class Topics:
             f"{p}/+/devices/+/state",
             f"{p}/+/relays/+/state",
             f"{p}/+/relays/+/result",
+            f"{p}/+/all_to_safe/result",
             f"{p}/+/system",
             f"{p}/+/alarms/+/+/state",
             f"{p}/+/alarms/+/+/result",
@@ -502,6 +625,16 @@ class Topics:
     def command_filter(self, gateway: str) -> str:
         """The relay commands addressed to one gateway."""
         return f"{self._gw(gateway)}/relays/+/set"
+
+    def lock_filter(self, gateway: str) -> str:
+        """The lock commands addressed to one gateway."""
+        return f"{self._gw(gateway)}/relays/+/lock"
+
+    def all_locks_filter(self) -> str:
+        return f"{self.prefix}/+/relays/+/lock"
+
+    def all_to_safe_filter(self) -> str:
+        return f"{self.prefix}/+/all_to_safe"
 
     def alarm_command_filter(self, gateway: str) -> str:
         """The alarm commands addressed to one gateway."""
@@ -551,15 +684,21 @@ class Topics:
                 return MetaTopic(gw)
             case ["system"]:
                 return SystemTopic(gw)
+            case ["all_to_safe"]:
+                return AllToSafeTopic(gw)
+            case ["all_to_safe", "result"]:
+                return AllToSafeResultTopic(gw)
             case ["devices", dev, "state"]:
                 self._check_id(topic, "device", dev)
                 return DeviceStateTopic(gw, dev)
-            case ["relays", relay, kind] if kind in {"state", "set", "result"}:
+            case ["relays", relay, kind] if kind in {"state", "set", "result", "lock"}:
                 self._check_id(topic, "relay", relay)
                 if kind == "state":
                     return RelayStateTopic(gw, relay)
                 if kind == "set":
                     return RelaySetTopic(gw, relay)
+                if kind == "lock":
+                    return RelayLockTopic(gw, relay)
                 return RelayResultTopic(gw, relay)
             case ["alarms", source, condition, kind] if kind in {"state", "set", "result"}:
                 self._check_id(topic, "alarm source", source)
@@ -598,6 +737,8 @@ Payload: TypeAlias = (
     | DeviceState
     | RelayState
     | RelayCommand
+    | LockCommand
+    | AllToSafeCommand
     | CommandResult
     | SystemStats
     | AlarmState
@@ -622,6 +763,9 @@ _PAYLOAD_FOR_TOPIC: Final[dict[type, type[ContractModel]]] = {
     RelayStateTopic: RelayState,
     RelaySetTopic: RelayCommand,
     RelayResultTopic: CommandResult,
+    RelayLockTopic: LockCommand,
+    AllToSafeTopic: AllToSafeCommand,
+    AllToSafeResultTopic: CommandResult,
     SystemTopic: SystemStats,
     AlarmStateTopic: AlarmState,
     AlarmSetTopic: AlarmCommand,

@@ -7,6 +7,7 @@ password belongs in the environment (``FACTORY_MQTT_URL``), never in the file.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import tomllib
 from collections import Counter
@@ -18,9 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from factory_core.alarms import Priority
-from factory_core.contract import PREFIX_PATTERN, Identifier
+from factory_core.contract import PREFIX_PATTERN, Identifier, InterlockRule
 from factory_core.errors import problems as validation_problems
 from factory_core.settings import CommonSettings, default_state_dir, parse_mqtt_url
+from gateway import interlock_decision
 
 EXAMPLES = Path(__file__).parent / "examples"
 DEMO_CONFIG = EXAMPLES / "demo.toml"
@@ -59,6 +61,9 @@ class RelayConfig(_Section):
     min_interval_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     on_link_loss: Policy = "safe"
     on_shutdown: Policy = "safe"
+    confirm: bool = Field(
+        default=False, description="dashboards ask the operator to confirm before switching"
+    )
     readback_alarm: Priority | None = Field(
         default="high", description="priority of the alarm while the pin does not follow a command"
     )
@@ -186,6 +191,12 @@ class HomeAssistantConfig(_Section):
     )
 
 
+class InterlockConfig(InterlockRule):
+    """An interlock as written in the TOML: the contract's rule, nothing more or less."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 SensorConfig = Annotated[
     Ds18b20Config | CpuTempConfig | SimulatedSensorConfig, Field(discriminator="type")
 ]
@@ -214,6 +225,9 @@ class GatewayConfig(CommonSettings):
     relays: list[RelayConfig] = Field(default_factory=list)
     inputs: list[InputConfig] = Field(default_factory=list)
     sensors: list[SensorConfig] = Field(default_factory=list)
+    interlocks: list[InterlockConfig] = Field(
+        default_factory=list, description="rules the gateway enforces on every command"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -263,7 +277,29 @@ def find_conflicts(data: Mapping[str, Any]) -> list[str]:
     duplicates("pin", pinned, "pin")
     duplicates("id", items("relays"), "relay id")
     duplicates("id", items("sensors") + items("inputs"), "device id")
+    problems.extend(_interlock_problems(data))
     return problems
+
+
+def _interlock_problems(data: Mapping[str, Any]) -> list[str]:
+    """The rule set's problems (unknown ids, unsound rules, cycles), judged on the rules and
+    relays that are themselves well-formed: the malformed ones are reported by pydantic."""
+    entries = data.get("interlocks")
+    if not isinstance(entries, list):
+        return []
+    rules: list[InterlockRule] = []
+    for entry in entries:
+        with contextlib.suppress(ValidationError):
+            rules.append(InterlockRule.model_validate(entry))
+
+    def entries_of(section: str) -> list[Mapping[str, Any]]:
+        found = data.get(section)
+        items = found if isinstance(found, list) else []
+        return [e for e in items if isinstance(e, Mapping) and isinstance(e.get("id"), str)]
+
+    safe_states = {r["id"]: r.get("safe_state") is True for r in entries_of("relays")}
+    inputs = [i["id"] for i in entries_of("inputs")]
+    return interlock_decision.problems(rules, safe_states, inputs)
 
 
 def parse_config(data: Mapping[str, Any], source: str = "configuration") -> GatewayConfig:

@@ -39,6 +39,16 @@ class GatewayMetrics:
             registry=r,
             buckets=LATENCY_BUCKETS,
         )
+        self.actuation_latency = Histogram(
+            "factory_gateway_actuation_latency_seconds",
+            "From receiving a relay command to its pin read back (the gateway's own measure "
+            "of how fast a command acts; also in its system stats as command_latency_s)",
+            registry=r,
+            buckets=LATENCY_BUCKETS,
+        )
+        # The last of those, for the system stats (written on the actuator, read by the
+        # sampler: one float, no lock needed).
+        self.last_actuation_s: float | None = None
         self.sensor_read_errors = Counter(
             "factory_gateway_sensor_read_errors",
             "Sensor or input reads that failed (published as quality bad)",

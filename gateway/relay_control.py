@@ -6,6 +6,7 @@ command message into an :class:`IncomingCommand` and hands it over (paho's threa
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -15,8 +16,10 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from factory_core.command_expiry import expires_at
 from factory_core.contract import (
+    AllToSafeTopic,
     CommandResult,
     ContractError,
+    RelayLockTopic,
     RelayResultTopic,
     RelaySetTopic,
     Topics,
@@ -26,8 +29,10 @@ from gateway.actuation import IncomingCommand, Outbound, RelayController
 from gateway.command_log import CommandLog
 from gateway.config import GatewayConfig
 from gateway.hardware.base import PinBackend
+from gateway.interlock_decision import Interlocks
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt_link import MqttLink
+from gateway.relay_ledger import RelayLedger
 from gateway.relays import Relay
 from gateway.worker import Worker
 
@@ -48,26 +53,35 @@ class RelayControl:
         self.gw = config.gateway_id
         self.link = link
         self.on_result = on_result
+        self._answering_lock = False  # on the actuator worker only
         self.topics: Topics = config.topics
         self.actuator = actuator
         self.metrics = metrics
         self.republish_interval_s = config.republish_interval_s
         self.dropped = RateLimitedLog(log)
+        ledger = RelayLedger(config.state_dir / f"{self.gw}-relays.json")
         self.controller = RelayController(
             self.gw,
             self.topics,
-            [Relay(c, backend) for c in config.relays],
+            [Relay(c, backend, ledger.wear_of(c.id)) for c in config.relays],
             CommandLog(config.state_dir / f"{self.gw}-commands.log"),
             send=self._send,
             schedule=actuator.call_later,
             clock_skew_s=config.clock_skew_s,
             observe=self._observe_command,
+            ledger=ledger,
+            interlocks=Interlocks(config.interlocks),
+            inputs={
+                i.id: functools.partial(_read_input, backend, i.pin, i.active_low)
+                for i in config.inputs
+            },
+            observe_actuation=self._observe_actuation,
         )
-        link.route(
-            self.topics.command_filter(self.gw),
-            SubscribeOptions(qos=1, retainAsPublished=True),
-            self._on_command,
-        )
+        options = SubscribeOptions(qos=1, retainAsPublished=True)
+        link.route(self.topics.command_filter(self.gw), options, self._on_command)
+        # Lock and all-to-safe commands: only bridges may publish them (docs/security.md).
+        link.route(self.topics.lock_filter(self.gw), options, self._on_command)
+        link.route(self.topics.all_to_safe(self.gw), options, self._on_command)
 
     def start(self) -> None:
         self.controller.boot()
@@ -92,7 +106,10 @@ class RelayControl:
         except ContractError as exc:
             self.dropped.warning("topic", "dropped a message: %s", exc)
             return
-        if not isinstance(parsed, RelaySetTopic) or parsed.gateway != self.gw:
+        if (
+            not isinstance(parsed, RelaySetTopic | RelayLockTopic | AllToSafeTopic)
+            or parsed.gateway != self.gw
+        ):
             self.dropped.warning("unexpected", "dropped a message on %r: not for us", msg.topic)
             return
         if msg.retain:
@@ -108,17 +125,38 @@ class RelayControl:
         correlation = getattr(props, "CorrelationData", None)
         incoming = IncomingCommand(
             topic=msg.topic,
-            relay_id=parsed.relay,
+            relay_id="" if isinstance(parsed, AllToSafeTopic) else parsed.relay,
             payload=bytes(msg.payload),
             mqtt_expires_at=expires_at(expiry, time.monotonic()),
             response_topic=response_topic if isinstance(response_topic, str) else None,
             correlation=bytes(correlation) if isinstance(correlation, bytes | bytearray) else None,
             received_at=time.monotonic(),
         )
-        self.actuator.call_soon(lambda: self.controller.handle(incoming))
+        match parsed:
+            case RelaySetTopic():
+                self.actuator.call_soon(lambda: self.controller.handle(incoming))
+            case RelayLockTopic():
+                self.actuator.call_soon(lambda: self._handle_lock(incoming))
+            case AllToSafeTopic():
+                self.actuator.call_soon(lambda: self.controller.handle_all_to_safe(incoming))
+
+    def input_changed(self) -> None:
+        """A digital input moved: a permissive may have been lost (a trip, at once)."""
+        self.actuator.call_soon(self.controller.enforce_interlocks)
+
+    def _handle_lock(self, incoming: IncomingCommand) -> None:
+        # A lock's answer comes on the relay's result topic too, but it moves no pin: it
+        # neither raises nor clears the relay's read-back and failure alarms.
+        self._answering_lock = True
+        try:
+            self.controller.handle_lock(incoming)
+        finally:
+            self._answering_lock = False
 
     def _send(self, out: Outbound) -> None:
         self.link.send(out)
+        if self._answering_lock:
+            return
         if self.on_result is not None and isinstance(out.payload, CommandResult):
             try:
                 topic = self.topics.parse(out.topic)
@@ -131,3 +169,11 @@ class RelayControl:
         self.metrics.commands.labels(outcome).inc()
         if seconds is not None:
             self.metrics.command_latency.observe(seconds)
+
+    def _observe_actuation(self, seconds: float) -> None:
+        self.metrics.actuation_latency.observe(seconds)
+        self.metrics.last_actuation_s = seconds
+
+
+def _read_input(backend: PinBackend, pin: int, active_low: bool) -> bool:
+    return backend.read(pin) != active_low

@@ -77,6 +77,8 @@ class Sampling:
         for i in config.inputs:
             self.channels[i.id] = self._channel(i.id, None, 0.0, 0)
         self.last_stats: SystemStats | None = None
+        # Told of every input edge (the interlocks trip on a lost permissive).
+        self.input_listeners: list[Callable[[], None]] = []
 
     def _channel(self, dev: str, unit: str | None, deadband: float, precision: int) -> _Channel:
         period = self.config.republish_interval_s
@@ -141,6 +143,8 @@ class Sampling:
 
     def _on_input(self, digital_input: DigitalInput, value: bool) -> None:
         log.debug("input %s edge: %s", digital_input.id, value)
+        for listener in self.input_listeners:
+            listener()
         self._publish_device(digital_input.id, value, force=False)
 
     def _read_input(self, digital_input: DigitalInput, force: bool) -> None:
@@ -156,5 +160,9 @@ class Sampling:
 
     def _publish_stats(self) -> None:
         assert self.host_stats is not None
-        self.last_stats = self.host_stats.sample()
+        stats = self.host_stats.sample()
+        latency = self.metrics.last_actuation_s
+        if latency is not None:
+            stats = stats.model_copy(update={"command_latency_s": round(latency, 6)})
+        self.last_stats = stats
         self.send(Outbound(self.topics.system(self.gw), self.last_stats, qos=0, retain=True))

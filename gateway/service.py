@@ -3,8 +3,9 @@
 Shared parts it owns: the MQTT link, the actuator worker (every relay action, in order, plus
 the timers that act on relays), the metrics endpoint and the systemd notifier. Components
 (:mod:`gateway.component`): the relays, sampling, link-loss supervision, rebirth and, when
-enabled, Home Assistant discovery, and the alarms of its devices (``alarming``);
-interlocks plug in the same way.
+enabled, Home Assistant discovery, and the alarms of its devices (``alarming``). Interlocks,
+locks and wear live with the relays (:mod:`gateway.actuation`), since they decide every pin
+move.
 
 Threads: paho's network loop (never blocked: it only parses and hands work over), the
 actuator worker, the sampler worker and the pin backend's edge-callback thread.
@@ -69,6 +70,8 @@ class Gateway:
             host_stats=host_stats,
             observe=self.alarms.observe,
         )
+        if config.interlocks:
+            self.sampling.input_listeners.append(self.relays.input_changed)
         # The order matters twice: start order (relays at their safe state before anything
         # else) and the order link listeners hear of a connect (rebirth before discovery).
         self.components: list[Component] = [

@@ -35,13 +35,34 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
             "Error": contract.ApiError,
             "State": contract.FullState,
             "Events": contract.EventsAnswer,
+            "AllToSafe": contract.AllToSafeOutcome,
             "AlarmRequest": contract.AlarmRequest,
         }
     ),
     "SetRelayBody": {
         "type": "object",
         "required": ["on"],
-        "properties": {"on": {"type": "boolean"}},
+        "properties": {
+            "on": {"type": "boolean"},
+            "confirmed": {
+                "type": "boolean",
+                "description": "the operator confirmed it (recorded in the audit)",
+            },
+        },
+        "additionalProperties": False,
+    },
+    "LockBody": {
+        "type": "object",
+        "required": ["lock"],
+        "properties": {
+            "lock": {"type": "boolean", "description": "true: lock; false: unlock"},
+            "reason": {"type": "string", "minLength": 1, "maxLength": 256},
+        },
+        "additionalProperties": False,
+    },
+    "AllToSafeBody": {
+        "type": "object",
+        "properties": {"gateway": {"type": "string", "pattern": ID_PATTERN}},
         "additionalProperties": False,
     },
     "Login": {

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from bridge.contract import API_ERROR_FOR_STATUS, ApiErrorCode
-from bridge.control.command_gate import CommandGate
+from bridge.control.command_gate import CommandGate, Decision, all_to_safe_answer
 from bridge.control.relay_commands import Outcome, SetRelay, parse_request
 from bridge.metrics import CONTENT_TYPE, Metrics
 from bridge.security.audit import AuditLog, AuditQuery, parse_audit_query
@@ -212,11 +212,64 @@ def make_api(
             request.remote_addr,
             lambda _d: _parse_body(body, gateway, relay),
         )
-        outcome = decision.outcome
-        answer = jsonify(outcome.to_dict())
-        if decision.retry_after is not None:
-            answer.headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
-        return answer, STATUS_FOR_ERROR.get(outcome.error, REJECTED)
+        return _answer(decision)
+
+    @api.post("/api/relays/<gateway>/<relay>/lock")
+    def lock_relay(gateway: str, relay: str) -> Any:
+        """Lock a relay in its current state (lock-out / tag-out), or unlock it.
+        ---
+        post:
+          summary: Lock (with a reason) or unlock a relay; the caller is the lock's author
+          description: While locked, the gateway refuses every command to the relay with
+            `locked`. Only the user who locked it or an admin may unlock it.
+          tags: [commands]
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/LockBody"}
+          responses:
+            200: {$ref: "#/components/responses/Outcome"}
+            400: {$ref: "#/components/responses/Outcome"}
+            403: {$ref: "#/components/responses/Outcome"}
+            404: {$ref: "#/components/responses/Outcome"}
+            409: {$ref: "#/components/responses/Outcome"}
+            429: {$ref: "#/components/responses/Outcome"}
+            503: {$ref: "#/components/responses/Outcome"}
+            504: {$ref: "#/components/responses/Outcome"}
+        """
+        body = request.get_json(silent=True, force=True)
+        fields = {**body, "gateway": gateway, "relay": relay} if isinstance(body, dict) else body
+        decision = gate.submit_lock(principal(), fields, "http", request.remote_addr)
+        return _answer(decision)
+
+    @api.post("/api/all-to-safe")
+    def all_to_safe() -> Any:
+        """Drive every relay of one gateway, or of the plant, to its safe state.
+        ---
+        post:
+          summary: All to safe, per gateway or plant-wide (not a safety-rated emergency stop)
+          description: Each gateway drives every relay to its safe state, locked relays
+            too, interlocked dependents first, and answers when done.
+          tags: [commands]
+          requestBody:
+            required: false
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/AllToSafeBody"}
+          responses:
+            200:
+              description: every gateway asked has confirmed
+              content: {application/json: {schema: {$ref: "#/components/schemas/AllToSafe"}}}
+            409:
+              description: a gateway refused, failed or did not answer; or the request was refused
+              content: {application/json: {schema: {$ref: "#/components/schemas/AllToSafe"}}}
+        """
+        body = request.get_json(silent=True, force=True)
+        answer = all_to_safe_answer(
+            gate.submit_all_to_safe(principal(), body, "http", request.remote_addr)
+        )
+        return jsonify(answer), 200 if answer["ok"] else REJECTED
 
     @api.post("/api/alarms/command")
     def alarm_command() -> Any:
@@ -440,17 +493,30 @@ def audit_refused_commands(gate: CommandGate) -> OnRefused:
     return audit
 
 
+def _answer(decision: Decision) -> tuple[Response, int]:
+    outcome = decision.outcome
+    answer = jsonify(outcome.to_dict())
+    if decision.retry_after is not None:
+        answer.headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
+    return answer, STATUS_FOR_ERROR.get(outcome.error, REJECTED)
+
+
 def _audited(body: object, gateway: str, relay: str) -> dict[str, object]:
     """What the audit records of an HTTP relay command (its body may be anything)."""
-    requested = body.get("on") if isinstance(body, dict) else None
-    return {"gateway": gateway, "relay": relay, "on": requested}
+    fields = body if isinstance(body, dict) else {}
+    return {
+        "gateway": gateway,
+        "relay": relay,
+        "on": fields.get("on"),
+        "confirmed": fields.get("confirmed"),
+    }
 
 
 def _parse_body(body: object, gateway: str, relay: str) -> SetRelay | Outcome:
     """HTTP's body is ``{"on": <bool>}`` alone; gateway and relay come from the path."""
     if not isinstance(body, dict):
         return Outcome(False, None, None, "invalid", 'body must be a JSON object: {"on": true}')
-    if extra := sorted(set(body) - {"on"}):
+    if extra := sorted(set(body) - {"on", "confirmed"}):
         return Outcome(False, None, None, "invalid", f"unexpected field(s): {', '.join(extra)}")
     return parse_request({"gateway": gateway, "relay": relay, **body})
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from bridge.control.alarm_commands import (
     AlarmCommands,
@@ -18,7 +19,17 @@ from bridge.control.alarm_commands import (
     parse_alarm_request,
     parse_service_request,
 )
-from bridge.control.relay_commands import Commands, Outcome, SetRelay, Waitable, parse_request
+from bridge.control.relay_commands import (
+    AllToSafe,
+    Commands,
+    LockRelay,
+    Outcome,
+    SetRelay,
+    Waitable,
+    parse_all_to_safe,
+    parse_lock,
+    parse_request,
+)
 from bridge.security.audit import AuditEntry, AuditLog, RefusalWindows, text_or_none
 from bridge.security.principals import Principal
 from bridge.security.ratelimit import RateLimiter
@@ -33,6 +44,15 @@ Parse = Callable[[object], SetRelay | Outcome]
 class Decision:
     outcome: Outcome
     retry_after: float | None = None  # seconds, when rate-limited
+
+
+def all_to_safe_answer(decided: dict[str, Decision] | Decision) -> dict[str, Any]:
+    """The ``AllToSafeOutcome`` of ``submit_all_to_safe``: a refusal before anything was sent
+    is answered under the gateway key ``"*"``."""
+    if isinstance(decided, Decision):
+        return {"ok": False, "gateways": {"*": decided.outcome.to_dict()}}
+    gateways = {gw: d.outcome.to_dict() for gw, d in decided.items()}
+    return {"ok": all(o["ok"] for o in gateways.values()), "gateways": gateways}
 
 
 class CommandGate:
@@ -73,6 +93,87 @@ class CommandGate:
         outcome = decision.outcome
         self._record(principal, data, via, remote, outcome.error or "ok", outcome.detail, outcome)
         return decision
+
+    def submit_lock(
+        self, principal: Principal | None, data: object, via: str, remote: str | None
+    ) -> Decision:
+        """Lock or unlock a relay as the caller: the gateway records the caller as the
+        lock's author and lets only that user or an admin lift it."""
+        fields = data if isinstance(data, dict) else {}
+        action = "unlock" if fields.get("lock") is False else "lock"
+        refused = self._caller_refusal(principal, "lock relays")
+        if refused is not None:
+            decision = refused
+        else:
+            assert principal is not None
+            parsed = parse_lock(data)
+            if isinstance(parsed, LockRelay):
+                decision = self._unless_silent(parsed.gateway, parsed.relay) or Decision(
+                    self.commands.lock(parsed, by=principal.name, role=principal.role)
+                )
+            else:
+                decision = Decision(parsed)
+        outcome = decision.outcome
+        reason = text_or_none(fields.get("reason"))
+        detail = f"reason: {reason}; {outcome.detail}" if reason else outcome.detail
+        self._record(
+            principal, data, via, remote, outcome.error or "ok", detail, outcome, action=action
+        )
+        return decision
+
+    def submit_all_to_safe(
+        self, principal: Principal | None, data: object, via: str, remote: str | None
+    ) -> dict[str, Decision] | Decision:
+        """Every gateway asked (or the one named) to drive all its relays to safe state; one
+        audit entry per gateway. A refusal before anything is sent is one Decision."""
+        refused = self._caller_refusal(principal, "send all to safe")
+        parsed = parse_all_to_safe(data) if refused is None else refused.outcome
+        if isinstance(parsed, Outcome):
+            self._record(principal, data, via, remote, parsed.error or "invalid",
+                         parsed.detail, parsed, action="all_to_safe")  # fmt: skip
+            return Decision(parsed)
+        assert principal is not None and isinstance(parsed, AllToSafe)
+        known = sorted(self.commands.store.meta)
+        if parsed.gateway is not None and parsed.gateway not in known:
+            detail = f"gateway: no gateway {parsed.gateway!r} (known: {', '.join(known)})"
+            outcome = Outcome(False, None, None, "invalid", detail)
+            self._record(principal, data, via, remote, "invalid", detail, outcome,
+                         action="all_to_safe")  # fmt: skip
+            return Decision(outcome)
+        targets = [parsed.gateway] if parsed.gateway is not None else known
+        outcomes = self.commands.all_to_safe(targets, by=principal.name)
+        for gw, outcome in outcomes.items():
+            self._record(principal, {"gateway": gw}, via, remote, outcome.error or "ok",
+                         outcome.detail, outcome, action="all_to_safe")  # fmt: skip
+        return {gw: Decision(o) for gw, o in outcomes.items()}
+
+    def _caller_refusal(self, principal: Principal | None, what: str) -> Decision | None:
+        if principal is None:
+            return self._refused("forbidden", "log in again: the session has ended")
+        wait = self.limiter.take(principal.name, self.monotonic())
+        if wait > 0:
+            detail = f"too many relay commands from {principal.name}; retry in {wait:.1f} s"
+            return self._refused("rate_limited", detail, retry_after=wait)
+        if not principal.can("set_relay"):
+            return self._refused("forbidden", f"{principal.name} ({principal.role}) may not {what}")
+        return None
+
+    def _unless_silent(self, gateway: str, relay: str) -> Decision | None:
+        store = self.commands.store
+        since = store.silent_since(gateway)
+        if since is None or not store.knows_relay(gateway, relay):
+            return None
+        # A hung gateway would queue the command and might run it much later, when
+        # nobody expects it: nothing is sent until it speaks again.
+        at = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        detail = (
+            f"gateway {gateway} is silent: nothing received from it since {at} "
+            f"({self.clock() - since:.0f} s ago); its connection is open but it does not "
+            "answer"
+        )
+        outcome = Outcome(False, None, store.relay_on(gateway, relay), "gateway_silent", detail)
+        self.commands.observe(outcome, 0.0)
+        return Decision(outcome)
 
     def submit_alarm(
         self, principal: Principal | None, data: object, via: str, remote: str | None
@@ -122,13 +223,17 @@ class CommandGate:
         error: str,
         detail: str | None,
         outcome: Outcome | None,
+        action: str | None = None,
     ) -> None:
         fields = data if isinstance(data, dict) else {}
         requested = fields.get("on")
-        action = text_or_none(fields.get("action"))
+        confirmed = fields.get("confirmed")
+        # An alarm command names its own action (acknowledge, shelve, out_of_service, ...);
+        # a relay command's is given: set_relay, lock, unlock or all_to_safe.
+        alarm_action = text_or_none(fields.get("action")) if action is None else None
         alarm = (
             text_or_none(f"{fields.get('source')}/{fields.get('condition')}")
-            if action is not None
+            if alarm_action is not None
             else None
         )
         entry = AuditEntry(
@@ -144,8 +249,9 @@ class CommandGate:
             ok=outcome is not None and outcome.ok,
             id=outcome.id if outcome is not None else None,
             detail=text_or_none(detail),
+            action=action or alarm_action or "set_relay",
+            confirmed=confirmed if isinstance(confirmed, bool) else None,
             alarm=alarm,
-            action=action,
         )
         # After ``stop`` (a request still in flight at shutdown) nothing is held any more.
         written = [entry] if self._stopped else self._windows.offer(entry, self.monotonic())
@@ -179,35 +285,18 @@ class CommandGate:
     def _decide(
         self, principal: Principal | None, data: object, via: str, parse: Parse
     ) -> Decision:
-        if principal is None:
-            return self._refused("forbidden", "log in again: the session has ended")
-        # Before the role check, so that a viewer cannot flood refusals either.
-        wait = self.limiter.take(principal.name, self.monotonic())
-        if wait > 0:
-            detail = f"too many relay commands from {principal.name}; retry in {wait:.1f} s"
-            return self._refused("rate_limited", detail, retry_after=wait)
-        if not principal.can("set_relay"):
-            detail = f"{principal.name} ({principal.role}) may not switch relays"
-            return self._refused("forbidden", detail)
+        # The rate limit before the role check, so that a viewer cannot flood refusals either.
+        refused = self._caller_refusal(principal, "switch relays")
+        if refused is not None:
+            return refused
+        assert principal is not None
         parsed = parse(data)
         if isinstance(parsed, Outcome):
             self.commands.observe(parsed, 0.0)
             return Decision(parsed)
-        store = self.commands.store
-        since = store.silent_since(parsed.gateway)
-        if since is not None and store.knows_relay(parsed.gateway, parsed.relay):
-            # A hung gateway would queue the command and might run it much later, when
-            # nobody expects it: nothing is sent until it speaks again.
-            at = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-            detail = (
-                f"gateway {parsed.gateway} is silent: nothing received from it since {at} "
-                f"({self.clock() - since:.0f} s ago); its connection is open but it does not "
-                "answer"
-            )
-            outcome = Outcome(False, None, store.relay_on(parsed.gateway, parsed.relay),
-                              "gateway_silent", detail)  # fmt: skip
-            self.commands.observe(outcome, 0.0)
-            return Decision(outcome)
+        silent = self._unless_silent(parsed.gateway, parsed.relay)
+        if silent is not None:
+            return silent
         # Commands.send counts its own outcomes.
         return Decision(self.commands.send(parsed, by=f"{principal.name} via {via}"))
 

@@ -11,16 +11,19 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from bridge.state.store import Store
 from factory_core.command_expiry import deadline_after, result_wait
 from factory_core.contract import (
+    AllToSafeCommand,
     CommandResult,
     ErrorCode,
     Identifier,
+    LockCommand,
+    LockReason,
     RelayCommand,
     describe_validation_error,
 )
@@ -39,6 +42,12 @@ class Publisher(Protocol):
 
     def publish_command(self, gateway: str, relay: str, command: RelayCommand, ttl: float) -> bool:
         """Hand the command to the broker; False when it could not be sent."""
+
+    def publish_lock(self, gateway: str, relay: str, command: LockCommand, ttl: float) -> bool:
+        """The same for a lock or unlock (on the topic only bridges may write)."""
+
+    def publish_all_to_safe(self, gateway: str, command: AllToSafeCommand, ttl: float) -> bool:
+        """The same for all to safe (on the topic only bridges may write)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +69,48 @@ class SetRelay(BaseModel):
     gateway: Identifier
     relay: Identifier
     on: StrictBool
+    confirmed: StrictBool = False  # the operator confirmed it; for the audit only
+
+
+class LockRelay(BaseModel):
+    """What a client sends to lock or unlock a relay; its author is the caller."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    gateway: Identifier
+    relay: Identifier
+    lock: StrictBool
+    reason: LockReason | None = None
+
+
+class AllToSafe(BaseModel):
+    """One gateway, or every gateway when ``gateway`` is absent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    gateway: Identifier | None = Field(default=None)
 
 
 def parse_request(data: object) -> SetRelay | Outcome:
     """The validated request, or the ``invalid`` outcome naming what was wrong."""
+    return _parse(SetRelay, data, "gateway, relay and on")
+
+
+def parse_lock(data: object) -> LockRelay | Outcome:
+    return _parse(LockRelay, data, "gateway, relay, lock and a reason")
+
+
+def parse_all_to_safe(data: object) -> AllToSafe | Outcome:
+    return _parse(AllToSafe, {} if data is None else data, "an optional gateway")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], data: object, expected: str) -> M | Outcome:
     if not isinstance(data, dict):
-        detail = f"expected an object with gateway, relay and on, got {type(data).__name__}"
+        detail = f"expected an object with {expected}, got {type(data).__name__}"
         return Outcome(False, None, None, "invalid", detail)
     try:
-        return SetRelay.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         return Outcome(False, None, None, "invalid", describe_validation_error(exc))
 
@@ -120,8 +162,63 @@ class Commands:
     def in_flight(self) -> int:
         return len(self._waiting)
 
-    def _send(self, req: SetRelay, by: str) -> Outcome:
-        gw, relay = req.gateway, req.relay
+    def lock(self, request: LockRelay, by: str, role: str) -> Outcome:
+        """Lock or unlock; ``by`` and ``role`` are the authenticated caller's."""
+        gw, relay = request.gateway, request.relay
+        refused = self._refusal(gw, relay)
+        if refused is not None:
+            return refused
+        command_id = uuid.uuid4().hex
+        command = LockCommand(
+            lock=request.lock,
+            id=command_id,
+            by=by,
+            role="admin" if role == "admin" else "operator",
+            reason=request.reason,
+            deadline=deadline_after(self.clock(), self.ttl),
+        )
+        waiter = self._wait_for(command_id, gw, relay)
+        try:
+            self.publisher.publish_lock(gw, relay, command, self.ttl)
+            waiter.event.wait(result_wait(self.ttl, self.grace))
+        finally:
+            del self._waiting[command_id]
+        return self._outcome(waiter, command_id)
+
+    def all_to_safe(self, gateways: list[str], by: str) -> dict[str, Outcome]:
+        """Every gateway asked at once, then each waited for: one slow gateway delays only
+        the answer, not the others' action."""
+        outcomes: dict[str, Outcome] = {}
+        waiters: dict[str, tuple[str, _Waiter]] = {}
+        if not self.publisher.connected:
+            detail = "the bridge has no MQTT connection"
+            return {gw: Outcome(False, None, None, "not_connected", detail) for gw in gateways}
+        try:
+            for gw in gateways:
+                if self.store.is_online(gw) is False:
+                    outcomes[gw] = Outcome(False, None, None, "gateway_offline", f"{gw} is offline")
+                    continue
+                command_id = uuid.uuid4().hex
+                command = AllToSafeCommand(
+                    id=command_id, by=by, deadline=deadline_after(self.clock(), self.ttl)
+                )
+                waiters[gw] = command_id, self._wait_for(command_id, gw, "")
+                self.publisher.publish_all_to_safe(gw, command, self.ttl)
+            for gw, (command_id, waiter) in waiters.items():
+                waiter.event.wait(result_wait(self.ttl, self.grace))
+                outcomes[gw] = self._outcome(waiter, command_id)
+        finally:
+            for command_id, _waiter in waiters.values():
+                self._waiting.pop(command_id, None)
+        return outcomes
+
+    def _wait_for(self, command_id: str, gw: str, relay: str) -> _Waiter:
+        waiter = _Waiter(gw, relay, self.make_event())
+        self._waiting[command_id] = waiter
+        return waiter
+
+    def _refusal(self, gw: str, relay: str) -> Outcome | None:
+        """Why a command to this relay cannot even be sent, or None."""
         if not self.store.knows_relay(gw, relay):
             known = "unknown" if gw not in self.store.meta else "known"
             detail = f"gateway {gw!r} ({known}) has no relay {relay!r}"
@@ -132,11 +229,33 @@ class Commands:
         if self.store.is_online(gw) is False:
             on = self.store.relay_on(gw, relay)
             return Outcome(False, None, on, "gateway_offline", f"gateway {gw} is offline")
+        return None
+
+    def _outcome(self, waiter: _Waiter, command_id: str) -> Outcome:
+        result = waiter.result
+        gw, relay = waiter.gateway, waiter.relay
+        on = self.store.relay_on(gw, relay) if relay else None
+        if result is None:
+            detail = (
+                f"no answer from gateway {gw} within {result_wait(self.ttl, self.grace):g} s; "
+                "the command has expired and will not run"
+            )
+            return Outcome(False, command_id, on, "timeout", detail)
+        if relay:
+            on = self.store.confirmed_on(gw, relay, result)
+        if result.ok:
+            return Outcome(True, command_id, on, None, result.detail)
+        return Outcome(False, command_id, on, result.error or "hardware_error", result.detail)
+
+    def _send(self, req: SetRelay, by: str) -> Outcome:
+        gw, relay = req.gateway, req.relay
+        refused = self._refusal(gw, relay)
+        if refused is not None:
+            return refused
         command_id = uuid.uuid4().hex
         deadline = deadline_after(self.clock(), self.ttl)
         command = RelayCommand(on=req.on, id=command_id, by=by, deadline=deadline)
-        waiter = _Waiter(gw, relay, self.make_event())
-        self._waiting[command_id] = waiter
+        waiter = self._wait_for(command_id, gw, relay)
         try:
             if not self.publisher.publish_command(gw, relay, command, self.ttl):
                 # paho keeps a QoS 1 message it could not send and sends it on reconnect, so
@@ -145,15 +264,7 @@ class Commands:
             waiter.event.wait(result_wait(self.ttl, self.grace))
         finally:
             del self._waiting[command_id]
-        result = waiter.result
-        if result is None:
-            detail = (
-                f"no answer from gateway {gw} within {result_wait(self.ttl, self.grace):g} s; "
-                "the command has expired and will not run"
-            )
-            return Outcome(False, command_id, self.store.relay_on(gw, relay), "timeout", detail)
-        on = self.store.confirmed_on(gw, relay, result)
-        if result.ok:
-            return Outcome(True, command_id, on, None, result.detail)
-        log.info("command %s on %s/%s rejected: %s", command_id, gw, relay, result.error)
-        return Outcome(False, command_id, on, result.error or "hardware_error", result.detail)
+        outcome = self._outcome(waiter, command_id)
+        if outcome.error not in (None, "timeout"):
+            log.info("command %s on %s/%s rejected: %s", command_id, gw, relay, outcome.error)
+        return outcome

@@ -40,8 +40,11 @@ from factory_core.broker_admin import samples_login
 from factory_core.command_expiry import message_expiry_interval
 from factory_core.contract import (
     AlarmCommand,
+    AllToSafeCommand,
     ContractError,
+    ContractModel,
     GatewayAlarmAck,
+    LockCommand,
     Message,
     OutOfService,
     RelayCommand,
@@ -133,27 +136,28 @@ class MqttLink:
             connection.stop()
 
     def publish_command(self, gateway: str, relay: str, command: RelayCommand, ttl: float) -> bool:
+        return self._publish_command(self.topics.relay_set(gateway, relay), command, ttl)
+
+    def publish_lock(self, gateway: str, relay: str, command: LockCommand, ttl: float) -> bool:
+        return self._publish_command(self.topics.relay_lock(gateway, relay), command, ttl)
+
+    def publish_all_to_safe(self, gateway: str, command: AllToSafeCommand, ttl: float) -> bool:
+        return self._publish_command(self.topics.all_to_safe(gateway), command, ttl)
+
+    def _publish_command(self, topic: str, command: ContractModel, ttl: float) -> bool:
         client = self._control.client
         if client is None or not self.connected:
             return False
         props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         props.MessageExpiryInterval = message_expiry_interval(ttl)
-        info = client.publish(
-            self.topics.relay_set(gateway, relay), command.to_bytes(), qos=1, properties=props
-        )
+        info = client.publish(topic, command.to_bytes(), qos=1, properties=props)
         return info.rc == paho.MQTT_ERR_SUCCESS
 
     def publish_alarm_command(
         self, gateway: str, source: str, condition: Condition, command: AlarmCommand, ttl: float
     ) -> bool:
-        client = self._control.client
-        if client is None or not self.connected:
-            return False
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        props.MessageExpiryInterval = message_expiry_interval(ttl)
         topic = self.topics.alarm_set(gateway, source, condition)
-        info = client.publish(topic, command.to_bytes(), qos=1, properties=props)
-        return info.rc == paho.MQTT_ERR_SUCCESS
+        return self._publish_command(topic, command, ttl)
 
     def publish_gateway_ack(self, gateway: str, condition: Condition, ack: GatewayAlarmAck) -> bool:
         """The shared acknowledgement of a gateway's own alarm: retained, read by every bridge."""

@@ -15,7 +15,7 @@ from typing import Any
 from flask import request, session
 from flask_socketio import ConnectionRefusedError, SocketIO
 
-from bridge.control.command_gate import CommandGate
+from bridge.control.command_gate import CommandGate, all_to_safe_answer
 from bridge.push.engineio_port import Flusher
 from bridge.security.principals import Auth, Principal, socket_token
 from bridge.state.store import Store
@@ -55,6 +55,8 @@ class Realtime:
         on("request_gateways", self._requester("gateways"))
         on("request_alarms", self._requester("alarms"))
         on("set_relay", self._on_set_relay)
+        on("lock_relay", self._on_lock_relay)
+        on("all_to_safe", self._on_all_to_safe)
         on("alarm_command", self._on_alarm_command)
         on("set_service", self._on_set_service)
 
@@ -113,20 +115,6 @@ class Realtime:
 
         return handler
 
-    def _on_set_relay(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
-        current, remote = self._caller(sid)
-        decision = self.gate.submit(current, data, "socketio", remote)
-        return decision.outcome.to_dict()
-
-    def _on_alarm_command(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
-        current, remote = self._caller(sid)
-        decision = self.gate.submit_alarm(current, data, "socketio", remote)
-        return decision.outcome.to_dict()
-
-    def _on_set_service(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
-        current, remote = self._caller(sid)
-        return self.gate.submit_service(current, data, "socketio", remote).outcome.to_dict()
-
     def _caller(self, sid: str) -> tuple[Principal | None, str | None]:
         principal = self._principals.get(sid)
         # Authorised per command: the role may have changed, the session may have ended.
@@ -136,3 +124,23 @@ class Realtime:
             self._principals[sid] = current
         remote = (self.socketio.server.get_environ(sid) or {}).get("REMOTE_ADDR")
         return current, remote
+
+    def _on_set_relay(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        caller, remote = self._caller(sid)
+        return self.gate.submit(caller, data, "socketio", remote).outcome.to_dict()
+
+    def _on_lock_relay(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        caller, remote = self._caller(sid)
+        return self.gate.submit_lock(caller, data, "socketio", remote).outcome.to_dict()
+
+    def _on_all_to_safe(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        caller, remote = self._caller(sid)
+        return all_to_safe_answer(self.gate.submit_all_to_safe(caller, data, "socketio", remote))
+
+    def _on_alarm_command(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        caller, remote = self._caller(sid)
+        return self.gate.submit_alarm(caller, data, "socketio", remote).outcome.to_dict()
+
+    def _on_set_service(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        caller, remote = self._caller(sid)
+        return self.gate.submit_service(caller, data, "socketio", remote).outcome.to_dict()

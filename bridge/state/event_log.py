@@ -175,9 +175,15 @@ def command_event(entry: AuditEntry) -> Event | None:
         device = (entry.alarm or "?").partition("/")[0]
         what = f"{entry.action.replace('_', ' ')}: {entry.gateway}/{device}"
         subject, action = device, entry.action
-    elif entry.action is not None:
+    elif entry.alarm is not None:
         what = f"{entry.action} alarm {entry.alarm} of {entry.gateway}"
         subject, action = entry.alarm, entry.action
+    elif entry.action in ("lock", "unlock"):
+        what = f"{entry.action} {entry.gateway}/{entry.relay}"
+        subject, action = entry.relay, entry.action
+    elif entry.action == "all_to_safe":
+        what = f"all to safe: {entry.gateway or 'the plant'}"
+        subject, action = None, entry.action
     else:
         on = {True: "on", False: "off", None: "?"}[entry.on]
         what = f"switch {entry.gateway}/{entry.relay} {on}"

@@ -18,6 +18,7 @@ from factory_core.contract import (
     AlarmSetTopic,
     AlarmState,
     AlarmStateTopic,
+    AllToSafeTopic,
     CommandResult,
     DeviceInfo,
     DeviceState,
@@ -29,6 +30,7 @@ from factory_core.contract import (
     MetaTopic,
     OutOfService,
     RelayInfo,
+    RelayLockTopic,
     RelaySetTopic,
     RelayState,
     RelayStateTopic,
@@ -266,12 +268,18 @@ class Store:
             "status": status,
             "silent_since": silent_since,
             "silent_after": silence_window(meta.stats_interval_s if meta else None),
+            "interlocks": [{**r.model_dump(), "text": r.describe()} for r in meta.interlocks]
+            if meta
+            else [],
         }
 
     def _heard(self, topic: object, payload: object, now: float) -> list[Delta]:
         """Any message a gateway itself sent proves it alive (not its last will, which the
         broker sends, nor commands, which bridges send)."""
-        if isinstance(topic, RelaySetTopic | AlarmSetTopic | GatewayAlarmAckTopic):
+        if isinstance(
+            topic,
+            RelaySetTopic | RelayLockTopic | AllToSafeTopic | AlarmSetTopic | GatewayAlarmAckTopic,
+        ):
             return []  # sent by bridges, not by the gateway
         if payload == "offline":
             return []
@@ -379,7 +387,12 @@ class Store:
                 "gateway": gw, "id": rinfo.id, "on": None, "ts": None, "seq": None,
                 "cmd": None, "quality": "stale",
             }  # fmt: skip
-            relays[k] = {**old, "name": rinfo.name, "safe_state": rinfo.safe_state}
+            relays[k] = {
+                **old,
+                "name": rinfo.name,
+                "safe_state": rinfo.safe_state,
+                "confirm": rinfo.confirm,
+            }
         deltas += self._change("relays_update", relays)
         return deltas + self._gateway_alarms(gw)
 
@@ -429,6 +442,11 @@ class Store:
             "reason": state.reason,
             "quality": self._quality(gw, "good", "relays", k),
             "safe_state": info.safe_state if info else None,
+            "confirm": info.confirm if info else False,
+            "lock": state.lock.model_dump() if state.lock else None,
+            "rule": state.rule,
+            "cycles": state.cycles,
+            "on_time_s": state.on_time_s,
         }
         return self._change("relays_update", {k: entry})
 

@@ -66,6 +66,8 @@ def test_each_role_gets_exactly_its_topics() -> None:
     assert acl["line1"] == [
         f"write {p}/line1/#",
         f"read {p}/line1/relays/+/set",
+        f"read {p}/line1/relays/+/lock",
+        f"read {p}/line1/all_to_safe",
         f"read {p}/line1/alarms/+/+/set",
         f"read {p}/rebirth",
         "readwrite homeassistant/+/factory_line1/+/config",
@@ -77,6 +79,8 @@ def test_each_role_gets_exactly_its_topics() -> None:
     assert acl["bridge"] == [
         f"read {p}/#",
         f"write {p}/+/relays/+/set",
+        f"write {p}/+/relays/+/lock",  # locks and all to safe: bridges only
+        f"write {p}/+/all_to_safe",
         f"write {p}/+/alarms/+/+/set",
         f"write {p}/+/gateway_alarms/+/ack",
         f"write {p}/+/service/+",
@@ -91,6 +95,7 @@ def test_each_role_gets_exactly_its_topics() -> None:
             "devices/+/state",
             "relays/+/state",
             "relays/+/result",
+            "all_to_safe/result",
             "system",
             "alarms/+/+/state",
             "alarms/+/+/result",

@@ -172,6 +172,8 @@ def test_every_payload_model_has_a_schema_with_its_required_fields() -> None:
         "device_state",
         "relay_state",
         "relay_command",
+        "lock_command",
+        "all_to_safe_command",
         "command_result",
         "system",
         "alarm_state",
@@ -180,6 +182,7 @@ def test_every_payload_model_has_a_schema_with_its_required_fields() -> None:
         "gateway_alarm_ack",
         "out_of_service",
     }
+    assert set(schemas["lock_command"]["required"]) == {"lock", "id", "by", "role", "deadline"}
     assert set(schemas["alarm_command"]["required"]) == {"action", "id", "deadline"}
 
 

@@ -171,3 +171,37 @@ def test_a_relay_that_does_not_follow_raises_its_alarm_until_a_command_succeeds(
     body = {"on": True, "id": "unstuck-1", "by": "test", "deadline": time.time() + 30}
     probe.publish(topics.relay_set(GW, "light"), json.dumps(body).encode())
     alarm(probe, "light", "readback_mismatch", "rtn_unacked")  # nobody acknowledged it yet
+
+
+def test_a_lock_neither_clears_nor_raises_a_relay_alarm(
+    start_gateway: GatewayFactory, probe: MqttProbe, gpio: ModuleType
+) -> None:
+    """A lock's answer comes on the relay's result topic, but no pin moved: only a command
+    that switched the relay tells whether it follows."""
+    start_gateway()
+    probe.wait_for(is_online)
+    alarm(probe, "light", "readback_mismatch", "normal")
+    gpio.stick(LIGHT, gpio.LOW)
+    body = {"on": True, "id": "stuck-2", "by": "test", "deadline": time.time() + 30}
+    probe.publish(topics.relay_set(GW, "light"), json.dumps(body).encode())
+    alarm(probe, "light", "readback_mismatch", "unacked")
+    gpio.unstick(LIGHT)
+    for locked, cid in ((True, "lock-2"), (False, "unlock-2")):
+        body = {"lock": locked, "id": cid, "by": "ann", "role": "operator"}
+        body |= {"deadline": time.time() + 30, **({"reason": "new bulb"} if locked else {})}
+        probe.publish(topics.relay_lock(GW, "light"), json.dumps(body).encode())
+        m = probe.wait_for(result_for(cid), what=f"result of {cid}")
+        assert json.loads(m.payload)["ok"] is True
+    body = {"on": True, "id": "unstuck-2", "by": "test", "deadline": time.time() + 30}
+    probe.publish(topics.relay_set(GW, "light"), json.dumps(body).encode())
+    alarm(probe, "light", "readback_mismatch", "rtn_unacked")
+    phases = [
+        ("alarm", json.loads(m.payload)["state"])
+        if m.topic == back_topic("light", "readback_mismatch")
+        else ("result", json.loads(m.payload)["id"])
+        for m in list(probe.messages)
+        if m.topic in (back_topic("light", "readback_mismatch"), topics.relay_result(GW, "light"))
+    ]
+    # Back to normal only after the switching command's result, not after the lock's.
+    assert phases.index(("alarm", "rtn_unacked")) > phases.index(("result", "unstuck-2"))
+    assert phases.index(("result", "unlock-2")) < phases.index(("result", "unstuck-2"))

@@ -25,6 +25,11 @@ def test_demo_board_has_the_fixed_ids() -> None:
         ("relay_2", "Coolant pump"),
         ("relay_3", "Warning light"),
         ("relay_4", "Exhaust fan"),
+        ("relay_5", "Oven heater"),
+    ]
+    assert [r.id for r in config.relays if r.confirm] == ["relay_5"]
+    assert [(i.kind, i.relay, i.other) for i in config.interlocks] == [
+        ("requires", "relay_5", "relay_4")
     ]
     devices = {s.id: (s.kind, s.unit) for s in config.sensors}
     assert devices == {

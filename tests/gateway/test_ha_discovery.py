@@ -289,3 +289,41 @@ def test_home_assistant_switches_a_relay_end_to_end(
                 assert shown == config["state_on" if on else "state_off"]
         finally:
             ha.close()
+
+
+def test_a_locked_or_interlocked_relay_still_discovers_and_refuses_home_assistant_alike(
+    start_gateway: GatewayFactory, broker_env: LocalBroker, gpio: ModuleType
+) -> None:
+    """Safeguards change nothing in discovery: the switch is there, its template reads the
+    state that now carries the lock, and HA's command is refused as anyone's would be."""
+    rule = {"id": "light_needs_motor", "kind": "requires", "relay": "light", "other": "motor"}
+    motor, light = _config_topic("switch", "motor"), _config_topic("switch", "light")
+    with MqttProbe(broker_env.url, [f"{HA}/#", topics.gateway_filter(GW)]) as probe:
+        start_gateway(**HA_ON, interlocks=[rule])
+        configs = _wait_for_all(probe, {motor, light})
+        lock = {
+            "lock": True,
+            "id": "lock-1",
+            "by": "alice",
+            "role": "operator",
+            "reason": "belt change",
+            "deadline": time.time() + 30,
+        }
+        probe.publish(topics.relay_lock(GW, "motor"), json.dumps(lock))
+        probe.wait_for(result_for("lock-1"), what="the lock applied")
+        ha = _HomeAssistantClient(broker_env.url)
+        try:
+            for topic, error in ((motor, "locked"), (light, "interlocked")):
+                config = configs[topic]
+                command = _render_command(config, str(config["payload_on"]))
+                command_id = json.loads(command)["id"]
+                ha.publish(str(config["command_topic"]), command, qos=1, retain=False)
+                answer = probe.wait_for(result_for(command_id), what=f"result of {command_id}")
+                result = CommandResult.model_validate_json(answer.payload)
+                assert (result.ok, result.error) == (False, error)
+                state = probe.on_topic(str(config["state_topic"]))[-1]
+                shown = HA_ENV.render_value(str(config["value_template"]), state.payload)
+                assert shown == config["state_off"]
+            assert gpio.level(MOTOR) == 1  # active low: still off
+        finally:
+            ha.close()

@@ -15,6 +15,7 @@ import {
   relayKey,
   resolveCommand,
 } from './plant';
+import { type AllToSafeAnswer, normalizeAllToSafe } from './safeguards';
 import type {
   AlarmRequest,
   CommandOutcome,
@@ -137,8 +138,9 @@ export class LiveClient {
     this.socket = null;
   }
 
-  /** Asks for a relay to switch. The switch shows pending until the outcome arrives. */
-  setRelay(gateway: string, relay: string, on: boolean): void {
+  /** Asks for a relay to switch. The switch shows pending until the outcome arrives.
+   * `confirmed`: the operator confirmed it in a dialog (the audit records it). */
+  setRelay(gateway: string, relay: string, on: boolean, confirmed = false): void {
     const key = relayKey(gateway, relay);
     if (this.snapshot.plant.pending[key] !== undefined) return;
     this.updatePlant((p) => markPending(p, key, on, this.deps.now()));
@@ -148,16 +150,60 @@ export class LiveClient {
     if (socket?.connected) {
       socket
         .timeout(this.config.commandTimeoutMs)
-        .emit('set_relay', { gateway, relay, on }, (err: Error | null, answer: unknown) => {
-          done(
-            err
-              ? this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`)
-              : normalizeOutcome(answer),
-          );
-        });
+        .emit(
+          'set_relay',
+          { gateway, relay, on, ...(confirmed ? { confirmed } : {}) },
+          (err: Error | null, answer: unknown) => {
+            done(
+              err
+                ? this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`)
+                : normalizeOutcome(answer),
+            );
+          },
+        );
       return;
     }
-    this.postRelay(gateway, relay, on).then(done);
+    this.postRelay(gateway, relay, on, confirmed).then(done);
+  }
+
+  /** Locks (with a reason) or unlocks a relay as the signed-in user; the outcome says whether
+   * the gateway took it. Its lock state arrives with the relay's next state. */
+  lockRelay(
+    gateway: string,
+    relay: string,
+    lock: boolean,
+    reason?: string,
+  ): Promise<CommandOutcome> {
+    const body = { lock, ...(reason ? { reason } : {}) };
+    const path = `api/relays/${encodeURIComponent(gateway)}/${encodeURIComponent(relay)}/lock`;
+    return this.command('lock_relay', { gateway, relay, ...body }, path, body).then((answer) =>
+      normalizeOutcome(answer),
+    );
+  }
+
+  /** Every relay of one gateway (or, without one, of the plant) to its safe state. */
+  allToSafe(gateway?: string): Promise<AllToSafeAnswer> {
+    const body = gateway === undefined ? {} : { gateway };
+    return this.command('all_to_safe', body, 'api/all-to-safe', body).then(normalizeAllToSafe);
+  }
+
+  /** One command over the socket when it is up, else over HTTP; the raw answer. */
+  private async command(event: string, data: object, path: string, body: object): Promise<unknown> {
+    const socket = this.socket;
+    if (socket?.connected) {
+      try {
+        return await socket.timeout(this.config.commandTimeoutMs).emitWithAck(event, data);
+      } catch {
+        return this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`);
+      }
+    }
+    try {
+      const res = await this.request('POST', path, body, this.config.commandTimeoutMs);
+      if (res.status === 401) this.loginRequired();
+      return await res.json().catch(() => null);
+    } catch (err) {
+      return this.failure('not_connected', `bridge unreachable: ${String(err)}`);
+    }
   }
 
   /** Acknowledges, shelves or unshelves an alarm; the list shows the change when it arrives. */
@@ -458,10 +504,16 @@ export class LiveClient {
     }
   }
 
-  private async postRelay(gateway: string, relay: string, on: boolean): Promise<CommandOutcome> {
+  private async postRelay(
+    gateway: string,
+    relay: string,
+    on: boolean,
+    confirmed: boolean,
+  ): Promise<CommandOutcome> {
     const path = `api/relays/${encodeURIComponent(gateway)}/${encodeURIComponent(relay)}`;
+    const sent = confirmed ? { on, confirmed } : { on };
     try {
-      const res = await this.request('POST', path, { on }, this.config.commandTimeoutMs);
+      const res = await this.request('POST', path, sent, this.config.commandTimeoutMs);
       if (res.status === 401) this.loginRequired();
       const body: unknown = await res.json().catch(() => null);
       return normalizeOutcome(body, res.status);

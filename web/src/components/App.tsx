@@ -9,6 +9,7 @@ import { useFormats, useLocaleStore } from '../i18n';
 import { gatewayIds, silentGateways } from '../plant';
 import { AlarmBanner } from './AlarmBanner';
 import { AlarmList } from './AlarmList';
+import { AllToSafeButton } from './AllToSafeButton';
 import { ConnectionIndicator } from './ConnectionIndicator';
 import { EventLogView } from './EventLogView';
 import { GatewayPanel } from './GatewayPanel';
@@ -55,6 +56,7 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
       <header className="topbar">
         <h1>{t('app.title')}</h1>
         <div className="topbar-right">
+          {canSwitch && ids.length > 0 && <AllToSafeButton client={client} />}
           <ConnectionIndicator mode={snap.mode} ind={ind} />
           <LocaleSwitch />
           {auth.status === 'signed_in' && auth.user !== null && (

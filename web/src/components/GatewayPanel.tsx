@@ -3,10 +3,11 @@ import type { LiveClient } from '../client';
 import type { DashboardConfig } from '../config';
 import { formatSilence } from '../format';
 import { type Formats, useFormats } from '../i18n';
-import { deviceCardState, gatewayStatus, type PlantState, relaySwitchState } from '../plant';
+import { deviceCardState, gatewayStatus, type PlantState } from '../plant';
 import type { Gateway, GatewayStatus } from '../types';
+import { AllToSafeButton } from './AllToSafeButton';
 import { DeviceCard } from './DeviceCard';
-import { RelaySwitch } from './RelaySwitch';
+import { SafeguardedRelay } from './SafeguardedRelay';
 import { StatsPanel } from './StatsPanel';
 
 interface Props {
@@ -117,18 +118,19 @@ export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Pr
             {t('gateway.relays')}
           </h3>
           {relays.map(([key, relay]) => (
-            <RelaySwitch
+            <SafeguardedRelay
               key={key}
+              relayKey={key}
               relay={relay}
-              state={relaySwitchState(plant, key)}
-              error={plant.commandErrors[key]}
-              requested={plant.pending[key]?.requested}
+              plant={plant}
+              client={client}
               gateway={status}
               canSwitch={canSwitch}
-              onToggle={(on) => client.setRelay(relay.gateway, relay.id, on)}
-              onDismiss={() => client.dismissError(relay.gateway, relay.id)}
             />
           ))}
+          {canSwitch && online && relays.length > 0 && (
+            <AllToSafeButton client={client} gateway={id} />
+          )}
           {relays.length === 0 && <p className="muted">{t('gateway.noRelays')}</p>}
         </section>
         <StatsPanel

@@ -11,6 +11,8 @@ interface Props {
   gateway: GatewayStatus;
   /** False for a viewer: the switch shows the state but cannot be used. */
   canSwitch: boolean;
+  /** Why nobody can switch it now, in words ("locked", "interlocked"); null: nothing. */
+  held?: string | null;
   onToggle: (on: boolean) => void;
   onDismiss: () => void;
 }
@@ -30,6 +32,8 @@ const ERROR_CODES = {
   too_soon: true,
   readback_mismatch: true,
   hardware_error: true,
+  interlocked: true,
+  locked: true,
   invalid: true,
   forbidden: true,
   rate_limited: true,
@@ -38,7 +42,7 @@ const ERROR_CODES = {
 const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
 
 export function RelaySwitch(props: Props) {
-  const { relay, state, error, requested, gateway, canSwitch, onToggle, onDismiss } = props;
+  const { relay, state, error, requested, gateway, canSwitch, held, onToggle, onDismiss } = props;
   const f = useFormats();
   const { t } = f;
   const gatewayOnline = gateway === 'online';
@@ -49,12 +53,13 @@ export function RelaySwitch(props: Props) {
   const on = relay.on === true;
   const busy = state === 'pending';
   const stale = !gatewayOnline || relay.quality === 'stale';
-  const disabled = busy || !gatewayOnline || !known || !canSwitch;
+  const disabled = busy || !gatewayOnline || !known || !canSwitch || Boolean(held);
   let status = on ? t('relay.on') : known ? t('relay.off') : t('relay.unknown');
   if (busy) status = requested ? t('relay.switchingOn') : t('relay.switchingOff');
   else if (gateway !== 'online')
     status = t('relay.withGateway', { status, why: t(`gateway.note.${gateway}`) });
   else if (!canSwitch) status = t('relay.viewOnly', { status });
+  else if (held) status = t('relay.held', { status, why: held });
   // The bridge's detail is English; a code we know reads better in the user's language.
   const reason =
     error === undefined

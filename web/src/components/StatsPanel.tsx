@@ -49,6 +49,15 @@ export function StatsPanel({ id, title, ownerTitleId, stats, stale, nowMs }: Pro
             <dd data-testid={`stat-${row}`}>{values[row]}</dd>
           </div>
         ))}
+        {typeof stats?.command_latency_s === 'number' && (
+          // A gateway's own measure of its last relay command: receipt to pin read back.
+          <div className="stat">
+            <dt>{f.t('stats.command')}</dt>
+            <dd data-testid="stat-command">
+              {f.t('stats.commandMs', { ms: f.number(stats.command_latency_s * 1000, 1) })}
+            </dd>
+          </div>
+        )}
       </dl>
     </section>
   );

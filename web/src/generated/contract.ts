@@ -60,11 +60,6 @@ export type Event =
   | 'alarms_update';
 /**
  * This interface was referenced by `BridgeApi`'s JSON-Schema
- * via the `definition` "AlarmAction".
- */
-export type AlarmAction = 'acknowledge' | 'shelve' | 'unshelve';
-/**
- * This interface was referenced by `BridgeApi`'s JSON-Schema
  * via the `definition` "ErrorCode".
  */
 export type ErrorCode =
@@ -75,6 +70,8 @@ export type ErrorCode =
   | 'too_soon'
   | 'readback_mismatch'
   | 'hardware_error'
+  | 'interlocked'
+  | 'locked'
   | 'timeout'
   | 'gateway_offline'
   | 'gateway_silent'
@@ -83,6 +80,11 @@ export type ErrorCode =
   | 'rate_limited'
   | 'unknown_alarm'
   | 'unknown_device';
+/**
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "AlarmAction".
+ */
+export type AlarmAction = 'acknowledge' | 'shelve' | 'unshelve';
 /**
  * This interface was referenced by `BridgeApi`'s JSON-Schema
  * via the `definition` "ApiErrorCode".
@@ -111,6 +113,9 @@ export interface BridgeApi {
   delta: Delta;
   event: Event;
   set_relay: SetRelayRequest;
+  lock_relay: LockRequest;
+  all_to_safe: AllToSafeRequest;
+  all_to_safe_outcome: AllToSafeOutcome;
   alarm_request: AlarmRequest;
   service_request: ServiceRequest;
   alarm_entry: AlarmEntry;
@@ -162,6 +167,21 @@ export interface GatewayEntry {
   status: GatewayStatus;
   silent_since: number | null;
   silent_after: number | null;
+  interlocks?: InterlockEntry[];
+}
+/**
+ * One interlock the gateway enforces (from its meta; docs/mqtt-contract.md).
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "InterlockEntry".
+ */
+export interface InterlockEntry {
+  id: string;
+  kind: 'requires' | 'excludes' | 'permissive';
+  relay: string;
+  other: string;
+  state: boolean;
+  text: string;
 }
 /**
  * A sensor or digital input; keyed ``"<gateway>/<id>"``.
@@ -209,6 +229,22 @@ export interface RelayEntry {
   reason?: string | null;
   quality: Quality;
   safe_state: boolean | null;
+  confirm?: boolean;
+  lock?: RelayLockEntry | null;
+  rule?: string | null;
+  cycles?: number | null;
+  on_time_s?: number | null;
+}
+/**
+ * A maintenance lock (lock-out / tag-out): every command to the relay is refused.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "RelayLockEntry".
+ */
+export interface RelayLockEntry {
+  by: string;
+  reason: string;
+  since: number;
 }
 /**
  * A gateway's host (or, under the key ``"bridge"``, the bridge process itself).
@@ -223,6 +259,7 @@ export interface SystemStatsEntry {
   temperature?: number | null;
   load?: number[] | null;
   uptime?: number | null;
+  command_latency_s?: number | null;
   ts?: number | null;
   quality?: Quality;
 }
@@ -293,6 +330,55 @@ export interface SetRelayRequest {
   gateway: string;
   relay: string;
   on: boolean;
+  confirmed?: boolean;
+}
+/**
+ * ``lock_relay``'s argument and, less the ids, the body of
+ * ``POST /api/relays/<gateway>/<relay>/lock``. The lock's author is the caller.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "LockRequest".
+ */
+export interface LockRequest {
+  gateway: string;
+  relay: string;
+  lock: boolean;
+  reason?: string;
+}
+/**
+ * ``all_to_safe``'s argument and the body of ``POST /api/all-to-safe``: one gateway, or
+ * (without ``gateway``) every gateway of the plant. Not a safety-rated emergency stop.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "AllToSafeRequest".
+ */
+export interface AllToSafeRequest {
+  gateway?: string;
+}
+/**
+ * ``all_to_safe``'s answer: ``ok`` when every gateway asked has confirmed.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "AllToSafeOutcome".
+ */
+export interface AllToSafeOutcome {
+  ok: boolean;
+  gateways: {
+    [k: string]: CommandOutcome;
+  };
+}
+/**
+ * A relay command's outcome: the ``set_relay`` ack and the HTTP answer.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "CommandOutcome".
+ */
+export interface CommandOutcome {
+  ok: boolean;
+  id: string | null;
+  on: boolean | null;
+  error: ErrorCode | null;
+  detail: string | null;
 }
 /**
  * ``alarm_command``'s argument (Socket.IO) and ``POST /api/alarms/command``'s body.
@@ -319,19 +405,6 @@ export interface ServiceRequest {
   device: string;
   in_service: boolean;
   reason?: string;
-}
-/**
- * A relay command's outcome: the ``set_relay`` ack and the HTTP answer.
- *
- * This interface was referenced by `BridgeApi`'s JSON-Schema
- * via the `definition` "CommandOutcome".
- */
-export interface CommandOutcome {
-  ok: boolean;
-  id: string | null;
-  on: boolean | null;
-  error: ErrorCode | null;
-  detail: string | null;
 }
 /**
  * Every error under ``/api`` and ``/metrics``.
