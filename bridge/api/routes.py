@@ -42,8 +42,6 @@ STATUS_FOR_ERROR: Final[dict[str | None, int]] = {
     "timeout": 504,
 }
 REJECTED: Final = 409  # the gateway said no: expired, duplicate, too_soon, hardware ...
-SET_RELAY_ENDPOINT: Final = "api.set_relay"
-ALARM_COMMAND_ENDPOINT: Final = "api.alarm_command"
 
 
 def make_api(
@@ -476,19 +474,35 @@ def make_api(
 
 
 def audit_refused_commands(gate: CommandGate) -> OnRefused:
-    """For ``install_auth``: a relay command that the HTTP gate or Flask-Limiter refuses before
-    it reaches ``set_relay`` is audited all the same."""
+    """For ``install_auth``: a command (relay, lock, all to safe, alarm, service) that the HTTP
+    gate or Flask-Limiter refuses before it reaches its view is audited all the same."""
 
     def audit(caller: Principal, error_code: str, detail: str) -> None:
-        if request.endpoint == ALARM_COMMAND_ENDPOINT:
-            body = request.get_json(silent=True, force=True)
-            gate.refused(caller, body, "http", request.remote_addr, error_code, detail)
-            return
-        if request.endpoint != SET_RELAY_ENDPOINT or request.view_args is None:
-            return
         body = request.get_json(silent=True, force=True)
-        fields = _audited(body, request.view_args["gateway"], request.view_args["relay"])
-        gate.refused(caller, fields, "http", request.remote_addr, error_code, detail)
+        fields = body if isinstance(body, dict) else {}
+        path = request.view_args or {}
+        remote = request.remote_addr
+        match request.endpoint:
+            case "api.alarm_command":
+                gate.refused(caller, body, "http", remote, error_code, detail)
+            case "api.set_relay":
+                fields = _audited(body, path["gateway"], path["relay"])
+                gate.refused(caller, fields, "http", remote, error_code, detail)
+            case "api.lock_relay":
+                action = "unlock" if fields.get("lock") is False else "lock"
+                target = {"gateway": path["gateway"], "relay": path["relay"]}
+                gate.refused(caller, target, "http", remote, error_code, detail, action)
+            case "api.all_to_safe":
+                target = {"gateway": fields.get("gateway")}
+                gate.refused(caller, target, "http", remote, error_code, detail, "all_to_safe")
+            case "api.set_service":  # audited as the gate audits a service command
+                target = {
+                    "gateway": path["gateway"],
+                    "source": path["device"],
+                    "condition": "service",
+                    "action": "return_to_service" if fields.get("in_service") else "out_of_service",
+                }
+                gate.refused(caller, target, "http", remote, error_code, detail)
 
     return audit
 

@@ -210,9 +210,10 @@ class CommandGate:
         remote: str | None,
         error: str,
         detail: str,
+        action: str | None = None,
     ) -> None:
         """Audit a command refused before it reached ``submit`` (by the HTTP gate)."""
-        self._record(principal, data, via, remote, error, detail, None)
+        self._record(principal, data, via, remote, error, detail, None, action)
 
     def _record(
         self,

@@ -172,3 +172,45 @@ def test_commands_refused_by_the_http_request_limit_are_audited(
     assert all("HTTP requests" in e["detail"] for e in entries)
     # Newest first: the merged two asked for both states, so their entry names neither.
     assert [(e["count"], e["on"]) for e in entries] == [(2, None), (1, False)]
+
+
+def test_safeguard_and_alarm_commands_refused_by_the_http_gate_are_audited(
+    bridges, gateway: FakeGateway, clients
+):
+    """Lock, all to safe, alarm and service commands are commands too: a session whose CSRF
+    token is wrong, or a page from a foreign origin, is refused and the refusal audited."""
+    bridge = bridges()
+    bridge.add_user("olga", "operator")
+    watcher = clients(bridge, role="viewer")
+    watcher.wait(lambda: watcher.item("relays", "line1/relay_1") is not None, "relays known")
+    olga = bridge.login("olga")
+    forged = {"X-CSRF-Token": "forged"}
+    posts = [
+        (RELAY_URL + "/lock", {"lock": True, "reason": "maintenance"}, "lock"),
+        (RELAY_URL + "/lock", {"lock": False}, "unlock"),
+        ("/api/all-to-safe", {"gateway": "line1"}, "all_to_safe"),
+        ("/api/devices/line1/temperature/service", {"in_service": False}, "out_of_service"),
+        (
+            "/api/alarms/command",
+            {"gateway": "line1", "source": "temperature", "condition": "hi",
+             "action": "acknowledge"},
+            "acknowledge",
+        ),
+    ]  # fmt: skip
+    for path, body, _action in posts:
+        answer = olga.post(bridge.url + path, json=body, headers=forged, timeout=15)
+        assert answer.status_code == 403 and answer.json()["error"] == "csrf_failed", path
+    answer = olga.post(
+        bridge.url + "/api/all-to-safe", json={}, headers={**EVIL, "X-CSRF-Token": "x"}, timeout=15
+    )
+    assert answer.status_code == 403 and answer.json()["error"] == "forbidden_origin"
+    assert bridge.proc.stop() == 0  # the open windows are written at a clean stop
+    entries = refused_entries(bridges(state_dir=bridge.state_dir))
+    csrf = [e for e in entries if e["outcome"] == "csrf_failed"]
+    # A flood of one caller's refusals is merged (one entry and a count per window), so the
+    # count is what must add up; the first of each kind is written at once, named.
+    assert sum(e["count"] for e in csrf) == len(posts)
+    assert {"lock", "acknowledge"} <= {e["action"] for e in csrf}
+    assert all(e["user"] == "olga" and e["via"] == "http" for e in entries)
+    origin = [e for e in entries if e["outcome"] == "forbidden_origin"]
+    assert [(e["action"], e["count"]) for e in origin] == [("all_to_safe", 1)]
