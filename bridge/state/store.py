@@ -202,6 +202,8 @@ class Store:
             "status": status,
             "silent_since": silent_since,
             "silent_after": silence_window(meta.stats_interval_s if meta else None),
+            "device_order": [d.id for d in meta.devices] if meta else [],
+            "relay_order": [r.id for r in meta.relays] if meta else [],
         }
 
     def _heard(self, topic: object, payload: object, now: float) -> list[Delta]:

@@ -118,6 +118,8 @@ export interface GatewayEntry {
   status: GatewayStatus;
   silent_since: number | null;
   silent_after: number | null;
+  device_order: string[];
+  relay_order: string[];
 }
 /**
  * A sensor or digital input; keyed ``"<gateway>/<id>"``.
