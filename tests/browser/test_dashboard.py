@@ -302,7 +302,12 @@ def test_bridge_restart_shows_reconnecting_then_recovers(
     expect(status(page)).to_contain_text("Reconnecting…")
     expect(status(page)).to_contain_text("HTTP Fallback Mode")
     # Nothing answers at all: the header says so, and how old the data on screen is.
-    expect(status(page)).to_contain_text("bridge unreachable")
+    expect(status(page)).to_contain_text(
+        "The bridge cannot be reached (the network or the bridge is down); retrying every"
+    )
+    expect(status(page)).not_to_contain_text("Failed to fetch")
+    # The bridge's own figures are its last: greyed out like a silent gateway's.
+    expect(page.get_by_test_id("stats-bridge")).to_have_attribute("data-state", "stale")
     expect(status(page)).to_contain_text(re.compile(r"\d+ s old"))
     screenshot(page, "08-bridge-down")
 

@@ -15,6 +15,7 @@ import {
   relayKey,
   resolveCommand,
 } from './plant';
+import { refused, unreachable } from './problems';
 import type { CommandOutcome, Delta, DeltaEvent, EventsAnswer, FullState } from './types';
 import { DELTA_EVENTS } from './types';
 
@@ -34,6 +35,9 @@ export interface ClientDeps {
   /** The page's base URL; the API and Socket.IO are resolved relative to it. */
   baseUrl: string;
 }
+
+/** The bridge answered, but not with what was asked for. */
+class HttpProblem extends Error {}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const isFullState = (v: unknown): v is FullState =>
@@ -138,6 +142,20 @@ export class LiveClient {
     this.updatePlant((p) => dismissError(p, relayKey(gateway, relay)));
   }
 
+  /** A device's history (docs/api.md, "History"); a failure is a sentence for the operator. */
+  async history(path: string): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await this.request('GET', path);
+    } catch (err) {
+      throw new Error(unreachable(err, this.config.requestTimeoutMs / 1000, 'try again.'));
+    }
+    if (res.status === 401) this.loginRequired();
+    const body: unknown = await res.json().catch(() => null);
+    if (!res.ok) throw new Error(refused('the history request', res.status, body));
+    return body;
+  }
+
   // --------------------------------------------------------------- login
 
   private async checkAuth(): Promise<void> {
@@ -158,7 +176,7 @@ export class LiveClient {
       const res = await this.request('POST', 'api/auth/login', { username, password });
       auth = authFromLogin(res.status, await res.json().catch(() => null));
     } catch (err) {
-      auth = requiredAuth(`The bridge cannot be reached (${String(err)}); try again.`);
+      auth = requiredAuth(unreachable(err, this.config.requestTimeoutMs / 1000, 'try again.'));
     }
     this.update({ auth });
     if (auth.status !== 'signed_in') return;
@@ -294,7 +312,7 @@ export class LiveClient {
   private async getJson(path: string): Promise<unknown> {
     const res = await this.request('GET', path);
     if (res.status === 401) this.loginRequired();
-    if (!res.ok) throw new Error(`GET ${path} answered HTTP ${res.status}`);
+    if (!res.ok) throw new HttpProblem(`The bridge answered HTTP ${res.status} to GET ${path}`);
     return res.json();
   }
 
@@ -354,7 +372,13 @@ export class LiveClient {
       if (!this.receiveState(full)) throw new Error('GET api/state answered no valid state');
       this.update({ httpError: null });
     } catch (err) {
-      if (current()) this.update({ httpError: err instanceof Error ? err.message : String(err) });
+      if (!current()) return;
+      const next = `retrying every ${this.config.pollIntervalMs / 1000} s.`;
+      const problem =
+        err instanceof HttpProblem
+          ? `${err.message}; ${next}`
+          : unreachable(err, this.config.requestTimeoutMs / 1000, next);
+      this.update({ httpError: problem });
     }
   }
 
@@ -369,7 +393,10 @@ export class LiveClient {
       if (err instanceof DOMException && err.name === 'TimeoutError') {
         return this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`);
       }
-      return this.failure('not_connected', `bridge unreachable: ${String(err)}`);
+      return this.failure(
+        'not_connected',
+        unreachable(err, this.seconds(), 'the relay was not switched.'),
+      );
     }
   }
 

@@ -83,7 +83,8 @@ export function indicator(
   const stale = ageMs === null || ageMs >= freshMs;
   let detail: string | null = null;
   if (mode === 'fallback') {
-    detail = httpError === null ? 'retrying real-time' : `bridge unreachable: ${httpError}`;
+    // The client words its HTTP problems as sentences saying what it does about them.
+    detail = httpError ?? 'retrying real-time';
   }
   let age = ageMs === null ? 'no data yet' : formatAge(ageMs, freshMs);
   let detailTitle: string | null = null;

@@ -53,7 +53,10 @@ function plant(gateways: Gateway[], devices: Device[], relays: Relay[] = []): Pl
 
 describe('the order of the plant screen', () => {
   it('sorts gateways by name, numbers as numbers, whatever arrived first', () => {
-    const p = plant([gateway('b', 'Line 10'), gateway('c', 'Line 2'), gateway('a', 'Assembly')], []);
+    const p = plant(
+      [gateway('b', 'Line 10'), gateway('c', 'Line 2'), gateway('a', 'Assembly')],
+      [],
+    );
     expect(gatewaysByName(p)).toEqual(['a', 'c', 'b']);
   });
 
@@ -80,7 +83,11 @@ describe('the order of the plant screen', () => {
 describe('the search box', () => {
   const p = plant(
     [gateway('line1', 'Press shop', ['t', 'h'], ['pump']), gateway('line2', 'Paint', ['t'])],
-    [device('line1', 't', 'Oven temperature'), device('line1', 'h', 'Humidity'), device('line2', 't', 'Booth temperature')],
+    [
+      device('line1', 't', 'Oven temperature'),
+      device('line1', 'h', 'Humidity'),
+      device('line2', 't', 'Booth temperature'),
+    ],
     [relay('line1', 'pump', 'Coolant pump')],
   );
 

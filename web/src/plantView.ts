@@ -32,8 +32,7 @@ export function inMetaOrder<T extends Item>(items: T[], order: readonly string[]
   const rank = new Map(order.map((id, i) => [id, i]));
   const last = order.length;
   return [...items].sort(
-    (a, b) =>
-      (rank.get(a.id) ?? last) - (rank.get(b.id) ?? last) || collator.compare(a.id, b.id),
+    (a, b) => (rank.get(a.id) ?? last) - (rank.get(b.id) ?? last) || collator.compare(a.id, b.id),
   );
 }
 
@@ -43,7 +42,9 @@ export function normalizeQuery(query: string): string {
 }
 
 function matches(q: string, id: string, name: string | null | undefined): boolean {
-  return q === '' || id.toLocaleLowerCase().includes(q) || (name ?? '').toLocaleLowerCase().includes(q);
+  return (
+    q === '' || id.toLocaleLowerCase().includes(q) || (name ?? '').toLocaleLowerCase().includes(q)
+  );
 }
 
 function group<T extends { gateway: string; id: string; name: string | null }>(

@@ -14,9 +14,16 @@ export interface TimeRange {
 /** The shortest range a zoom may reach: below the bridge's finest tier (1 s) there is nothing. */
 export const MIN_SPAN_S = 10;
 
+/**
+ * A few seconds short of the full span: the bridge keeps each tier for exactly such a span
+ * (1 h per second, 7 d per minute), and the start must still be inside it when the request
+ * arrives, or the answer comes from the next coarser tier.
+ */
+export const PRESET_SLACK_S = 5;
+
 export function presetRange(preset: Preset, nowS: number): TimeRange {
   const to = Math.ceil(nowS);
-  return { from: to - PRESETS[preset], to };
+  return { from: to - PRESETS[preset] + PRESET_SLACK_S, to };
 }
 
 /** The range `factor` times as wide around the same centre (2: zoom out, 0.5: zoom in). */

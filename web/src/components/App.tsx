@@ -5,8 +5,8 @@ import { indicator } from '../connection';
 import { useNow, useSnapshot } from '../hooks';
 import { gatewayIds, silentGateways } from '../plant';
 import { ConnectionIndicator } from './ConnectionIndicator';
-import { GatewayPanel } from './GatewayPanel';
 import { LoginForm } from './LoginForm';
+import { PlantScreen } from './PlantScreen';
 import { StatsPanel } from './StatsPanel';
 
 export function App({ client, config }: { client: LiveClient; config: DashboardConfig }) {
@@ -24,6 +24,11 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
   );
   const canSwitch = maySwitch(auth);
   const ids = gatewayIds(plant);
+  // Not reachable: the bridge's own figures are the last it sent, like a silent gateway's.
+  const bridgeUnreachable =
+    snap.mode === 'connecting' ||
+    snap.mode === 'reconnecting' ||
+    (snap.mode === 'fallback' && snap.httpError !== null);
   return (
     <>
       <header className="topbar">
@@ -46,7 +51,12 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
         </main>
       )}
       {mayRead(auth) && (
-        <main className="plant" data-stale={ind.stale} aria-busy={plant.version === null}>
+        <main
+          className="plant"
+          aria-label="Plant"
+          data-stale={ind.stale}
+          aria-busy={plant.version === null}
+        >
           {plant.version === null && (
             <p className="placeholder" data-testid="placeholder">
               Waiting for the plant's state from the bridge…
@@ -57,23 +67,21 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
               No gateway has reported yet.
             </p>
           )}
-          {ids.map((id) => (
-            <GatewayPanel
-              key={id}
-              id={id}
+          {ids.length > 0 && (
+            <PlantScreen
               plant={plant}
               client={client}
               config={config}
               nowMs={now}
               canSwitch={canSwitch}
             />
-          ))}
+          )}
           {plant.systemStats.bridge !== undefined && (
             <StatsPanel
               id="bridge"
               title="Bridge"
               stats={plant.systemStats.bridge}
-              stale={false}
+              stale={bridgeUnreachable}
               nowMs={now}
             />
           )}

@@ -3,12 +3,17 @@ import type { CardState } from '../plant';
 import type { Device, HistoryPoint } from '../types';
 import { Sparkline } from './Sparkline';
 
+const TEXT = {
+  openTrend: (name: string) => `${name}: show its trend`,
+};
+
 interface Props {
   device: Device;
   card: CardState;
   history: HistoryPoint[];
   nowMs: number;
   freshMs: number;
+  onOpen: () => void;
 }
 
 const STATE_TEXT: Record<CardState['state'], string> = {
@@ -17,7 +22,7 @@ const STATE_TEXT: Record<CardState['state'], string> = {
   bad: 'sensor error',
 };
 
-export function DeviceCard({ device, card, history, nowMs, freshMs }: Props) {
+export function DeviceCard({ device, card, history, nowMs, freshMs, onOpen }: Props) {
   const name = device.name ?? device.id;
   const note = card.gateway === 'online' ? STATE_TEXT[card.state] : `gateway ${card.gateway}`;
   return (
@@ -28,10 +33,19 @@ export function DeviceCard({ device, card, history, nowMs, freshMs }: Props) {
       aria-label={name}
     >
       <h3 className="card-title" title={name}>
-        {name}
+        {/* The whole card is the target (the button's ::after covers it); the name says what. */}
+        <button
+          type="button"
+          className="card-open"
+          onClick={onOpen}
+          aria-label={TEXT.openTrend(name)}
+          data-testid="open-trend"
+        >
+          {name}
+        </button>
       </h3>
       <p className="reading">
-        <span className="value" data-testid="value">
+        <span className="value" data-testid="value" key={String(device.value)}>
           {card.state === 'bad' ? '—' : formatValue(device.value)}
         </span>
         {device.unit && typeof device.value !== 'boolean' && (

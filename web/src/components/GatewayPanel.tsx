@@ -1,19 +1,57 @@
-import type { LiveClient } from '../client';
+import { memo } from 'react';
 import type { DashboardConfig } from '../config';
-import { formatSilence, formatUtc } from '../format';
-import { deviceCardState, gatewayStatus, type PlantState, relaySwitchState } from '../plant';
-import type { Gateway, GatewayStatus } from '../types';
+import { formatAge, formatSilence, formatUtc, formatValue } from '../format';
+import type { CardState, CommandError, PendingCommand, SwitchState } from '../plant';
+import type { Device, Gateway, GatewayStatus, HistoryPoint, Relay, SystemStats } from '../types';
 import { DeviceCard } from './DeviceCard';
 import { RelaySwitch } from './RelaySwitch';
 import { StatsPanel } from './StatsPanel';
 
-interface Props {
+const TEXT = {
+  sensors: 'Sensors and inputs',
+  relays: 'Relays',
+  noRelays: 'No relays.',
+  system: 'System',
+  collapse: (name: string) => `Collapse ${name}`,
+  expand: (name: string) => `Expand ${name}`,
+  hidden: (devices: number, relays: number) => `${devices} devices, ${relays} relays hidden`,
+  table: (name: string) => `Devices of ${name}`,
+  columns: ['Device', 'Value', 'Unit', 'Updated', 'State'],
+  notLive: 'values not live',
+  noReading: 'no reading',
+};
+
+export type Layout = 'cards' | 'table';
+
+/** Everything one gateway's panel shows, picked out of the plant so that it can be memoised. */
+export interface GatewaySlice {
   id: string;
-  plant: PlantState;
-  client: LiveClient;
+  gateway: Gateway | undefined;
+  status: GatewayStatus;
+  devices: { key: string; device: Device; card: CardState; history: HistoryPoint[] }[];
+  relays: {
+    key: string;
+    relay: Relay;
+    state: SwitchState;
+    error: CommandError | undefined;
+    pending: PendingCommand | undefined;
+  }[];
+  stats: SystemStats | undefined;
+}
+
+interface Props {
+  slice: GatewaySlice;
   config: DashboardConfig;
   nowMs: number;
   canSwitch: boolean;
+  layout: Layout;
+  collapsed: boolean;
+  /** False while the panel is far from the viewport: only its header is drawn. */
+  near: boolean;
+  onCollapse: (id: string) => void;
+  onSetRelay: (gateway: string, relay: string, on: boolean) => void;
+  onDismiss: (gateway: string, relay: string) => void;
+  onOpenTrend: (deviceKey: string) => void;
 }
 
 // Text and a shape for each status, never colour alone (ISA-101).
@@ -21,6 +59,12 @@ const STATUS: Record<GatewayStatus, { text: string; icon: string; badge: string 
   online: { text: 'Online', icon: '●', badge: 'badge-ok' },
   silent: { text: 'Silent', icon: '◌', badge: 'badge-silent' },
   offline: { text: 'Offline', icon: '✕', badge: 'badge-off' },
+};
+
+const CARD_NOTE: Record<CardState['state'], string> = {
+  good: 'ok',
+  stale: 'stale',
+  bad: 'sensor error',
 };
 
 function statusTitle(status: GatewayStatus, gateway: Gateway | undefined): string {
@@ -32,24 +76,40 @@ function statusTitle(status: GatewayStatus, gateway: Gateway | undefined): strin
   return `Connected, but nothing received ${last}${after}: its values are not live and commands are refused`;
 }
 
-export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Props) {
-  const gateway = plant.gateways[id];
-  const status = gatewayStatus(gateway);
+function GatewayPanelView(props: Props) {
+  const { slice, config, nowMs, canSwitch, layout, collapsed, near } = props;
+  const { id, gateway, status } = slice;
   const online = status === 'online';
   const shown = STATUS[status];
-  const devices = Object.entries(plant.devices).filter(([, d]) => d.gateway === id);
-  const relays = Object.entries(plant.relays).filter(([, r]) => r.gateway === id);
   const title = gateway?.name ?? id;
+  const bodyId = `gw-${id}-body`;
+  const freshMs = config.freshness.deviceFreshMs;
   return (
     <section
       className={`gateway${online ? '' : ` gateway-offline gateway-${status}`}`}
       data-testid={`gateway-${id}`}
       data-online={gateway?.online !== false}
       data-status={status}
+      data-collapsed={collapsed}
       aria-labelledby={`gw-${id}-title`}
     >
       <header className="gateway-head">
-        <h2 id={`gw-${id}-title`}>{title}</h2>
+        <h2 id={`gw-${id}-title`}>
+          <button
+            type="button"
+            className="gateway-toggle"
+            aria-expanded={!collapsed}
+            aria-controls={bodyId}
+            title={collapsed ? TEXT.expand(title) : TEXT.collapse(title)}
+            onClick={() => props.onCollapse(id)}
+            data-testid="gateway-toggle"
+          >
+            <span className="gateway-chevron" aria-hidden="true">
+              ▸
+            </span>{' '}
+            {title}
+          </button>
+        </h2>
         <span className={`badge ${shown.badge}`} title={statusTitle(status, gateway)}>
           <span className="badge-icon" aria-hidden="true" data-testid="gateway-status-icon">
             {shown.icon}
@@ -62,51 +122,162 @@ export function GatewayPanel({ id, plant, client, config, nowMs, canSwitch }: Pr
             data-testid="gateway-silent-since"
             title={statusTitle(status, gateway)}
           >
-            {formatSilence(gateway?.silent_since, nowMs)}; values not live
+            {formatSilence(gateway?.silent_since, nowMs)}; {TEXT.notLive}
           </span>
         )}
         {gateway?.version ? <span className="muted">v{gateway.version}</span> : null}
+        {collapsed && (
+          <span className="muted">{TEXT.hidden(slice.devices.length, slice.relays.length)}</span>
+        )}
       </header>
-      {devices.length > 0 && (
-        <section className="devices" aria-label="Sensors and inputs">
-          {devices.map(([key, device]) => (
-            <DeviceCard
-              key={key}
-              device={device}
-              card={deviceCardState(plant, device)}
-              history={plant.history[key] ?? []}
-              nowMs={nowMs}
-              freshMs={config.freshness.deviceFreshMs}
-            />
-          ))}
-        </section>
-      )}
-      <div className="gateway-bottom">
-        <section className="relays" aria-label="Relays">
-          <h3 className="stats-title">Relays</h3>
-          {relays.map(([key, relay]) => (
-            <RelaySwitch
-              key={key}
-              relay={relay}
-              state={relaySwitchState(plant, key)}
-              error={plant.commandErrors[key]}
-              requested={plant.pending[key]?.requested}
-              gateway={status}
-              canSwitch={canSwitch}
-              onToggle={(on) => client.setRelay(relay.gateway, relay.id, on)}
-              onDismiss={() => client.dismissError(relay.gateway, relay.id)}
-            />
-          ))}
-          {relays.length === 0 && <p className="muted">No relays.</p>}
-        </section>
-        <StatsPanel
-          id={id}
-          title="System"
-          stats={plant.systemStats[id]}
-          stale={!online}
-          nowMs={nowMs}
+      {!collapsed && !near && (
+        // Far from the viewport: room for the body, drawn when it scrolls near (with the values
+        // current then, so nothing that arrived meanwhile is lost from view).
+        <div
+          id={bodyId}
+          className="gateway-placeholder"
+          style={{ minHeight: `${placeholderRem(slice, layout)}rem` }}
+          data-testid="gateway-placeholder"
         />
-      </div>
+      )}
+      {!collapsed && near && (
+        <div id={bodyId} className="gateway-body">
+          {slice.devices.length > 0 && layout === 'cards' && (
+            <section className="devices" aria-label={`${TEXT.sensors}: ${title}`}>
+              {slice.devices.map(({ key, device, card, history }) => (
+                <DeviceCard
+                  key={key}
+                  device={device}
+                  card={card}
+                  history={history}
+                  nowMs={nowMs}
+                  freshMs={freshMs}
+                  onOpen={() => props.onOpenTrend(key)}
+                />
+              ))}
+            </section>
+          )}
+          {slice.devices.length > 0 && layout === 'table' && (
+            <table className="plant-table" data-testid={`table-${id}`}>
+              <caption className="sr-only">{TEXT.table(title)}</caption>
+              <thead>
+                <tr>
+                  {TEXT.columns.map((c) => (
+                    <th key={c} scope="col">
+                      {c}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {slice.devices.map(({ key, device, card }) => (
+                  <tr
+                    key={key}
+                    data-testid={`row-${device.gateway}-${device.id}`}
+                    data-state={card.state}
+                    className={`row-${card.state}`}
+                  >
+                    <th scope="row">
+                      <button
+                        type="button"
+                        className="link"
+                        title={device.name ?? device.id}
+                        onClick={() => props.onOpenTrend(key)}
+                      >
+                        {device.name ?? device.id}
+                      </button>
+                    </th>
+                    <td>
+                      <span data-testid="value" key={String(device.value)} className="value-cell">
+                        {card.state === 'bad' ? '—' : formatValue(device.value)}
+                      </span>
+                    </td>
+                    <td>{typeof device.value === 'boolean' ? '' : (device.unit ?? '')}</td>
+                    <td>
+                      {device.ts === null
+                        ? TEXT.noReading
+                        : formatAge(nowMs - device.ts * 1000, freshMs, 'ago')}
+                    </td>
+                    <td>
+                      {card.gateway === 'online'
+                        ? CARD_NOTE[card.state]
+                        : `gateway ${card.gateway}`}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <div className="gateway-bottom">
+            <section className="relays" aria-label={`${TEXT.relays}: ${title}`}>
+              <h3 className="stats-title">{TEXT.relays}</h3>
+              {slice.relays.map(({ key, relay, state, error, pending }) => (
+                <RelaySwitch
+                  key={key}
+                  relay={relay}
+                  state={state}
+                  error={error}
+                  requested={pending?.requested}
+                  gateway={status}
+                  canSwitch={canSwitch}
+                  onToggle={(on) => props.onSetRelay(relay.gateway, relay.id, on)}
+                  onDismiss={() => props.onDismiss(relay.gateway, relay.id)}
+                />
+              ))}
+              {slice.relays.length === 0 && <p className="muted">{TEXT.noRelays}</p>}
+            </section>
+            <StatsPanel
+              id={id}
+              title={`${TEXT.system}: ${title}`}
+              heading={TEXT.system}
+              stats={slice.stats}
+              stale={!online}
+              nowMs={nowMs}
+            />
+          </div>
+        </div>
+      )}
     </section>
   );
 }
+
+/** About the height the body will take, so that the scroll bar does not jump when it is drawn. */
+function placeholderRem(slice: GatewaySlice, layout: Layout): number {
+  const perRow = layout === 'cards' ? 10.25 : 2.2;
+  const rows = layout === 'cards' ? Math.ceil(slice.devices.length / 5) : slice.devices.length + 1;
+  return rows * perRow + Math.max(8, slice.relays.length * 3);
+}
+
+function sameItems<T extends object>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) {
+    const x = a[i] as Record<string, unknown>;
+    const y = b[i] as Record<string, unknown>;
+    for (const k of Object.keys(x)) if (x[k] !== y[k]) return false;
+  }
+  return true;
+}
+
+/**
+ * A panel draws again only when something it shows changed: at hundreds of updates a second
+ * across a plant, each touches one gateway, not all of them.
+ */
+export const GatewayPanel = memo(GatewayPanelView, (before, after) => {
+  const a = before.slice;
+  const b = after.slice;
+  const visible = after.near && !after.collapsed;
+  return (
+    before.layout === after.layout &&
+    before.collapsed === after.collapsed &&
+    before.near === after.near &&
+    before.canSwitch === after.canSwitch &&
+    before.config === after.config &&
+    (!visible || before.nowMs === after.nowMs) &&
+    a.gateway === b.gateway &&
+    a.status === b.status &&
+    a.stats === b.stats &&
+    (visible
+      ? sameItems(a.devices, b.devices) && sameItems(a.relays, b.relays)
+      : a.devices.length === b.devices.length && a.relays.length === b.relays.length)
+  );
+});

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import type { ErrorCode } from '../generated/contract';
 import type { CommandError, SwitchState } from '../plant';
 import type { GatewayStatus, Relay } from '../types';
@@ -35,8 +36,15 @@ function describe(code: string): string {
   return Object.hasOwn(ERRORS, code) ? ERRORS[code as ErrorCode] : code;
 }
 
+const TEXT = {
+  viewOnly: 'view only',
+  whyNot: 'Your role may only view: switching relays needs an operator login.',
+};
+
 export function RelaySwitch(props: Props) {
   const { relay, state, error, requested, gateway, canSwitch, onToggle, onDismiss } = props;
+  // A viewer's click is answered with the reason, never silently ignored.
+  const [explained, setExplained] = useState(false);
   const gatewayOnline = gateway === 'online';
   const id = `relay-${relay.gateway}-${relay.id}`;
   const name = relay.name ?? relay.id;
@@ -49,10 +57,10 @@ export function RelaySwitch(props: Props) {
   let status = on ? 'On' : known ? 'Off' : 'Unknown';
   if (busy) status = `Switching ${requested ? 'on' : 'off'}…`;
   else if (!gatewayOnline) status = `${status} (gateway ${gateway})`;
-  else if (!canSwitch) status = `${status} (view only)`;
+  else if (!canSwitch) status = `${status} (${TEXT.viewOnly})`;
   return (
     <div className={`relay relay-${state}${stale ? ' relay-stale' : ''}`} data-testid={id}>
-      <span className="relay-name" id={`${id}-name`}>
+      <span className="relay-name" id={`${id}-name`} title={name}>
         {name}
       </span>
       <button
@@ -66,8 +74,10 @@ export function RelaySwitch(props: Props) {
         aria-busy={busy}
         data-state={state}
         data-on={on}
+        title={canSwitch ? undefined : TEXT.whyNot}
         onClick={() => {
           if (!disabled) onToggle(!on);
+          else if (!canSwitch) setExplained(true);
         }}
       >
         <span className="switch-knob" aria-hidden="true" />
@@ -75,6 +85,11 @@ export function RelaySwitch(props: Props) {
       <span className="relay-status" id={`${id}-status`} data-testid="relay-status">
         {status}
       </span>
+      {explained && !canSwitch && (
+        <p className="relay-why" role="status" data-testid="relay-why">
+          {TEXT.whyNot}
+        </p>
+      )}
       {error !== undefined && (
         <p className="relay-failure" role="alert" data-testid="relay-error">
           <span>Failed: {error.detail ?? describe(error.code)}</span>

@@ -3,13 +3,16 @@ import type { SystemStats } from '../types';
 
 interface Props {
   id: string;
+  /** The region's name: unique on the page (landmarks are told apart by it). */
   title: string;
+  /** The visible heading, when shorter than the region's name. */
+  heading?: string;
   stats: SystemStats | undefined;
   stale: boolean;
   nowMs: number;
 }
 
-export function StatsPanel({ id, title, stats, stale, nowMs }: Props) {
+export function StatsPanel({ id, title, heading, stats, stale, nowMs }: Props) {
   const rows: [string, string][] = [
     ['CPU', formatPercent(stats?.cpu)],
     ['Memory', formatPercent(stats?.memory)],
@@ -26,7 +29,7 @@ export function StatsPanel({ id, title, stats, stale, nowMs }: Props) {
       aria-label={title}
     >
       <h3 className="stats-title">
-        {title}
+        {heading ?? title}
         {stats?.ts ? (
           <span className="card-age"> {formatAge(nowMs - stats.ts * 1000, 5000, 'ago')}</span>
         ) : null}

@@ -1,0 +1,179 @@
+// The whole plant on one screen: a search box, cards or a compact table, gateways that
+// collapse, and the trend of any device a click away. Only panels near the viewport are drawn.
+import { lazy, Suspense, useCallback, useMemo, useState } from 'react';
+import type { LiveClient } from '../client';
+import type { DashboardConfig } from '../config';
+import { useNearViewport } from '../nearViewport';
+import { deviceCardState, gatewayStatus, type PlantState, relaySwitchState } from '../plant';
+import { plantView } from '../plantView';
+import { GatewayPanel, type GatewaySlice, type Layout } from './GatewayPanel';
+
+// The chart library loads with the first trend opened, not with the plant.
+const TrendView = lazy(() => import('./TrendView').then((m) => ({ default: m.TrendView })));
+
+const TEXT = {
+  tools: 'Plant view',
+  search: 'Search gateways, devices and relays',
+  searchPlaceholder: 'Search by name or id…',
+  layout: 'Show as',
+  cards: 'Cards',
+  table: 'Table',
+  collapseAll: 'Collapse all',
+  expandAll: 'Expand all',
+  count: (gateways: number, devices: number, relays: number) =>
+    `${gateways} gateways, ${devices} devices, ${relays} relays`,
+  nothingFound: (q: string) => `Nothing matches “${q}”.`,
+};
+
+interface Props {
+  plant: PlantState;
+  client: LiveClient;
+  config: DashboardConfig;
+  nowMs: number;
+  canSwitch: boolean;
+}
+
+export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) {
+  const [query, setQuery] = useState('');
+  const [layout, setLayout] = useState<Layout>('cards');
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
+  const [trend, setTrend] = useState<string | null>(null);
+  const { near, refFor } = useNearViewport();
+
+  // Meta order, names and the query change far less often than values do.
+  const views = useMemo(() => plantView(plant, query), [plant, query]);
+  const slices = views.map((v): GatewaySlice => {
+    const gateway = plant.gateways[v.id];
+    return {
+      id: v.id,
+      gateway,
+      status: gatewayStatus(gateway),
+      devices: v.devices.flatMap((key) => {
+        const device = plant.devices[key];
+        return device === undefined
+          ? []
+          : [
+              {
+                key,
+                device,
+                card: deviceCardState(plant, device),
+                history: plant.history[key] ?? [],
+              },
+            ];
+      }),
+      relays: v.relays.flatMap((key) => {
+        const relay = plant.relays[key];
+        return relay === undefined
+          ? []
+          : [
+              {
+                key,
+                relay,
+                state: relaySwitchState(plant, key),
+                error: plant.commandErrors[key],
+                pending: plant.pending[key],
+              },
+            ];
+      }),
+      stats: plant.systemStats[v.id],
+    };
+  });
+
+  const onCollapse = useCallback(
+    (id: string) =>
+      setCollapsed((held) => {
+        const next = new Set(held);
+        if (!next.delete(id)) next.add(id);
+        return next;
+      }),
+    [],
+  );
+  const onSetRelay = useCallback(
+    (gw: string, relay: string, on: boolean) => client.setRelay(gw, relay, on),
+    [client],
+  );
+  const onDismiss = useCallback(
+    (gw: string, relay: string) => client.dismissError(gw, relay),
+    [client],
+  );
+  const loadHistory = useCallback((path: string) => client.history(path), [client]);
+  const closeTrend = useCallback(() => setTrend(null), []);
+
+  const devices = slices.reduce((n, s) => n + s.devices.length, 0);
+  const relays = slices.reduce((n, s) => n + s.relays.length, 0);
+  return (
+    <>
+      <search className="plant-tools" aria-label={TEXT.tools}>
+        <label className="plant-search">
+          <span className="sr-only">{TEXT.search}</span>
+          <input
+            type="search"
+            value={query}
+            placeholder={TEXT.searchPlaceholder}
+            onChange={(e) => setQuery(e.target.value)}
+            data-testid="search"
+          />
+        </label>
+        <fieldset className="segmented">
+          <legend className="sr-only">{TEXT.layout}</legend>
+          {(['cards', 'table'] as const).map((l) => (
+            <button
+              key={l}
+              type="button"
+              aria-pressed={layout === l}
+              onClick={() => setLayout(l)}
+              data-testid={`layout-${l}`}
+            >
+              {TEXT[l]}
+            </button>
+          ))}
+        </fieldset>
+        <button
+          type="button"
+          onClick={() =>
+            setCollapsed(collapsed.size > 0 ? new Set() : new Set(views.map((v) => v.id)))
+          }
+          data-testid="collapse-all"
+        >
+          {collapsed.size > 0 ? TEXT.expandAll : TEXT.collapseAll}
+        </button>
+        <span className="muted" data-testid="plant-count" aria-live="polite">
+          {TEXT.count(slices.length, devices, relays)}
+        </span>
+      </search>
+      {query.trim() !== '' && slices.length === 0 && (
+        <p className="placeholder" data-testid="nothing-found">
+          {TEXT.nothingFound(query.trim())}
+        </p>
+      )}
+      {slices.map((slice) => (
+        <div key={slice.id} ref={refFor(slice.id)} className="gateway-slot">
+          <GatewayPanel
+            slice={slice}
+            config={config}
+            nowMs={nowMs}
+            canSwitch={canSwitch}
+            layout={layout}
+            collapsed={collapsed.has(slice.id)}
+            near={near.has(slice.id)}
+            onCollapse={onCollapse}
+            onSetRelay={onSetRelay}
+            onDismiss={onDismiss}
+            onOpenTrend={setTrend}
+          />
+        </div>
+      ))}
+      {trend !== null && (
+        <Suspense fallback={null}>
+          <TrendView
+            key={trend}
+            initial={trend}
+            plant={plant}
+            loadHistory={loadHistory}
+            onClose={closeTrend}
+          />
+        </Suspense>
+      )}
+    </>
+  );
+}

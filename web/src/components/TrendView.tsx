@@ -1,0 +1,463 @@
+// A device's trend: time and value axes, the value under the cursor with its absolute time,
+// drag to zoom, earlier/later to pan, 1 h / 24 h / 7 d / custom, the min–max band when the
+// bridge summarised several readings per point, several devices (one value axis per unit).
+// Drawn by uPlot on a canvas: thousands of points stay fast where SVG would not.
+import { type FormEvent, useEffect, useId, useMemo, useRef, useState } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { formatUtc, formatValue } from '../format';
+import type { PlantState } from '../plant';
+import {
+  alignSeries,
+  customRange,
+  historyPath,
+  isDownsampled,
+  PRESETS,
+  type Preset,
+  panRange,
+  parseHistory,
+  presetRange,
+  type Series,
+  selectedRange,
+  type TimeRange,
+  unitScales,
+  zoomRange,
+} from '../trend';
+
+const TEXT = {
+  title: 'Trend',
+  close: 'Close',
+  range: 'Range',
+  presets: { '1h': '1 h', '24h': '24 h', '7d': '7 d' } satisfies Record<Preset, string>,
+  custom: 'Custom',
+  from: 'From (UTC)',
+  to: 'To (UTC)',
+  apply: 'Show',
+  earlier: '◀ Earlier',
+  later: 'Later ▶',
+  zoomOut: 'Zoom out',
+  hint: 'Drag across the chart to zoom in; the cursor shows the value and its time.',
+  add: 'Add a device',
+  addPlaceholder: 'Add a device to this chart…',
+  remove: (name: string) => `Remove ${name} from the chart`,
+  loading: 'Loading the history…',
+  empty: 'Nothing was stored for these devices in this range.',
+  band: 'Shaded: the lowest to highest reading in each interval.',
+  chart: (names: string, range: TimeRange) =>
+    `Chart of ${names} from ${formatUtc(range.from)} to ${formatUtc(range.to)}`,
+  noValue: '—',
+  on: 'On',
+  off: 'Off',
+};
+
+/** An alarm limit to draw on a device's trend. */
+export interface TrendLimit {
+  value: number;
+  label: string;
+}
+
+/**
+ * Where alarm limits come from. The alarms issue supplies this once it has landed (the App
+ * passes it to TrendView); until then no limits are drawn.
+ */
+export type LimitsOf = (deviceKey: string) => readonly TrendLimit[];
+
+// Distinguishable, and at least 3:1 against both the light and the dark panel.
+const COLOURS = ['#2563eb', '#c2410c', '#15803d', '#9333ea', '#0e7490', '#be123c'];
+const CHART_HEIGHT = 320;
+const stepped = uPlot.paths.stepped;
+
+interface Props {
+  initial: string;
+  plant: PlantState;
+  loadHistory: (path: string) => Promise<unknown>;
+  onClose: () => void;
+  limitsOf?: LimitsOf;
+  nowS?: () => number;
+}
+
+type Shown = Preset | 'custom' | 'zoomed';
+
+interface Loaded {
+  range: TimeRange;
+  series: Series[];
+}
+
+function cssVar(name: string, fallback: string): string {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v === '' ? fallback : v;
+}
+
+const toInput = (s: number) => new Date(s * 1000).toISOString().slice(0, 16);
+
+export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS }: Props) {
+  const id = useId();
+  const now = nowS ?? (() => Date.now() / 1000);
+  const dialog = useRef<HTMLDialogElement>(null);
+  const chartBox = useRef<HTMLDivElement>(null);
+  const [keys, setKeys] = useState<string[]>([initial]);
+  const [shown, setShown] = useState<Shown>('1h');
+  const [range, setRange] = useState<TimeRange>(() => presetRange('1h', now()));
+  const [loaded, setLoaded] = useState<Loaded | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [cursor, setCursor] = useState<number | null>(null);
+  const [customFrom, setCustomFrom] = useState('');
+  const [customTo, setCustomTo] = useState('');
+  const [customError, setCustomError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const d = dialog.current;
+    if (d !== null && !d.open) d.showModal();
+  }, []);
+
+  // Ask for as many points as the chart is wide: more could not be seen.
+  useEffect(() => {
+    let current = true;
+    const points = Math.max(200, chartBox.current?.clientWidth ?? 800);
+    setError(null);
+    Promise.all(keys.map((k) => loadHistory(historyPath(k, range, points)).then(parseHistory)))
+      .then((series) => {
+        if (current) setLoaded({ range, series });
+      })
+      .catch((err: unknown) => {
+        if (current) setError(err instanceof Error ? err.message : String(err));
+      });
+    return () => {
+      current = false;
+    };
+  }, [keys, range, loadHistory]);
+
+  const names = keys.map((k) => plant.devices[k]?.name ?? k);
+  const units = keys.map((k) => plant.devices[k]?.unit ?? null);
+  const aligned = useMemo(() => (loaded ? alignSeries(loaded.series) : null), [loaded]);
+  const banded = loaded?.series.map(isDownsampled) ?? [];
+
+  const zoomTo = (r: TimeRange) => {
+    setShown('zoomed');
+    setRange(r);
+  };
+  const zoomRef = useRef(zoomTo);
+  zoomRef.current = zoomTo;
+  // The chart is drawn once per answer; the labels it needs are read as they are then.
+  const labels = useRef({ keys, names, units });
+  labels.current = { keys, names, units };
+
+  useEffect(() => {
+    const box = chartBox.current;
+    if (box === null || loaded === null || aligned === null) return;
+    const { keys, names, units } = labels.current;
+    const banded = loaded.series.map(isDownsampled);
+    const text = cssVar('--text', '#111827');
+    const grid = cssVar('--border', '#d1d5db');
+    const scales = unitScales(units);
+    const scaleKey = (unit: string | null) => `unit:${unit ?? ''}`;
+    const levelOnly = (unit: string) =>
+      loaded.series.every((s, i) => (units[i] ?? '') !== unit || s.stepSeries);
+    const data: uPlot.AlignedData = [aligned.xs];
+    const series: uPlot.Series[] = [{ value: (_u, v) => (v == null ? '' : formatUtc(v)) }];
+    const bands: uPlot.Band[] = [];
+    const lineIndex: number[] = [];
+    loaded.series.forEach((s, i) => {
+      const colour = COLOURS[i % COLOURS.length] as string;
+      const col = aligned.columns[i];
+      if (col === undefined) return;
+      lineIndex.push(data.length);
+      data.push(col.line as number[]);
+      series.push({
+        label: names[i] ?? s.key,
+        scale: scaleKey(units[i] ?? null),
+        stroke: colour,
+        width: 2,
+        spanGaps: s.stepSeries,
+        ...(s.stepSeries && stepped !== undefined ? { paths: stepped({ align: 1 }) } : {}),
+      });
+      if (banded[i]) {
+        const quiet = { scale: scaleKey(units[i] ?? null), stroke: 'transparent', width: 0 };
+        data.push(col.max as number[], col.min as number[]);
+        series.push({ ...quiet, label: `${names[i]} max` }, { ...quiet, label: `${names[i]} min` });
+        bands.push({ series: [data.length - 2, data.length - 1], fill: `${colour}33` });
+      }
+    });
+    const axes: uPlot.Axis[] = [{ stroke: text, grid: { stroke: grid, width: 1 } }];
+    scales.forEach((unit, i) => {
+      const level = levelOnly(unit);
+      axes.push({
+        scale: `unit:${unit}`,
+        side: i % 2 === 0 ? 3 : 1,
+        ...(unit === '' ? {} : { label: unit }),
+        stroke: text,
+        grid: { show: i === 0, stroke: grid, width: 1 },
+        ...(level
+          ? {
+              splits: () => [0, 1],
+              values: (_u, vals) => vals.map((v) => (v ? TEXT.on : TEXT.off)),
+            }
+          : {}),
+      });
+    });
+    const scaleOpts: uPlot.Scales = {
+      x: { time: true, range: [loaded.range.from, loaded.range.to] },
+    };
+    for (const unit of scales) {
+      if (levelOnly(unit)) scaleOpts[`unit:${unit}`] = { range: [-0.1, 1.1] };
+    }
+    const drawLimits = (u: uPlot) => {
+      if (limitsOf === undefined) return;
+      const ctx = u.ctx;
+      keys.forEach((k, i) => {
+        for (const limit of limitsOf(k)) {
+          const y = u.valToPos(limit.value, scaleKey(units[i] ?? null), true);
+          ctx.save();
+          ctx.strokeStyle = COLOURS[i % COLOURS.length] as string;
+          ctx.setLineDash([6, 4]);
+          ctx.beginPath();
+          ctx.moveTo(u.bbox.left, y);
+          ctx.lineTo(u.bbox.left + u.bbox.width, y);
+          ctx.stroke();
+          ctx.fillStyle = text;
+          ctx.fillText(limit.label, u.bbox.left + 4, y - 4);
+          ctx.restore();
+        }
+      });
+    };
+    const plot = new uPlot(
+      {
+        width: box.clientWidth,
+        height: CHART_HEIGHT,
+        legend: { show: false },
+        cursor: { drag: { x: true, y: false, setScale: false } },
+        scales: scaleOpts,
+        series,
+        bands,
+        axes,
+        hooks: {
+          setCursor: [(u) => setCursor(u.cursor.idx ?? null)],
+          setSelect: [
+            (u) => {
+              if (u.select.width <= 0) return;
+              const picked = selectedRange(
+                u.posToVal(u.select.left, 'x'),
+                u.posToVal(u.select.left + u.select.width, 'x'),
+              );
+              u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+              if (picked !== null) zoomRef.current(picked);
+            },
+          ],
+          draw: [drawLimits],
+        },
+      },
+      data,
+      box,
+    );
+    // What the canvas shows, for tests and tools that cannot read pixels.
+    box.dataset.lines = String(lineIndex.length);
+    box.dataset.axes = ['time', ...scales].join('|');
+    const resize = new ResizeObserver(() =>
+      plot.setSize({ width: box.clientWidth, height: CHART_HEIGHT }),
+    );
+    resize.observe(box);
+    setCursor(null);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [loaded, aligned, limitsOf]);
+
+  const pickPreset = (p: Preset) => {
+    setShown(p);
+    setRange(presetRange(p, now()));
+  };
+  const applyCustom = (e: FormEvent) => {
+    e.preventDefault();
+    const r = customRange(customFrom, customTo);
+    if (typeof r === 'string') {
+      setCustomError(r);
+      return;
+    }
+    setCustomError(null);
+    setShown('custom');
+    setRange(r);
+  };
+  const openCustom = () => {
+    setShown('custom');
+    setCustomFrom(toInput(range.from));
+    setCustomTo(toInput(range.to));
+  };
+
+  const readout = cursorReadout(cursor, aligned, loaded, names, units);
+  const others = Object.entries(plant.devices).filter(([k]) => !keys.includes(k));
+  const busy = loaded === null || loaded.range !== range || loaded.series.length !== keys.length;
+  return (
+    <dialog
+      ref={dialog}
+      className="trend"
+      aria-labelledby={`${id}-title`}
+      onClose={onClose}
+      data-testid="trend"
+    >
+      <header className="trend-head">
+        <h2 id={`${id}-title`}>
+          {TEXT.title}: {names.join(', ')}
+        </h2>
+        <button type="button" className="trend-close" onClick={() => dialog.current?.close()}>
+          {TEXT.close}
+        </button>
+      </header>
+      <div className="trend-controls">
+        <fieldset className="trend-range">
+          <legend className="sr-only">{TEXT.range}</legend>
+          {(Object.keys(PRESETS) as Preset[]).map((p) => (
+            <button
+              key={p}
+              type="button"
+              aria-pressed={shown === p}
+              data-testid={`trend-${p}`}
+              onClick={() => pickPreset(p)}
+            >
+              {TEXT.presets[p]}
+            </button>
+          ))}
+          <button type="button" aria-pressed={shown === 'custom'} onClick={openCustom}>
+            {TEXT.custom}
+          </button>
+        </fieldset>
+        <div className="trend-pan">
+          <button type="button" onClick={() => zoomTo(panRange(range, -0.5))}>
+            {TEXT.earlier}
+          </button>
+          <button type="button" onClick={() => zoomTo(zoomRange(range, 2))}>
+            {TEXT.zoomOut}
+          </button>
+          <button type="button" onClick={() => zoomTo(panRange(range, 0.5))}>
+            {TEXT.later}
+          </button>
+        </div>
+      </div>
+      {shown === 'custom' && (
+        <form className="trend-custom" onSubmit={applyCustom} noValidate>
+          <label>
+            {TEXT.from}{' '}
+            <input
+              type="datetime-local"
+              value={customFrom}
+              onChange={(e) => setCustomFrom(e.target.value)}
+            />
+          </label>
+          <label>
+            {TEXT.to}{' '}
+            <input
+              type="datetime-local"
+              value={customTo}
+              onChange={(e) => setCustomTo(e.target.value)}
+            />
+          </label>
+          <button type="submit">{TEXT.apply}</button>
+          {customError !== null && (
+            <p className="trend-error" role="alert">
+              {customError}
+            </p>
+          )}
+        </form>
+      )}
+      <ul className="trend-series" aria-label={TEXT.title}>
+        {keys.map((k, i) => (
+          <li key={k}>
+            <span
+              className="trend-swatch"
+              style={{ background: COLOURS[i % COLOURS.length] }}
+              aria-hidden="true"
+            />
+            {names[i]}
+            {units[i] ? ` (${units[i]})` : ''}
+            {keys.length > 1 && (
+              <button
+                type="button"
+                className="dismiss"
+                aria-label={TEXT.remove(names[i] ?? k)}
+                onClick={() => setKeys(keys.filter((x) => x !== k))}
+              >
+                ×
+              </button>
+            )}
+          </li>
+        ))}
+        <li>
+          <select
+            aria-label={TEXT.add}
+            data-testid="trend-add"
+            value=""
+            onChange={(e) => {
+              if (e.target.value !== '') setKeys([...keys, e.target.value]);
+            }}
+          >
+            <option value="">{TEXT.addPlaceholder}</option>
+            {others.map(([k, d]) => (
+              <option key={k} value={k}>
+                {plant.gateways[d.gateway]?.name ?? d.gateway} · {d.name ?? d.id}
+                {d.unit ? ` (${d.unit})` : ''}
+              </option>
+            ))}
+          </select>
+        </li>
+      </ul>
+      <output className="trend-cursor" data-testid="trend-cursor" aria-live="off">
+        {readout ?? TEXT.hint}
+      </output>
+      <div
+        ref={chartBox}
+        className="trend-chart"
+        role="img"
+        aria-label={TEXT.chart(names.join(', '), range)}
+        aria-busy={busy}
+        data-testid="trend-chart"
+        data-from={loaded?.range.from}
+        data-to={loaded?.range.to}
+        data-points={loaded?.series.map((s) => s.ts.length).join(',')}
+      />
+      {error !== null && (
+        <p className="trend-error" role="alert" data-testid="trend-error">
+          {error}
+        </p>
+      )}
+      {error === null && busy && <p className="muted">{TEXT.loading}</p>}
+      {!busy && loaded?.series.every((s) => s.ts.length === 0) && (
+        <p className="muted" data-testid="trend-empty">
+          {TEXT.empty}
+        </p>
+      )}
+      {!busy && banded.some(Boolean) && <p className="muted">{TEXT.band}</p>}
+    </dialog>
+  );
+}
+
+/** "2026-12-01 02:31:05 UTC · Temperature 21.4 °C · Running On" for the point under the cursor. */
+function cursorReadout(
+  idx: number | null,
+  aligned: ReturnType<typeof alignSeries> | null,
+  loaded: Loaded | null,
+  names: string[],
+  units: (string | null)[],
+): string | null {
+  if (idx === null || aligned === null || loaded === null) return null;
+  const ts = aligned.xs[idx];
+  if (ts === undefined) return null;
+  const parts = [formatUtc(ts)];
+  aligned.columns.forEach((col, i) => {
+    // Where only another series has a point, this one's is the last before it.
+    let j = idx;
+    while (j > 0 && col.line[j] === undefined) j -= 1;
+    const v = col.line[j];
+    const step = loaded.series[i]?.stepSeries === true;
+    const shownValue =
+      typeof v !== 'number'
+        ? TEXT.noValue
+        : step
+          ? v >= 0.5
+            ? TEXT.on
+            : TEXT.off
+          : formatValue(v);
+    const unit = !step && units[i] && typeof v === 'number' ? ` ${units[i]}` : '';
+    parts.push(`${names[i]} ${shownValue}${unit}`);
+  });
+  return parts.join(' · ');
+}
