@@ -21,6 +21,7 @@ from typing import Any
 from bench import scenarios as sc
 from bench.config import BenchConfig, from_args, parser
 from bench.lab import Lab
+from bench.plant_screen import plant_screen
 from bench.report import ScenarioResult, Target, document, render, write
 from devtools.local_broker import LocalBroker, mosquitto_binary
 from devtools.stack import Stack
@@ -96,8 +97,10 @@ def run_all(cfg: BenchConfig, workdir: Path) -> tuple[list[ScenarioResult], floa
             done["sensor_push"] = push
         if "ingest" in wanted:
             done["ingest"] = ingest
+        if "plant_screen" in wanted:
+            done["plant_screen"] = attempt("plant_screen", lambda: _plant_screen(run, broker))
     order = [n for n in ("raw_mqtt", "gateway_cpu", "sensor_push", "relay", "ingest",
-                         "fan_out", "polling") if n in done]  # fmt: skip
+                         "fan_out", "polling", "plant_screen") if n in done]  # fmt: skip
     return [done[n] for n in order], run.floor_ms
 
 
@@ -115,6 +118,20 @@ def _stack(run: sc.Run, broker: LocalBroker, name: str, bridge_env: dict[str, st
     stack = Stack(run.lab.workdir.parent / name, broker=broker, bridge_env=env)
     run.lab.token = stack.api_token
     return stack
+
+
+def _plant_screen(run: sc.Run, broker: LocalBroker) -> ScenarioResult:
+    cfg = run.config
+    return plant_screen(
+        run.lab.workdir.parent,
+        broker,
+        UNLIMITED,
+        cfg.plant_gateways,
+        cfg.plant_devices,
+        cfg.plant_relays,
+        cfg.plant_rate,
+        cfg.duration,
+    )
 
 
 def _coalescing(

@@ -1,3 +1,4 @@
+import { useAnimateChange } from '../animateChange';
 import { formatAge, formatValue } from '../format';
 import type { CardState } from '../plant';
 import type { Device, HistoryPoint } from '../types';
@@ -24,6 +25,7 @@ const STATE_TEXT: Record<CardState['state'], string> = {
 
 export function DeviceCard({ device, card, history, nowMs, freshMs, onOpen }: Props) {
   const name = device.name ?? device.id;
+  const valueRef = useAnimateChange<HTMLSpanElement>(device.value);
   const note = card.gateway === 'online' ? STATE_TEXT[card.state] : `gateway ${card.gateway}`;
   return (
     <article
@@ -45,7 +47,7 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, onOpen }: Pr
         </button>
       </h3>
       <p className="reading">
-        <span className="value" data-testid="value" key={String(device.value)}>
+        <span className="value" data-testid="value" ref={valueRef}>
           {card.state === 'bad' ? '—' : formatValue(device.value)}
         </span>
         {device.unit && typeof device.value !== 'boolean' && (

@@ -1,4 +1,5 @@
 import { memo } from 'react';
+import { useAnimateChange } from '../animateChange';
 import type { DashboardConfig } from '../config';
 import { formatAge, formatSilence, formatUtc, formatValue } from '../format';
 import type { CardState, CommandError, PendingCommand, SwitchState } from '../plant';
@@ -104,9 +105,6 @@ function GatewayPanelView(props: Props) {
             onClick={() => props.onCollapse(id)}
             data-testid="gateway-toggle"
           >
-            <span className="gateway-chevron" aria-hidden="true">
-              ▸
-            </span>{' '}
             {title}
           </button>
         </h2>
@@ -188,9 +186,7 @@ function GatewayPanelView(props: Props) {
                       </button>
                     </th>
                     <td>
-                      <span data-testid="value" key={String(device.value)} className="value-cell">
-                        {card.state === 'bad' ? '—' : formatValue(device.value)}
-                      </span>
+                      <TableValue device={device} bad={card.state === 'bad'} />
                     </td>
                     <td>{typeof device.value === 'boolean' ? '' : (device.unit ?? '')}</td>
                     <td>
@@ -238,6 +234,15 @@ function GatewayPanelView(props: Props) {
         </div>
       )}
     </section>
+  );
+}
+
+function TableValue({ device, bad }: { device: Device; bad: boolean }) {
+  const ref = useAnimateChange<HTMLSpanElement>(device.value);
+  return (
+    <span data-testid="value" ref={ref} className="value-cell">
+      {bad ? '—' : formatValue(device.value)}
+    </span>
   );
 }
 
