@@ -5,7 +5,8 @@ A bridge serving the built dashboard, fed by the plant simulator (devtools/plant
 ``plant_rate`` readings/s. Measured: login to first full render (in the page's own clock),
 the main thread's busy share while updates flow (Chromium's TaskDuration over wall time,
 CDP ``Performance.getMetrics``), the ``state`` payload, the bridge's memory per device, and
-whether the page shows every device's latest value once the load stops (nothing lost).
+whether the page shows every device's latest value once the load stops (nothing lost), and
+the time between animation frames while the updates flow (its row).
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
 
 from bench.lab import rss
-from bench.report import ScenarioResult, Target
+from bench.report import Row, ScenarioResult, Target
+from bench.stats import summarize
 from devtools.local_broker import LocalBroker
 from devtools.procs import ManagedProcess, python_module
 from devtools.stack import Stack
@@ -41,6 +44,18 @@ _FULL_RENDER = """([gateways, devices]) => {
   return performance.now();
 }"""
 
+# Records the time between animation frames: a long one is a frame the page dropped.
+_COUNT_FRAMES = """() => {
+  window.__frames = [];
+  let last = performance.now();
+  const tick = (now) => {
+    window.__frames.push(now - last);
+    last = now;
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
+
 # Every value the page shows now, by card test id.
 _SHOWN = """() => Object.fromEntries([...document.querySelectorAll('article[data-testid]')]
   .map((a) => [a.dataset.testid, a.querySelector('[data-testid="value"]').textContent]))"""
@@ -53,7 +68,12 @@ def shown_value(value: object) -> str:
     if not isinstance(value, int | float):
         return "—"
     digits = 0 if abs(value) >= 1000 else 1 if abs(value) >= 10 else 2
-    return f"{value:.{digits}f}"
+    # toFixed rounds the exact binary value, a tie to the larger neighbour; format() would
+    # round a tie to even.
+    exact = Decimal(value).quantize(
+        Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP if value >= 0 else ROUND_HALF_DOWN
+    )
+    return f"{exact:.{digits}f}"
 
 
 def _get(stack: Stack, path: str) -> bytes:
@@ -139,9 +159,14 @@ def plant_screen(
             res.figures["first_full_render_ms"] = round(float(done.json_value()) - started, 1)
             cdp = page.context.new_cdp_session(page)
             cdp.send("Performance.enable")
+            page.evaluate(_COUNT_FRAMES)
             busy_before, wall_before = _task_seconds(cdp), time.monotonic()
             time.sleep(duration)
             busy = _task_seconds(cdp) - busy_before
+            frames: list[float] = page.evaluate("window.__frames")
+            res.rows.append(
+                Row("frame interval while updates flow", summarize(f / 1000 for f in frames))
+            )
             res.figures["main_thread_busy_pct"] = round(
                 100 * busy / (time.monotonic() - wall_before), 1
             )

@@ -40,8 +40,15 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
   const [trend, setTrend] = useState<string | null>(null);
   const { near, refFor } = useNearViewport();
 
-  // Meta order, names and the query change far less often than values do.
-  const views = useMemo(() => plantView(plant, query), [plant, query]);
+  // What is listed, and in which order, changes with a gateway's meta (a gateways_update),
+  // a new device or relay, or the query; not with the values that stream in all the time.
+  const deviceCount = Object.keys(plant.devices).length;
+  const relayCount = Object.keys(plant.relays).length;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: recomputed when the structure changes
+  const views = useMemo(
+    () => plantView(plant, query),
+    [plant.gateways, deviceCount, relayCount, query],
+  );
   const slices = views.map((v): GatewaySlice => {
     const gateway = plant.gateways[v.id];
     return {
