@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -62,17 +62,15 @@ _SHOWN = """() => Object.fromEntries([...document.querySelectorAll('article[data
 
 
 def shown_value(value: object) -> str:
-    """The dashboard's formatValue (web/src/format.ts), for comparing what it shows."""
+    """The dashboard's formatValue (web/src/format.ts) in English, for comparing what it shows."""
     if isinstance(value, bool):
         return "On" if value else "Off"
     if not isinstance(value, int | float):
         return "—"
     digits = 0 if abs(value) >= 1000 else 1 if abs(value) >= 10 else 2
-    # toFixed rounds the exact binary value, a tie to the larger neighbour; format() would
+    # Intl.NumberFormat rounds the exact binary value, a tie away from zero; format() would
     # round a tie to even.
-    exact = Decimal(value).quantize(
-        Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP if value >= 0 else ROUND_HALF_DOWN
-    )
+    exact = Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     return f"{exact:.{digits}f}"
 
 

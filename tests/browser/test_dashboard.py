@@ -303,7 +303,7 @@ def test_bridge_restart_shows_reconnecting_then_recovers(
     expect(status(page)).to_contain_text("HTTP Fallback Mode")
     # Nothing answers at all: the header says so, and how old the data on screen is.
     expect(status(page)).to_contain_text(
-        "The bridge cannot be reached (the network or the bridge is down); retrying every"
+        "The bridge cannot be reached (the network or the bridge is down); the page keeps trying."
     )
     expect(status(page)).not_to_contain_text("Failed to fetch")
     # The bridge's own figures are its last: greyed out like a silent gateway's.

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { authFromLogin, authFromMe, initialAuth, mayRead, maySwitch } from './auth';
+import {
+  authFromLogin,
+  authFromMe,
+  describeAuthError,
+  initialAuth,
+  mayRead,
+  maySwitch,
+} from './auth';
+import { formatsFor } from './i18n';
 
 describe('authFromMe', () => {
   it('is signed in with the user, CSRF token and permissions', () => {
@@ -38,14 +46,30 @@ describe('authFromLogin', () => {
   });
 
   it('names what went wrong', () => {
-    expect(authFromLogin(401, {}).error).toBe('Wrong user name or password.');
-    expect(authFromLogin(429, {}).error).toContain('Too many attempts');
-    expect(authFromLogin(400, { detail: 'username: too long' }).error).toBe('username: too long');
-    expect(authFromLogin(500, '<html>').error).toContain('HTTP 500');
+    expect(authFromLogin(401, {}).error).toEqual({ code: 'wrong_password' });
+    expect(authFromLogin(429, {}).error).toEqual({ code: 'too_many_attempts' });
+    expect(authFromLogin(400, { detail: 'username: too long' }).error).toEqual({
+      code: 'bridge_detail',
+      detail: 'username: too long',
+    });
+    expect(authFromLogin(500, '<html>').error).toEqual({ code: 'http_status', status: 500 });
   });
 
   it('shows nothing until it knows', () => {
     expect(mayRead(initialAuth)).toBe(true);
     expect(mayRead(authFromLogin(401, {}))).toBe(false);
+  });
+});
+
+describe('describeAuthError', () => {
+  it('puts each error in the user language', () => {
+    const en = formatsFor({ language: 'en', digits: 'native' });
+    const fa = formatsFor({ language: 'fa', digits: 'native' });
+    expect(describeAuthError(en.t, { code: 'wrong_password' })).toBe(
+      'Wrong user name or password.',
+    );
+    expect(describeAuthError(en.t, { code: 'http_status', status: 500 })).toContain('HTTP 500');
+    expect(describeAuthError(fa.t, { code: 'session_ended' })).toContain('دوباره وارد شوید');
+    expect(describeAuthError(fa.t, { code: 'bridge_detail', detail: 'x' })).toBe('x');
   });
 });

@@ -1,11 +1,20 @@
 // Who the dashboard is logged in as (the bridge's session login, docs/api.md). Pure: the
 // client feeds it the HTTP answers of /api/auth/me and /api/auth/login.
+import type { TFunction } from 'i18next';
 
 export type AuthStatus =
   | 'checking' // not known yet
   | 'open' // the bridge has no login (an older bridge): everything is allowed
   | 'required' // the bridge wants a login
   | 'signed_in';
+
+/** Why a login failed, as data: the login form puts it in the user's language. */
+export type AuthError =
+  | { code: 'wrong_password' | 'too_many_attempts' | 'session_ended' }
+  | { code: 'http_status'; status: number }
+  | { code: 'unreachable'; error: string }
+  /** The bridge's own explanation (a 400's `detail`), shown as it came. */
+  | { code: 'bridge_detail'; detail: string };
 
 export interface AuthState {
   status: AuthStatus;
@@ -14,7 +23,7 @@ export interface AuthState {
   csrf: string | null;
   /** null when the bridge did not say (then the bridge alone decides). */
   permissions: string[] | null;
-  error: string | null;
+  error: AuthError | null;
   busy: boolean;
 }
 
@@ -27,7 +36,7 @@ export const initialAuth: AuthState = {
   busy: false,
 };
 
-export const requiredAuth = (error: string | null = null): AuthState => ({
+export const requiredAuth = (error: AuthError | null = null): AuthState => ({
   ...initialAuth,
   status: 'required',
   error,
@@ -68,11 +77,13 @@ export function authFromLogin(status: number, body: unknown): AuthState {
     // The login answer has no permission list; /api/auth/me fills it in.
     return signedIn(body, null);
   }
-  if (status === 401) return requiredAuth('Wrong user name or password.');
-  if (status === 429) return requiredAuth('Too many attempts: wait a minute, then try again.');
+  if (status === 401) return requiredAuth({ code: 'wrong_password' });
+  if (status === 429) return requiredAuth({ code: 'too_many_attempts' });
   const detail = record(body).detail;
   return requiredAuth(
-    typeof detail === 'string' ? detail : `The bridge answered HTTP ${status}; try again.`,
+    typeof detail === 'string'
+      ? { code: 'bridge_detail', detail }
+      : { code: 'http_status', status },
   );
 }
 
@@ -82,3 +93,21 @@ export const mayRead = (auth: AuthState): boolean =>
 export const maySwitch = (auth: AuthState): boolean =>
   auth.status !== 'required' &&
   (auth.permissions === null || auth.permissions.includes('set_relay'));
+
+/** The login form's sentence for an error, in the user's language. */
+export function describeAuthError(t: TFunction, error: AuthError): string {
+  switch (error.code) {
+    case 'wrong_password':
+      return t('login.wrongPassword');
+    case 'too_many_attempts':
+      return t('login.tooManyAttempts');
+    case 'session_ended':
+      return t('login.sessionEnded');
+    case 'http_status':
+      return t('login.httpStatus', { status: error.status });
+    case 'unreachable':
+      return t('login.unreachable', { error: error.error });
+    case 'bridge_detail':
+      return error.detail;
+  }
+}

@@ -15,7 +15,7 @@ import {
   relayKey,
   resolveCommand,
 } from './plant';
-import { refused, unreachable } from './problems';
+import { detailOf, ProblemError, problemOf } from './problems';
 import type { CommandOutcome, Delta, DeltaEvent, EventsAnswer, FullState } from './types';
 import { DELTA_EVENTS } from './types';
 
@@ -37,7 +37,6 @@ export interface ClientDeps {
 }
 
 /** The bridge answered, but not with what was asked for. */
-class HttpProblem extends Error {}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const isFullState = (v: unknown): v is FullState =>
@@ -148,11 +147,11 @@ export class LiveClient {
     try {
       res = await this.request('GET', path);
     } catch (err) {
-      throw new Error(unreachable(err, this.config.requestTimeoutMs / 1000, 'try again.'));
+      throw new ProblemError(problemOf(err));
     }
     if (res.status === 401) this.loginRequired();
     const body: unknown = await res.json().catch(() => null);
-    if (!res.ok) throw new Error(refused('the history request', res.status, body));
+    if (!res.ok) throw new ProblemError(`http_${res.status}`, detailOf(body));
     return body;
   }
 
@@ -176,7 +175,7 @@ export class LiveClient {
       const res = await this.request('POST', 'api/auth/login', { username, password });
       auth = authFromLogin(res.status, await res.json().catch(() => null));
     } catch (err) {
-      auth = requiredAuth(unreachable(err, this.config.requestTimeoutMs / 1000, 'try again.'));
+      auth = requiredAuth({ code: 'unreachable', error: String(err) });
     }
     this.update({ auth });
     if (auth.status !== 'signed_in') return;
@@ -203,7 +202,7 @@ export class LiveClient {
     if (this.snapshot.auth.status === 'required') return;
     const expired = this.snapshot.auth.status === 'signed_in';
     this.update({
-      auth: requiredAuth(expired ? 'Your session has ended; please log in again.' : null),
+      auth: requiredAuth(expired ? { code: 'session_ended' } : null),
       plant: emptyPlant,
       lastSyncMs: null,
     });
@@ -312,7 +311,7 @@ export class LiveClient {
   private async getJson(path: string): Promise<unknown> {
     const res = await this.request('GET', path);
     if (res.status === 401) this.loginRequired();
-    if (!res.ok) throw new HttpProblem(`The bridge answered HTTP ${res.status} to GET ${path}`);
+    if (!res.ok) throw new ProblemError(`http_${res.status}`);
     return res.json();
   }
 
@@ -373,11 +372,7 @@ export class LiveClient {
       this.update({ httpError: null });
     } catch (err) {
       if (!current()) return;
-      const next = `retrying every ${this.config.pollIntervalMs / 1000} s.`;
-      const problem =
-        err instanceof HttpProblem
-          ? `${err.message}; ${next}`
-          : unreachable(err, this.config.requestTimeoutMs / 1000, next);
+      const problem = err instanceof ProblemError ? err.problem : problemOf(err);
       this.update({ httpError: problem });
     }
   }
@@ -393,10 +388,8 @@ export class LiveClient {
       if (err instanceof DOMException && err.name === 'TimeoutError') {
         return this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`);
       }
-      return this.failure(
-        'not_connected',
-        unreachable(err, this.seconds(), 'the relay was not switched.'),
-      );
+      // "Failed to fetch" says nothing: the code's words (in the user's language) say more.
+      return this.failure('not_connected', null);
     }
   }
 
@@ -404,7 +397,7 @@ export class LiveClient {
     return this.config.commandTimeoutMs / 1000;
   }
 
-  private failure(error: CommandOutcome['error'], detail: string): CommandOutcome {
+  private failure(error: CommandOutcome['error'], detail: string | null): CommandOutcome {
     return { ok: false, id: null, on: null, error, detail };
   }
 

@@ -1,6 +1,8 @@
 // Which way the dashboard gets its data, and what the header says about it. A small state
 // machine: the live client feeds it socket and timer events and does what the mode asks.
-import { formatAge, formatUtc } from './format';
+import { formatAge } from './format';
+import type { Formats } from './i18n';
+import { problemText } from './problems';
 
 export type Mode = 'connecting' | 'realtime' | 'reconnecting' | 'fallback';
 
@@ -43,21 +45,24 @@ export interface Indicator {
   label: string;
   tone: Tone;
   age: string;
+  /** False until anything has arrived (then nothing can be called stale yet). */
+  hasData: boolean;
   stale: boolean;
   detail: string | null;
   /** The detail's tooltip: absolute times for what it names. */
   detailTitle: string | null;
 }
 
-const LABELS: Record<Mode, [string, Tone]> = {
-  connecting: ['Connecting…', 'warn'],
-  realtime: ['Real-time Connected', 'ok'],
-  reconnecting: ['Reconnecting…', 'warn'],
-  fallback: ['HTTP Fallback Mode', 'error'],
-};
+const LABELS = {
+  connecting: ['connection.connecting', 'warn'],
+  realtime: ['connection.realtime', 'ok'],
+  reconnecting: ['connection.reconnecting', 'warn'],
+  fallback: ['connection.fallback', 'error'],
+} as const satisfies Record<Mode, [string, Tone]>;
 
 /** What the header shows: the mode and the age of the newest data, so it is never silently stale. */
 export function indicator(
+  f: Formats,
   mode: Mode,
   lastSyncMs: number | null,
   nowMs: number,
@@ -66,45 +71,55 @@ export function indicator(
   loginRequired = false,
   silent: SilentGateway[] = [],
 ): Indicator {
+  const { t } = f;
   if (loginRequired) {
     // No data is shown without a login, so nothing can be stale; the socket waits for login().
     return {
-      label: 'Logged out',
+      label: t('connection.loggedOut'),
       tone: 'warn',
-      age: 'no data',
+      age: t('connection.noData'),
+      hasData: false,
       stale: false,
       detail: null,
       detailTitle: null,
     };
   }
-  const [label, tone] = LABELS[mode];
+  const [labelKey, tone] = LABELS[mode];
   const freshMs = mode === 'realtime' ? fresh.realtimeFreshMs : fresh.pollFreshMs;
   const ageMs = lastSyncMs === null ? null : nowMs - lastSyncMs;
   const stale = ageMs === null || ageMs >= freshMs;
   let detail: string | null = null;
   if (mode === 'fallback') {
-    // The client words its HTTP problems as sentences saying what it does about them.
-    detail = httpError ?? 'retrying real-time';
+    // The client names the problem (problems.ts); here it becomes a sentence saying what is
+    // wrong and what the page does about it, never the browser's "Failed to fetch".
+    detail = httpError === null ? t('connection.retryingRealtime') : problemText(f, httpError);
   }
-  let age = ageMs === null ? 'no data yet' : formatAge(ageMs, freshMs);
+  let age = ageMs === null ? t('connection.noDataYet') : formatAge(f, ageMs, freshMs);
   let detailTitle: string | null = null;
   if (silent.length > 0) {
     // The bridge's data is current, but not the silent gateways' part: the header does not
     // call it live.
-    const names = silent.map((g) => g.name).join(', ');
-    if (age === 'live')
-      age = silent.length === 1 ? '1 gateway silent' : `${silent.length} gateways silent`;
-    detail = detail === null ? `silent: ${names}` : `${detail}; silent: ${names}`;
+    const names = silent.map((g) => g.name).join(t('connection.listSeparator'));
+    if (!stale)
+      age = t('connection.gatewaysSilent', { count: silent.length, n: f.number(silent.length) });
+    detail =
+      detail === null
+        ? t('connection.silentNames', { names })
+        : t('connection.detailAndSilent', { detail, names });
     detailTitle = silent
-      .map(
-        (g) => `${g.name}: nothing received since ${g.since === null ? '?' : formatUtc(g.since)}`,
+      .map((g) =>
+        t('connection.silentSince', {
+          name: g.name,
+          time: g.since === null ? t('time.unknown') : f.dateTime(g.since),
+        }),
       )
       .join('\n');
   }
   return {
-    label,
+    label: t(labelKey),
     tone: silent.length > 0 && tone === 'ok' ? 'warn' : tone,
     age,
+    hasData: ageMs !== null,
     stale,
     detail,
     detailTitle,

@@ -5,9 +5,11 @@ import {
   formatSilence,
   formatTemperature,
   formatUptime,
-  formatUtc,
   formatValue,
 } from './format';
+import { formatsFor } from './i18n';
+
+const en = formatsFor({ language: 'en', digits: 'native' });
 
 describe('formatAge', () => {
   it.each([
@@ -21,14 +23,14 @@ describe('formatAge', () => {
     [90_000_000, '1 d old'],
     [-5000, 'live'], // a gateway clock slightly ahead of the browser's
   ])('%i ms is %s', (ms, text) => {
-    expect(formatAge(ms, 3000)).toBe(text);
+    expect(formatAge(en, ms, 3000)).toBe(text);
   });
 });
 
 describe('formatAge, ago style', () => {
   it('is neutral about a reading that rests', () => {
-    expect(formatAge(100, 3000, 'ago')).toBe('just now');
-    expect(formatAge(25_000, 3000, 'ago')).toBe('25 s ago');
+    expect(formatAge(en, 100, 3000, 'ago')).toBe('just now');
+    expect(formatAge(en, 25_000, 3000, 'ago')).toBe('25 s ago');
   });
 });
 
@@ -44,30 +46,50 @@ describe('formatValue', () => {
     [null, '—'],
     [Number.NaN, '—'],
   ])('%s is shown as %s', (v, text) => {
-    expect(formatValue(v as number | boolean | null)).toBe(text);
+    expect(formatValue(en, v as number | boolean | null)).toBe(text);
   });
 });
 
 describe('stats', () => {
   it('formats percentages, temperatures and uptimes', () => {
-    expect(formatPercent(12.34)).toBe('12.3 %');
-    expect(formatPercent(null)).toBe('—');
-    expect(formatTemperature(48.06)).toBe('48.1 °C');
-    expect(formatTemperature(undefined)).toBe('—');
-    expect(formatUptime(42)).toBe('42 s');
-    expect(formatUptime(125)).toBe('2 min');
-    expect(formatUptime(3 * 3600 + 5 * 60)).toBe('3 h 5 min');
-    expect(formatUptime(86400 * 2 + 3600 * 4 + 1)).toBe('2 d 4 h');
-    expect(formatUptime(-1)).toBe('—');
+    expect(formatPercent(en, 12.34)).toBe('12.3 %');
+    expect(formatPercent(en, null)).toBe('—');
+    expect(formatTemperature(en, 48.06)).toBe('48.1 °C');
+    expect(formatTemperature(en, undefined)).toBe('—');
+    expect(formatUptime(en, 42)).toBe('42 s');
+    expect(formatUptime(en, 125)).toBe('2 min');
+    expect(formatUptime(en, 3 * 3600 + 5 * 60)).toBe('3 h 5 min');
+    expect(formatUptime(en, 86400 * 2 + 3600 * 4 + 1)).toBe('2 d 4 h');
+    expect(formatUptime(en, -1)).toBe('—');
   });
 });
 
 describe('silence', () => {
   it('gives an absolute UTC time and a readable duration', () => {
-    expect(formatUtc(1764556265)).toBe('2025-12-01 02:31:05 UTC');
-    expect(formatUtc(Number.NaN)).toBe('—');
-    expect(formatSilence(1000, 1_012_400)).toBe('nothing received for 12 s');
-    expect(formatSilence(1000, 1_000_000 + 180_000)).toBe('nothing received for 3 min');
-    expect(formatSilence(null, 5)).toBe('nothing received');
+    expect(en.dateTime(1764556265)).toBe('2025-12-01 02:31:05 UTC');
+    expect(en.dateTime(Number.NaN)).toBe('—');
+    expect(formatSilence(en, 1000, 1_012_400)).toBe('nothing received for 12 s');
+    expect(formatSilence(en, 1000, 1_000_000 + 180_000)).toBe('nothing received for 3 min');
+    expect(formatSilence(en, null, 5)).toBe('nothing received');
+  });
+});
+
+describe('Persian', () => {
+  const fa = formatsFor({ language: 'fa', digits: 'native' });
+  const faLatin = formatsFor({ language: 'fa', digits: 'latin' });
+
+  it('writes numbers with Persian digits and decimal separator, or Latin ones when asked', () => {
+    expect(formatValue(fa, 21.44)).toBe('۲۱٫۴');
+    expect(formatValue(faLatin, 21.44)).toBe('21.4');
+    expect(formatValue(fa, true)).toBe('روشن');
+    expect(formatPercent(fa, 12.34)).toBe('۱۲٫۳٪');
+    expect(formatAge(fa, 12_400, 3000)).toBe('۱۲ ثانیه پیش');
+    expect(formatUptime(faLatin, 3 * 3600 + 5 * 60)).toBe('3 ساعت و 5 دقیقه');
+  });
+
+  it('gives absolute times in the Solar Hijri calendar, in UTC', () => {
+    // 2025-12-01 is 10 Azar 1404.
+    expect(fa.dateTime(1764556265)).toBe('۱۰ آذر ۱۴۰۴ ساعت ۰۲:۳۱:۰۵ (UTC)');
+    expect(faLatin.dateTime(1764556265)).toBe('10 آذر 1404 ساعت 02:31:05 (UTC)');
   });
 });

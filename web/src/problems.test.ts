@@ -1,28 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { refused, unreachable } from './problems';
+import { formatsFor } from './i18n';
+import { detailOf, problemOf, problemText } from './problems';
+
+const en = formatsFor({ language: 'en', digits: 'native' });
+const fa = formatsFor({ language: 'fa', digits: 'native' });
 
 describe('request problems in words', () => {
   it('turns "Failed to fetch" into what is wrong and what the page does', () => {
-    const text = unreachable(new TypeError('Failed to fetch'), 8, 'retrying every 2 s.');
+    const problem = problemOf(new TypeError('Failed to fetch'));
+    expect(problem).toBe('unreachable');
+    const text = problemText(en, problem);
     expect(text).toBe(
-      'The bridge cannot be reached (the network or the bridge is down); retrying every 2 s.',
+      'The bridge cannot be reached (the network or the bridge is down); the page keeps trying.',
     );
-    expect(text).not.toMatch(/Failed to fetch/);
+    expect(problemText(fa, problem)).not.toMatch(/[A-Za-z]/);
   });
 
-  it('tells a timeout apart', () => {
-    const err = new DOMException('signal timed out', 'TimeoutError');
-    expect(unreachable(err, 8, 'try again.')).toBe(
-      'The bridge did not answer within 8 s; try again.',
+  it('tells a timeout apart, and words an HTTP status with the bridge detail', () => {
+    expect(problemOf(new DOMException('signal timed out', 'TimeoutError'))).toBe('timeout');
+    expect(problemText(en, 'timeout')).toBe(
+      'The bridge did not answer in time; the page keeps trying.',
     );
+    expect(problemText(en, 'http_400', 'from: not a time')).toBe(
+      'The bridge answered HTTP 400; the page keeps trying. (from: not a time)',
+    );
+    expect(problemText(fa, 'http_502')).toContain('۵۰۲');
   });
 
-  it("gives the bridge's own detail for a refusal, else the status", () => {
-    expect(
-      refused('the history request', 400, { error: 'invalid', detail: 'from: not a time' }),
-    ).toBe('The bridge refused the history request: from: not a time.');
-    expect(refused('the history request', 502, null)).toBe(
-      'The bridge refused the history request: HTTP 502.',
-    );
+  it("reads the bridge's detail from an error body", () => {
+    expect(detailOf({ error: 'invalid', detail: 'x' })).toBe('x');
+    expect(detailOf(null)).toBeNull();
   });
 });

@@ -46,9 +46,10 @@ describe('ranges', () => {
       from: 1769839200,
       to: 1769842800,
     });
-    expect(customRange('', '')).toBe('Enter a start and an end time.');
-    expect(customRange('2026-01-31T06:00', '')).toBe('Enter an end time.');
-    expect(customRange('2026-01-31T07:00', '2026-01-31T06:00')).toMatch(/end must be/);
+    expect(customRange('', '')).toBe('missingBoth');
+    expect(customRange('', '2026-01-31T06:00')).toBe('missingFrom');
+    expect(customRange('2026-01-31T06:00', '')).toBe('missingTo');
+    expect(customRange('2026-01-31T07:00', '2026-01-31T06:00')).toBe('tooShort');
   });
 
   it('asks the bridge for a range with at most so many points, ids escaped', () => {

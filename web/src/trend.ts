@@ -46,15 +46,18 @@ export function selectedRange(a: number, b: number): TimeRange | null {
   return to - from >= MIN_SPAN_S ? { from, to } : null;
 }
 
-/** A custom range from two `datetime-local` inputs, read as UTC; an error names what is wrong. */
-export function customRange(fromText: string, toText: string): TimeRange | string {
+/** What is wrong with a custom range (the catalogs word it: trend.invalid.*). */
+export type RangeProblem = 'missingBoth' | 'missingFrom' | 'missingTo' | 'tooShort';
+
+/** A custom range from two `datetime-local` inputs, read as UTC; else what is wrong with it. */
+export function customRange(fromText: string, toText: string): TimeRange | RangeProblem {
   const read = (text: string) => (text === '' ? Number.NaN : Date.parse(`${text}Z`) / 1000);
   const from = read(fromText);
   const to = read(toText);
-  if (Number.isNaN(from) && Number.isNaN(to)) return 'Enter a start and an end time.';
-  if (Number.isNaN(from)) return 'Enter a start time.';
-  if (Number.isNaN(to)) return 'Enter an end time.';
-  if (to - from < MIN_SPAN_S) return 'The end must be at least 10 seconds after the start.';
+  if (Number.isNaN(from) && Number.isNaN(to)) return 'missingBoth';
+  if (Number.isNaN(from)) return 'missingFrom';
+  if (Number.isNaN(to)) return 'missingTo';
+  if (to - from < MIN_SPAN_S) return 'tooShort';
   return { from, to };
 }
 

@@ -1,19 +1,39 @@
+import type { TFunction } from 'i18next';
+import { useEffect } from 'react';
 import { mayRead, maySwitch } from '../auth';
 import type { LiveClient } from '../client';
 import type { DashboardConfig } from '../config';
 import { indicator } from '../connection';
 import { useNow, useSnapshot } from '../hooks';
+import { useFormats, useLocaleStore } from '../i18n';
 import { gatewayIds, silentGateways } from '../plant';
 import { ConnectionIndicator } from './ConnectionIndicator';
+import { LocaleSwitch } from './LocaleSwitch';
 import { LoginForm } from './LoginForm';
 import { PlantScreen } from './PlantScreen';
 import { StatsPanel } from './StatsPanel';
 
+const ROLES = ['viewer', 'operator', 'admin'] as const;
+
+/** A role the catalogs know, in the user's language; any other as the bridge named it. */
+function roleName(t: TFunction, role: string): string {
+  return (ROLES as readonly string[]).includes(role)
+    ? t(`roles.${role as (typeof ROLES)[number]}`)
+    : role;
+}
+
 export function App({ client, config }: { client: LiveClient; config: DashboardConfig }) {
   const snap = useSnapshot(client);
   const now = useNow(1000);
+  const f = useFormats();
+  const { t } = f;
   const { plant, auth } = snap;
+  // Each user's language and digits are their own (remembered in this browser).
+  const locale = useLocaleStore();
+  const userName = auth.status === 'signed_in' ? (auth.user?.name ?? null) : null;
+  useEffect(() => locale.setUser(userName), [locale, userName]);
   const ind = indicator(
+    f,
     snap.mode,
     snap.lastSyncMs,
     now,
@@ -32,14 +52,18 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
   return (
     <>
       <header className="topbar">
-        <h1>Factory IoT</h1>
+        <h1>{t('app.title')}</h1>
         <div className="topbar-right">
           <ConnectionIndicator mode={snap.mode} ind={ind} />
+          <LocaleSwitch />
           {auth.status === 'signed_in' && auth.user !== null && (
             <span className="user" data-testid="user">
-              {auth.user.name} <span className="muted">({auth.user.role})</span>
+              <bdi>{auth.user.name}</bdi>{' '}
+              <span className="muted">
+                {t('app.userRole', { role: roleName(t, auth.user.role) })}
+              </span>
               <button type="button" className="link" onClick={() => void client.logout()}>
-                Log out
+                {t('app.logOut')}
               </button>
             </span>
           )}
@@ -53,18 +77,18 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
       {mayRead(auth) && (
         <main
           className="plant"
-          aria-label="Plant"
+          aria-label={t('plant.region')}
           data-stale={ind.stale}
           aria-busy={plant.version === null}
         >
           {plant.version === null && (
             <p className="placeholder" data-testid="placeholder">
-              Waiting for the plant's state from the bridge…
+              {t('app.waitingForState')}
             </p>
           )}
           {plant.version !== null && ids.length === 0 && (
             <p className="placeholder" data-testid="placeholder">
-              No gateway has reported yet.
+              {t('app.noGateway')}
             </p>
           )}
           {ids.length > 0 && (
@@ -79,7 +103,7 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
           {plant.systemStats.bridge !== undefined && (
             <StatsPanel
               id="bridge"
-              title="Bridge"
+              title={t('app.bridge')}
               stats={plant.systemStats.bridge}
               stale={bridgeUnreachable}
               nowMs={now}

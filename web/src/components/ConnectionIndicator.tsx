@@ -1,6 +1,8 @@
 import type { Indicator, Mode } from '../connection';
+import { useFormats } from '../i18n';
 
 export function ConnectionIndicator({ mode, ind }: { mode: Mode; ind: Indicator }) {
+  const { t } = useFormats();
   return (
     <div
       className={`conn conn-${ind.tone}`}
@@ -12,8 +14,8 @@ export function ConnectionIndicator({ mode, ind }: { mode: Mode; ind: Indicator 
       {/* Only the mode is announced: an age ticking every second would drown a screen reader. */}
       <span className="conn-label" data-testid="connection-label" role="status" aria-live="polite">
         {ind.label}
-        {ind.stale && ind.age !== 'no data yet' ? (
-          <span className="sr-only"> (data is stale)</span>
+        {ind.stale && ind.hasData ? (
+          <span className="sr-only">{t('connection.staleData')}</span>
         ) : null}
       </span>
       <span className="conn-age" data-testid="data-age">

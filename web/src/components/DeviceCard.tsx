@@ -1,12 +1,9 @@
 import { useAnimateChange } from '../animateChange';
 import { formatAge, formatValue } from '../format';
+import { useFormats } from '../i18n';
 import type { CardState } from '../plant';
 import type { Device, HistoryPoint } from '../types';
 import { Sparkline } from './Sparkline';
-
-const TEXT = {
-  openTrend: (name: string) => `${name}: show its trend`,
-};
 
 interface Props {
   device: Device;
@@ -17,16 +14,19 @@ interface Props {
   onOpen: () => void;
 }
 
-const STATE_TEXT: Record<CardState['state'], string> = {
-  good: '',
-  stale: 'stale',
-  bad: 'sensor error',
-};
+const STATE_TEXT = {
+  good: null,
+  stale: 'device.stale',
+  bad: 'device.sensorError',
+} as const satisfies Record<CardState['state'], string | null>;
 
 export function DeviceCard({ device, card, history, nowMs, freshMs, onOpen }: Props) {
+  const f = useFormats();
   const name = device.name ?? device.id;
   const valueRef = useAnimateChange<HTMLSpanElement>(device.value);
-  const note = card.gateway === 'online' ? STATE_TEXT[card.state] : `gateway ${card.gateway}`;
+  const noteKey =
+    card.gateway === 'online' ? STATE_TEXT[card.state] : (`gateway.note.${card.gateway}` as const);
+  const note = noteKey === null ? '' : f.t(noteKey);
   return (
     <article
       className={`card device card-${card.state}`}
@@ -34,13 +34,14 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, onOpen }: Pr
       data-state={card.state}
       aria-label={name}
     >
-      <h3 className="card-title" title={name}>
+      {/* dir="auto": a Latin name in a Persian page is cut at its own end, not its start. */}
+      <h3 className="card-title" title={name} dir="auto">
         {/* The whole card is the target (the button's ::after covers it); the name says what. */}
         <button
           type="button"
           className="card-open"
           onClick={onOpen}
-          aria-label={TEXT.openTrend(name)}
+          aria-label={f.t('trend.open', { name })}
           data-testid="open-trend"
         >
           {name}
@@ -48,7 +49,7 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, onOpen }: Pr
       </h3>
       <p className="reading">
         <span className="value" data-testid="value" ref={valueRef}>
-          {card.state === 'bad' ? '—' : formatValue(device.value)}
+          {card.state === 'bad' ? '—' : formatValue(f, device.value)}
         </span>
         {device.unit && typeof device.value !== 'boolean' && (
           <span className="unit" data-testid="unit">
@@ -65,8 +66,14 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, onOpen }: Pr
         >
           {note}
         </span>
-        <span className="card-age" data-testid="age">
-          {device.ts === null ? 'no reading' : formatAge(nowMs - device.ts * 1000, freshMs, 'ago')}
+        <span
+          className="card-age"
+          data-testid="age"
+          title={device.ts === null ? undefined : f.dateTime(device.ts)}
+        >
+          {device.ts === null
+            ? f.t('device.noReading')
+            : formatAge(f, nowMs - device.ts * 1000, freshMs, 'ago')}
         </span>
       </footer>
     </article>

@@ -1,26 +1,15 @@
 import { memo } from 'react';
 import { useAnimateChange } from '../animateChange';
 import type { DashboardConfig } from '../config';
-import { formatAge, formatSilence, formatUtc, formatValue } from '../format';
+import { formatAge, formatSilence, formatValue } from '../format';
+import { type Formats, useFormats } from '../i18n';
 import type { CardState, CommandError, PendingCommand, SwitchState } from '../plant';
 import type { Device, Gateway, GatewayStatus, HistoryPoint, Relay, SystemStats } from '../types';
 import { DeviceCard } from './DeviceCard';
 import { RelaySwitch } from './RelaySwitch';
 import { StatsPanel } from './StatsPanel';
 
-const TEXT = {
-  sensors: 'Sensors and inputs',
-  relays: 'Relays',
-  noRelays: 'No relays.',
-  system: 'System',
-  collapse: (name: string) => `Collapse ${name}`,
-  expand: (name: string) => `Expand ${name}`,
-  hidden: (devices: number, relays: number) => `${devices} devices, ${relays} relays hidden`,
-  table: (name: string) => `Devices of ${name}`,
-  columns: ['Device', 'Value', 'Unit', 'Updated', 'State'],
-  notLive: 'values not live',
-  noReading: 'no reading',
-};
+const COLUMNS = ['device', 'value', 'unit', 'updated', 'state'] as const;
 
 export type Layout = 'cards' | 'table';
 
@@ -56,29 +45,37 @@ interface Props {
 }
 
 // Text and a shape for each status, never colour alone (ISA-101).
-const STATUS: Record<GatewayStatus, { text: string; icon: string; badge: string }> = {
-  online: { text: 'Online', icon: '●', badge: 'badge-ok' },
-  silent: { text: 'Silent', icon: '◌', badge: 'badge-silent' },
-  offline: { text: 'Offline', icon: '✕', badge: 'badge-off' },
-};
+const STATUS = {
+  online: { text: 'gateway.online', icon: '●', badge: 'badge-ok' },
+  silent: { text: 'gateway.silent', icon: '◌', badge: 'badge-silent' },
+  offline: { text: 'gateway.offline', icon: '✕', badge: 'badge-off' },
+} as const satisfies Record<GatewayStatus, { text: string; icon: string; badge: string }>;
 
-const CARD_NOTE: Record<CardState['state'], string> = {
-  good: 'ok',
-  stale: 'stale',
-  bad: 'sensor error',
-};
+const CARD_NOTE = {
+  good: 'plant.ok',
+  stale: 'device.stale',
+  bad: 'device.sensorError',
+} as const satisfies Record<CardState['state'], string>;
 
-function statusTitle(status: GatewayStatus, gateway: Gateway | undefined): string {
-  if (status === 'online') return 'Connected and sending';
-  if (status === 'offline') return 'Disconnected: its values are the last it sent';
+function statusTitle(f: Formats, status: GatewayStatus, gateway: Gateway | undefined): string {
+  const { t } = f;
+  if (status === 'online') return t('gateway.onlineTitle');
+  if (status === 'offline') return t('gateway.offlineTitle');
   const since = gateway?.silent_since;
-  const last = typeof since === 'number' ? `since ${formatUtc(since)}` : 'for a while';
-  const after = gateway?.silent_after ? ` (silent after ${gateway.silent_after} s)` : '';
-  return `Connected, but nothing received ${last}${after}: its values are not live and commands are refused`;
+  const last =
+    typeof since === 'number'
+      ? t('gateway.silentTitleSince', { time: f.dateTime(since) })
+      : t('gateway.silentTitleAWhile');
+  const after = gateway?.silent_after
+    ? t('gateway.silentTitleAfter', { seconds: f.number(gateway.silent_after) })
+    : '';
+  return t('gateway.silentTitle', { since: last, after });
 }
 
 function GatewayPanelView(props: Props) {
   const { slice, config, nowMs, canSwitch, layout, collapsed, near } = props;
+  const f = useFormats();
+  const { t } = f;
   const { id, gateway, status } = slice;
   const online = status === 'online';
   const shown = STATUS[status];
@@ -101,31 +98,40 @@ function GatewayPanelView(props: Props) {
             className="gateway-toggle"
             aria-expanded={!collapsed}
             aria-controls={bodyId}
-            title={collapsed ? TEXT.expand(title) : TEXT.collapse(title)}
+            title={
+              collapsed ? t('plant.expand', { name: title }) : t('plant.collapse', { name: title })
+            }
             onClick={() => props.onCollapse(id)}
             data-testid="gateway-toggle"
           >
-            {title}
+            <bdi>{title}</bdi>
           </button>
         </h2>
-        <span className={`badge ${shown.badge}`} title={statusTitle(status, gateway)}>
+        <span className={`badge ${shown.badge}`} title={statusTitle(f, status, gateway)}>
           <span className="badge-icon" aria-hidden="true" data-testid="gateway-status-icon">
             {shown.icon}
           </span>{' '}
-          <span data-testid="gateway-status">{shown.text}</span>
+          <span data-testid="gateway-status">{t(shown.text)}</span>
         </span>
         {status === 'silent' && (
           <span
             className="silent-since"
             data-testid="gateway-silent-since"
-            title={statusTitle(status, gateway)}
+            title={statusTitle(f, status, gateway)}
           >
-            {formatSilence(gateway?.silent_since, nowMs)}; {TEXT.notLive}
+            {t('gateway.notLive', { silence: formatSilence(f, gateway?.silent_since, nowMs) })}
           </span>
         )}
-        {gateway?.version ? <span className="muted">v{gateway.version}</span> : null}
+        {gateway?.version ? (
+          <span className="muted">{t('gateway.version', { version: gateway.version })}</span>
+        ) : null}
         {collapsed && (
-          <span className="muted">{TEXT.hidden(slice.devices.length, slice.relays.length)}</span>
+          <span className="muted">
+            {t('plant.hidden', {
+              devices: f.number(slice.devices.length),
+              relays: f.number(slice.relays.length),
+            })}
+          </span>
         )}
       </header>
       {!collapsed && !near && (
@@ -141,7 +147,10 @@ function GatewayPanelView(props: Props) {
       {!collapsed && near && (
         <div id={bodyId} className="gateway-body">
           {slice.devices.length > 0 && layout === 'cards' && (
-            <section className="devices" aria-label={`${TEXT.sensors}: ${title}`}>
+            <section
+              className="devices"
+              aria-label={t('plant.named', { what: t('gateway.sensors'), name: title })}
+            >
               {slice.devices.map(({ key, device, card, history }) => (
                 <DeviceCard
                   key={key}
@@ -157,12 +166,12 @@ function GatewayPanelView(props: Props) {
           )}
           {slice.devices.length > 0 && layout === 'table' && (
             <table className="plant-table" data-testid={`table-${id}`}>
-              <caption className="sr-only">{TEXT.table(title)}</caption>
+              <caption className="sr-only">{t('plant.tableCaption', { name: title })}</caption>
               <thead>
                 <tr>
-                  {TEXT.columns.map((c) => (
+                  {COLUMNS.map((c) => (
                     <th key={c} scope="col">
-                      {c}
+                      {t(`plant.columns.${c}`)}
                     </th>
                   ))}
                 </tr>
@@ -191,13 +200,13 @@ function GatewayPanelView(props: Props) {
                     <td>{typeof device.value === 'boolean' ? '' : (device.unit ?? '')}</td>
                     <td>
                       {device.ts === null
-                        ? TEXT.noReading
-                        : formatAge(nowMs - device.ts * 1000, freshMs, 'ago')}
+                        ? t('device.noReading')
+                        : formatAge(f, nowMs - device.ts * 1000, freshMs, 'ago')}
                     </td>
                     <td>
                       {card.gateway === 'online'
-                        ? CARD_NOTE[card.state]
-                        : `gateway ${card.gateway}`}
+                        ? t(CARD_NOTE[card.state])
+                        : t(`gateway.note.${card.gateway}`)}
                     </td>
                   </tr>
                 ))}
@@ -205,8 +214,11 @@ function GatewayPanelView(props: Props) {
             </table>
           )}
           <div className="gateway-bottom">
-            <section className="relays" aria-label={`${TEXT.relays}: ${title}`}>
-              <h3 className="stats-title">{TEXT.relays}</h3>
+            <section
+              className="relays"
+              aria-label={t('plant.named', { what: t('gateway.relays'), name: title })}
+            >
+              <h3 className="stats-title">{t('gateway.relays')}</h3>
               {slice.relays.map(({ key, relay, state, error, pending }) => (
                 <RelaySwitch
                   key={key}
@@ -220,12 +232,12 @@ function GatewayPanelView(props: Props) {
                   onDismiss={() => props.onDismiss(relay.gateway, relay.id)}
                 />
               ))}
-              {slice.relays.length === 0 && <p className="muted">{TEXT.noRelays}</p>}
+              {slice.relays.length === 0 && <p className="muted">{t('gateway.noRelays')}</p>}
             </section>
             <StatsPanel
               id={id}
-              title={`${TEXT.system}: ${title}`}
-              heading={TEXT.system}
+              title={t('plant.named', { what: t('gateway.system'), name: title })}
+              heading={t('gateway.system')}
               stats={slice.stats}
               stale={!online}
               nowMs={nowMs}
@@ -238,10 +250,11 @@ function GatewayPanelView(props: Props) {
 }
 
 function TableValue({ device, bad }: { device: Device; bad: boolean }) {
+  const f = useFormats();
   const ref = useAnimateChange<HTMLSpanElement>(device.value);
   return (
     <span data-testid="value" ref={ref} className="value-cell">
-      {bad ? '—' : formatValue(device.value)}
+      {bad ? '—' : formatValue(f, device.value)}
     </span>
   );
 }

@@ -3,6 +3,7 @@
 import { lazy, Suspense, useCallback, useMemo, useState } from 'react';
 import type { LiveClient } from '../client';
 import type { DashboardConfig } from '../config';
+import { useFormats } from '../i18n';
 import { useNearViewport } from '../nearViewport';
 import { deviceCardState, gatewayStatus, type PlantState, relaySwitchState } from '../plant';
 import { plantView } from '../plantView';
@@ -10,20 +11,6 @@ import { GatewayPanel, type GatewaySlice, type Layout } from './GatewayPanel';
 
 // The chart library loads with the first trend opened, not with the plant.
 const TrendView = lazy(() => import('./TrendView').then((m) => ({ default: m.TrendView })));
-
-const TEXT = {
-  tools: 'Plant view',
-  search: 'Search gateways, devices and relays',
-  searchPlaceholder: 'Search by name or id…',
-  layout: 'Show as',
-  cards: 'Cards',
-  table: 'Table',
-  collapseAll: 'Collapse all',
-  expandAll: 'Expand all',
-  count: (gateways: number, devices: number, relays: number) =>
-    `${gateways} gateways, ${devices} devices, ${relays} relays`,
-  nothingFound: (q: string) => `Nothing matches “${q}”.`,
-};
 
 interface Props {
   plant: PlantState;
@@ -34,6 +21,8 @@ interface Props {
 }
 
 export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) {
+  const f = useFormats();
+  const { t } = f;
   const [query, setQuery] = useState('');
   const [layout, setLayout] = useState<Layout>('cards');
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
@@ -110,19 +99,19 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
   const relays = slices.reduce((n, s) => n + s.relays.length, 0);
   return (
     <>
-      <search className="plant-tools" aria-label={TEXT.tools}>
+      <search className="plant-tools" aria-label={t('plant.tools')}>
         <label className="plant-search">
-          <span className="sr-only">{TEXT.search}</span>
+          <span className="sr-only">{t('plant.search')}</span>
           <input
             type="search"
             value={query}
-            placeholder={TEXT.searchPlaceholder}
+            placeholder={t('plant.searchPlaceholder')}
             onChange={(e) => setQuery(e.target.value)}
             data-testid="search"
           />
         </label>
         <fieldset className="segmented">
-          <legend className="sr-only">{TEXT.layout}</legend>
+          <legend className="sr-only">{t('plant.layout')}</legend>
           {(['cards', 'table'] as const).map((l) => (
             <button
               key={l}
@@ -131,7 +120,7 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
               onClick={() => setLayout(l)}
               data-testid={`layout-${l}`}
             >
-              {TEXT[l]}
+              {t(`plant.${l}`)}
             </button>
           ))}
         </fieldset>
@@ -142,15 +131,19 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
           }
           data-testid="collapse-all"
         >
-          {collapsed.size > 0 ? TEXT.expandAll : TEXT.collapseAll}
+          {collapsed.size > 0 ? t('plant.expandAll') : t('plant.collapseAll')}
         </button>
         <span className="muted" data-testid="plant-count" aria-live="polite">
-          {TEXT.count(slices.length, devices, relays)}
+          {t('plant.count', {
+            gateways: f.number(slices.length),
+            devices: f.number(devices),
+            relays: f.number(relays),
+          })}
         </span>
       </search>
       {query.trim() !== '' && slices.length === 0 && (
         <p className="placeholder" data-testid="nothing-found">
-          {TEXT.nothingFound(query.trim())}
+          {t('plant.nothingFound', { query: query.trim() })}
         </p>
       )}
       {slices.map((slice) => (

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { ErrorCode } from '../generated/contract';
+import { useFormats } from '../i18n';
 import type { CommandError, SwitchState } from '../plant';
 import type { GatewayStatus, Relay } from '../types';
 
@@ -15,34 +16,30 @@ interface Props {
   onDismiss: () => void;
 }
 
-// Every code of the contract has its words: the compiler refuses a missing one.
-const ERRORS: Record<ErrorCode, string> = {
-  timeout: 'no answer in time',
-  gateway_offline: 'gateway offline',
-  gateway_silent: 'gateway silent (connected, not answering)',
-  not_connected: 'bridge not connected',
-  unknown_relay: 'unknown relay',
-  expired: 'command expired',
-  duplicate: 'duplicate command',
-  too_soon: 'switched too recently',
-  readback_mismatch: 'relay did not follow',
-  hardware_error: 'hardware error',
-  invalid: 'invalid command',
-  forbidden: 'not allowed for your role',
-  rate_limited: 'too many commands; wait a moment',
-};
+// Every code of the contract has its words in the catalogs (relay.errors.<code>): the
+// compiler refuses a code missing from en.json, catalogs.test.ts one missing from fa.json.
+const ERROR_CODES = {
+  timeout: true,
+  gateway_offline: true,
+  gateway_silent: true,
+  not_connected: true,
+  unknown_relay: true,
+  expired: true,
+  duplicate: true,
+  too_soon: true,
+  readback_mismatch: true,
+  hardware_error: true,
+  invalid: true,
+  forbidden: true,
+  rate_limited: true,
+} as const satisfies Record<ErrorCode, true>;
 
-function describe(code: string): string {
-  return Object.hasOwn(ERRORS, code) ? ERRORS[code as ErrorCode] : code;
-}
-
-const TEXT = {
-  viewOnly: 'view only',
-  whyNot: 'Your role may only view: switching relays needs an operator login.',
-};
+const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
 
 export function RelaySwitch(props: Props) {
   const { relay, state, error, requested, gateway, canSwitch, onToggle, onDismiss } = props;
+  const f = useFormats();
+  const { t } = f;
   // A viewer's click is answered with the reason, never silently ignored.
   const [explained, setExplained] = useState(false);
   const gatewayOnline = gateway === 'online';
@@ -54,14 +51,22 @@ export function RelaySwitch(props: Props) {
   const busy = state === 'pending';
   const stale = !gatewayOnline || relay.quality === 'stale';
   const disabled = busy || !gatewayOnline || !known || !canSwitch;
-  let status = on ? 'On' : known ? 'Off' : 'Unknown';
-  if (busy) status = `Switching ${requested ? 'on' : 'off'}…`;
-  else if (!gatewayOnline) status = `${status} (gateway ${gateway})`;
-  else if (!canSwitch) status = `${status} (${TEXT.viewOnly})`;
+  let status = on ? t('relay.on') : known ? t('relay.off') : t('relay.unknown');
+  if (busy) status = requested ? t('relay.switchingOn') : t('relay.switchingOff');
+  else if (gateway !== 'online')
+    status = t('relay.withGateway', { status, why: t(`gateway.note.${gateway}`) });
+  else if (!canSwitch) status = t('relay.viewOnly', { status });
+  // The bridge's detail is English; a code we know reads better in the user's language.
+  const reason =
+    error === undefined
+      ? ''
+      : isErrorCode(error.code) && (error.detail === null || f.language !== 'en')
+        ? t(`relay.errors.${error.code}`)
+        : (error.detail ?? error.code);
   return (
     <div className={`relay relay-${state}${stale ? ' relay-stale' : ''}`} data-testid={id}>
       <span className="relay-name" id={`${id}-name`} title={name}>
-        {name}
+        <bdi>{name}</bdi>
       </span>
       <button
         type="button"
@@ -74,7 +79,7 @@ export function RelaySwitch(props: Props) {
         aria-busy={busy}
         data-state={state}
         data-on={on}
-        title={canSwitch ? undefined : TEXT.whyNot}
+        title={canSwitch ? undefined : t('relay.whyNot')}
         onClick={() => {
           if (!disabled) onToggle(!on);
           else if (!canSwitch) setExplained(true);
@@ -87,17 +92,17 @@ export function RelaySwitch(props: Props) {
       </span>
       {explained && !canSwitch && (
         <p className="relay-why" role="status" data-testid="relay-why">
-          {TEXT.whyNot}
+          {t('relay.whyNot')}
         </p>
       )}
       {error !== undefined && (
         <p className="relay-failure" role="alert" data-testid="relay-error">
-          <span>Failed: {error.detail ?? describe(error.code)}</span>
+          <span title={error.detail ?? undefined}>{t('relay.failed', { reason })}</span>
           <button
             type="button"
             className="dismiss"
             onClick={onDismiss}
-            aria-label={`Dismiss error for ${name}`}
+            aria-label={t('relay.dismiss', { name })}
           >
             ×
           </button>

@@ -1,4 +1,5 @@
 import { formatAge, formatPercent, formatTemperature, formatUptime } from '../format';
+import { useFormats } from '../i18n';
 import type { SystemStats } from '../types';
 
 interface Props {
@@ -12,14 +13,17 @@ interface Props {
   nowMs: number;
 }
 
+const ROWS = ['cpu', 'memory', 'disk', 'temperature', 'uptime'] as const;
+
 export function StatsPanel({ id, title, heading, stats, stale, nowMs }: Props) {
-  const rows: [string, string][] = [
-    ['CPU', formatPercent(stats?.cpu)],
-    ['Memory', formatPercent(stats?.memory)],
-    ['Disk', formatPercent(stats?.disk)],
-    ['Temperature', formatTemperature(stats?.temperature)],
-    ['Uptime', formatUptime(stats?.uptime)],
-  ];
+  const f = useFormats();
+  const values: Record<(typeof ROWS)[number], string> = {
+    cpu: formatPercent(f, stats?.cpu),
+    memory: formatPercent(f, stats?.memory),
+    disk: formatPercent(f, stats?.disk),
+    temperature: formatTemperature(f, stats?.temperature),
+    uptime: formatUptime(f, stats?.uptime),
+  };
   const isStale = stale || stats?.quality === 'stale';
   return (
     <section
@@ -31,14 +35,17 @@ export function StatsPanel({ id, title, heading, stats, stale, nowMs }: Props) {
       <h3 className="stats-title">
         {heading ?? title}
         {stats?.ts ? (
-          <span className="card-age"> {formatAge(nowMs - stats.ts * 1000, 5000, 'ago')}</span>
+          <span className="card-age" title={f.dateTime(stats.ts)}>
+            {' '}
+            {formatAge(f, nowMs - stats.ts * 1000, 5000, 'ago')}
+          </span>
         ) : null}
       </h3>
       <dl>
-        {rows.map(([label, value]) => (
-          <div key={label} className="stat">
-            <dt>{label}</dt>
-            <dd data-testid={`stat-${label.toLowerCase()}`}>{value}</dd>
+        {ROWS.map((row) => (
+          <div key={row} className="stat">
+            <dt>{f.t(`stats.${row}`)}</dt>
+            <dd data-testid={`stat-${row}`}>{values[row]}</dd>
           </div>
         ))}
       </dl>

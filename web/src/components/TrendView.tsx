@@ -5,8 +5,10 @@
 import { type FormEvent, useEffect, useId, useMemo, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { formatUtc, formatValue } from '../format';
+import { formatValue } from '../format';
+import { type Formats, useFormats } from '../i18n';
 import type { PlantState } from '../plant';
+import { ProblemError, problemText } from '../problems';
 import {
   alignSeries,
   customRange,
@@ -23,32 +25,6 @@ import {
   unitScales,
   zoomRange,
 } from '../trend';
-
-const TEXT = {
-  title: 'Trend',
-  close: 'Close',
-  range: 'Range',
-  presets: { '1h': '1 h', '24h': '24 h', '7d': '7 d' } satisfies Record<Preset, string>,
-  custom: 'Custom',
-  from: 'From (UTC)',
-  to: 'To (UTC)',
-  apply: 'Show',
-  earlier: '◀ Earlier',
-  later: 'Later ▶',
-  zoomOut: 'Zoom out',
-  hint: 'Drag across the chart to zoom in; the cursor shows the value and its time.',
-  add: 'Add a device',
-  addPlaceholder: 'Add a device to this chart…',
-  remove: (name: string) => `Remove ${name} from the chart`,
-  loading: 'Loading the history…',
-  empty: 'Nothing was stored for these devices in this range.',
-  band: 'Shaded: the lowest to highest reading in each interval.',
-  chart: (names: string, range: TimeRange) =>
-    `Chart of ${names} from ${formatUtc(range.from)} to ${formatUtc(range.to)}`,
-  noValue: '—',
-  on: 'On',
-  off: 'Off',
-};
 
 /** An alarm limit to draw on a device's trend. */
 export interface TrendLimit {
@@ -91,6 +67,8 @@ function cssVar(name: string, fallback: string): string {
 const toInput = (s: number) => new Date(s * 1000).toISOString().slice(0, 16);
 
 export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS }: Props) {
+  const f = useFormats();
+  const { t } = f;
   const id = useId();
   const now = nowS ?? (() => Date.now() / 1000);
   const dialog = useRef<HTMLDialogElement>(null);
@@ -99,7 +77,7 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
   const [shown, setShown] = useState<Shown>('1h');
   const [range, setRange] = useState<TimeRange>(() => presetRange('1h', now()));
   const [loaded, setLoaded] = useState<Loaded | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const [cursor, setCursor] = useState<number | null>(null);
   const [customFrom, setCustomFrom] = useState('');
   const [customTo, setCustomTo] = useState('');
@@ -120,7 +98,7 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
         if (current) setLoaded({ range, series });
       })
       .catch((err: unknown) => {
-        if (current) setError(err instanceof Error ? err.message : String(err));
+        if (current) setError(err);
       });
     return () => {
       current = false;
@@ -154,7 +132,7 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
     const levelOnly = (unit: string) =>
       loaded.series.every((s, i) => (units[i] ?? '') !== unit || s.stepSeries);
     const data: uPlot.AlignedData = [aligned.xs];
-    const series: uPlot.Series[] = [{ value: (_u, v) => (v == null ? '' : formatUtc(v)) }];
+    const series: uPlot.Series[] = [{ value: (_u, v) => (v == null ? '' : f.dateTime(v)) }];
     const bands: uPlot.Band[] = [];
     const lineIndex: number[] = [];
     loaded.series.forEach((s, i) => {
@@ -190,7 +168,7 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
         ...(level
           ? {
               splits: () => [0, 1],
-              values: (_u, vals) => vals.map((v) => (v ? TEXT.on : TEXT.off)),
+              values: (_u, vals) => vals.map((v) => (v ? t('values.on') : t('values.off'))),
             }
           : {}),
       });
@@ -261,7 +239,8 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
       resize.disconnect();
       plot.destroy();
     };
-  }, [loaded, aligned, limitsOf]);
+    // A language change redraws the axes in its digits.
+  }, [loaded, aligned, limitsOf, f, t]);
 
   const pickPreset = (p: Preset) => {
     setShown(p);
@@ -271,7 +250,7 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
     e.preventDefault();
     const r = customRange(customFrom, customTo);
     if (typeof r === 'string') {
-      setCustomError(r);
+      setCustomError(t(`trend.invalid.${r}`));
       return;
     }
     setCustomError(null);
@@ -284,7 +263,7 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
     setCustomTo(toInput(range.to));
   };
 
-  const readout = cursorReadout(cursor, aligned, loaded, names, units);
+  const readout = cursorReadout(f, cursor, aligned, loaded, names, units);
   const others = Object.entries(plant.devices).filter(([k]) => !keys.includes(k));
   const busy = loaded === null || loaded.range !== range || loaded.series.length !== keys.length;
   return (
@@ -297,15 +276,15 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
     >
       <header className="trend-head">
         <h2 id={`${id}-title`}>
-          {TEXT.title}: {names.join(', ')}
+          {t('trend.title')}: {names.join(t('connection.listSeparator'))}
         </h2>
         <button type="button" className="trend-close" onClick={() => dialog.current?.close()}>
-          {TEXT.close}
+          {t('trend.close')}
         </button>
       </header>
       <div className="trend-controls">
         <fieldset className="trend-range">
-          <legend className="sr-only">{TEXT.range}</legend>
+          <legend className="sr-only">{t('trend.range')}</legend>
           {(Object.keys(PRESETS) as Preset[]).map((p) => (
             <button
               key={p}
@@ -314,29 +293,29 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
               data-testid={`trend-${p}`}
               onClick={() => pickPreset(p)}
             >
-              {TEXT.presets[p]}
+              {t(`trend.presets.${p}`)}
             </button>
           ))}
           <button type="button" aria-pressed={shown === 'custom'} onClick={openCustom}>
-            {TEXT.custom}
+            {t('trend.custom')}
           </button>
         </fieldset>
         <div className="trend-pan">
           <button type="button" onClick={() => zoomTo(panRange(range, -0.5))}>
-            {TEXT.earlier}
+            {t('trend.earlier')}
           </button>
           <button type="button" onClick={() => zoomTo(zoomRange(range, 2))}>
-            {TEXT.zoomOut}
+            {t('trend.zoomOut')}
           </button>
           <button type="button" onClick={() => zoomTo(panRange(range, 0.5))}>
-            {TEXT.later}
+            {t('trend.later')}
           </button>
         </div>
       </div>
       {shown === 'custom' && (
         <form className="trend-custom" onSubmit={applyCustom} noValidate>
           <label>
-            {TEXT.from}{' '}
+            {t('trend.from')}{' '}
             <input
               type="datetime-local"
               value={customFrom}
@@ -344,14 +323,14 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
             />
           </label>
           <label>
-            {TEXT.to}{' '}
+            {t('trend.to')}{' '}
             <input
               type="datetime-local"
               value={customTo}
               onChange={(e) => setCustomTo(e.target.value)}
             />
           </label>
-          <button type="submit">{TEXT.apply}</button>
+          <button type="submit">{t('trend.apply')}</button>
           {customError !== null && (
             <p className="trend-error" role="alert">
               {customError}
@@ -359,7 +338,7 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
           )}
         </form>
       )}
-      <ul className="trend-series" aria-label={TEXT.title}>
+      <ul className="trend-series" aria-label={t('trend.title')}>
         {keys.map((k, i) => (
           <li key={k}>
             <span
@@ -373,7 +352,7 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
               <button
                 type="button"
                 className="dismiss"
-                aria-label={TEXT.remove(names[i] ?? k)}
+                aria-label={t('trend.remove', { name: names[i] ?? k })}
                 onClick={() => setKeys(keys.filter((x) => x !== k))}
               >
                 ×
@@ -383,14 +362,14 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
         ))}
         <li>
           <select
-            aria-label={TEXT.add}
+            aria-label={t('trend.add')}
             data-testid="trend-add"
             value=""
             onChange={(e) => {
               if (e.target.value !== '') setKeys([...keys, e.target.value]);
             }}
           >
-            <option value="">{TEXT.addPlaceholder}</option>
+            <option value="">{t('trend.addPlaceholder')}</option>
             {others.map(([k, d]) => (
               <option key={k} value={k}>
                 {plant.gateways[d.gateway]?.name ?? d.gateway} · {d.name ?? d.id}
@@ -401,13 +380,17 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
         </li>
       </ul>
       <output className="trend-cursor" data-testid="trend-cursor" aria-live="off">
-        {readout ?? TEXT.hint}
+        {readout ?? t('trend.hint')}
       </output>
       <div
         ref={chartBox}
         className="trend-chart"
         role="img"
-        aria-label={TEXT.chart(names.join(', '), range)}
+        aria-label={t('trend.chart', {
+          names: names.join(t('connection.listSeparator')),
+          from: f.dateTime(range.from),
+          to: f.dateTime(range.to),
+        })}
         aria-busy={busy}
         data-testid="trend-chart"
         data-from={loaded?.range.from}
@@ -416,22 +399,25 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
       />
       {error !== null && (
         <p className="trend-error" role="alert" data-testid="trend-error">
-          {error}
+          {error instanceof ProblemError
+            ? problemText(f, error.problem, error.detail)
+            : problemText(f, 'unreachable', String(error))}
         </p>
       )}
-      {error === null && busy && <p className="muted">{TEXT.loading}</p>}
+      {error === null && busy && <p className="muted">{t('trend.loading')}</p>}
       {!busy && loaded?.series.every((s) => s.ts.length === 0) && (
         <p className="muted" data-testid="trend-empty">
-          {TEXT.empty}
+          {t('trend.empty')}
         </p>
       )}
-      {!busy && banded.some(Boolean) && <p className="muted">{TEXT.band}</p>}
+      {!busy && banded.some(Boolean) && <p className="muted">{t('trend.band')}</p>}
     </dialog>
   );
 }
 
 /** "2026-12-01 02:31:05 UTC · Temperature 21.4 °C · Running On" for the point under the cursor. */
 function cursorReadout(
+  f: Formats,
   idx: number | null,
   aligned: ReturnType<typeof alignSeries> | null,
   loaded: Loaded | null,
@@ -441,7 +427,7 @@ function cursorReadout(
   if (idx === null || aligned === null || loaded === null) return null;
   const ts = aligned.xs[idx];
   if (ts === undefined) return null;
-  const parts = [formatUtc(ts)];
+  const parts = [f.dateTime(ts)];
   aligned.columns.forEach((col, i) => {
     // Where only another series has a point, this one's is the last before it.
     let j = idx;
@@ -450,12 +436,10 @@ function cursorReadout(
     const step = loaded.series[i]?.stepSeries === true;
     const shownValue =
       typeof v !== 'number'
-        ? TEXT.noValue
+        ? '—'
         : step
-          ? v >= 0.5
-            ? TEXT.on
-            : TEXT.off
-          : formatValue(v);
+          ? f.t(v >= 0.5 ? 'values.on' : 'values.off')
+          : formatValue(f, v);
     const unit = !step && units[i] && typeof v === 'number' ? ` ${units[i]}` : '';
     parts.push(`${names[i]} ${shownValue}${unit}`);
   });

@@ -1,0 +1,10 @@
+// Typed keys: t('a.key') that is not in the English catalog is a compile error.
+import 'i18next';
+import type en from './en.json';
+
+declare module 'i18next' {
+  interface CustomTypeOptions {
+    defaultNS: 'translation';
+    resources: { translation: typeof en };
+  }
+}
