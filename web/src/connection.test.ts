@@ -40,6 +40,7 @@ describe('indicator', () => {
       label: 'Real-time Connected',
       tone: 'ok',
       age: 'live',
+      ageTitle: '1970-01-01 00:00:01 UTC',
       hasData: true,
       stale: false,
       detail: null,
@@ -105,7 +106,7 @@ describe('indicator', () => {
     const fa = formatsFor({ language: 'fa', digits: 'native' });
     const silent = [{ name: 'خط ۱', since: 1764556265 }];
     const ind = indicator(fa, 'realtime', 1000, 2000, fresh, null, false, silent);
-    expect([ind.label, ind.age]).toEqual(['اتصال بی‌درنگ برقرار است', '۱ دروازه خاموش است']);
+    expect([ind.label, ind.age]).toEqual(['اتصال بی‌درنگ برقرار است', '۱ دروازه ساکت است']);
     expect(ind.detailTitle).toBe('خط ۱: از ۱۰ آذر ۱۴۰۴ ساعت ۰۲:۳۱:۰۵ (UTC) چیزی دریافت نشده');
   });
 });

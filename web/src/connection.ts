@@ -45,6 +45,8 @@ export interface Indicator {
   label: string;
   tone: Tone;
   age: string;
+  /** The age's tooltip: when the newest data arrived, as an absolute time. */
+  ageTitle: string | null;
   /** False until anything has arrived (then nothing can be called stale yet). */
   hasData: boolean;
   stale: boolean;
@@ -78,6 +80,7 @@ export function indicator(
       label: t('connection.loggedOut'),
       tone: 'warn',
       age: t('connection.noData'),
+      ageTitle: null,
       hasData: false,
       stale: false,
       detail: null,
@@ -119,6 +122,7 @@ export function indicator(
     label: t(labelKey),
     tone: silent.length > 0 && tone === 'ok' ? 'warn' : tone,
     age,
+    ageTitle: lastSyncMs === null ? null : f.dateTime(lastSyncMs / 1000),
     hasData: ageMs !== null,
     stale,
     detail,

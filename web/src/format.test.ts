@@ -93,3 +93,24 @@ describe('Persian', () => {
     expect(faLatin.dateTime(1764556265)).toBe('10 آذر 1404 ساعت 02:31:05 (UTC)');
   });
 });
+
+describe('digits', () => {
+  const fa = formatsFor({ language: 'fa', digits: 'native' });
+  const faLatin = formatsFor({ language: 'fa', digits: 'latin' });
+  const en = formatsFor({ language: 'en', digits: 'native' });
+  const toLatin = (s: string) =>
+    s
+      .replace(/[۰-۹]/g, (d) => String(d.charCodeAt(0) - 0x06f0))
+      .replace('٫', '.')
+      .replace(/[\u200e\u2212]/g, (c) => (c === '\u2212' ? '-' : ''));
+  const values = [0, 0.005, -0.005, 1, -3, 9.995, 12.345, 999.95, 1000, 123456.7, -98765.4321];
+
+  it.each(values)('%d is the same number in Persian digits, Latin digits and English', (v) => {
+    for (const digits of [0, 1, 2]) {
+      const english = en.number(v, digits);
+      expect(toLatin(fa.number(v, digits))).toBe(english);
+      expect(toLatin(faLatin.number(v, digits))).toBe(english);
+      expect(fa.number(v, digits)).not.toMatch(/[0-9]/);
+    }
+  });
+});

@@ -18,7 +18,7 @@ export function ConnectionIndicator({ mode, ind }: { mode: Mode; ind: Indicator 
           <span className="sr-only">{t('connection.staleData')}</span>
         ) : null}
       </span>
-      <span className="conn-age" data-testid="data-age">
+      <span className="conn-age" data-testid="data-age" title={ind.ageTitle ?? undefined}>
         {ind.age}
       </span>
       {ind.detail !== null && (

@@ -34,8 +34,9 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, onOpen }: Pr
       data-state={card.state}
       aria-label={name}
     >
-      {/* dir="auto": a Latin name in a Persian page is cut at its own end, not its start. */}
-      <h3 className="card-title" title={name} dir="auto">
+      {/* <bdi>: a Latin name in a Persian card keeps its shape, starts at the card's start and
+          is cut at its own end. */}
+      <h3 className="card-title" title={name}>
         {/* The whole card is the target (the button's ::after covers it); the name says what. */}
         <button
           type="button"
@@ -44,7 +45,7 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, onOpen }: Pr
           aria-label={f.t('trend.open', { name })}
           data-testid="open-trend"
         >
-          {name}
+          <bdi>{name}</bdi>
         </button>
       </h3>
       <p className="reading">

@@ -147,10 +147,11 @@ function GatewayPanelView(props: Props) {
       {!collapsed && near && (
         <div id={bodyId} className="gateway-body">
           {slice.devices.length > 0 && layout === 'cards' && (
-            <section
-              className="devices"
-              aria-label={t('plant.named', { what: t('gateway.sensors'), name: title })}
-            >
+            // Each part is named with its gateway's name ("Line 1 Relays"): a plant has many.
+            <section className="devices" aria-labelledby={`gw-${id}-title gw-${id}-sensors`}>
+              <h3 className="sr-only" id={`gw-${id}-sensors`}>
+                {t('gateway.sensors')}
+              </h3>
               {slice.devices.map(({ key, device, card, history }) => (
                 <DeviceCard
                   key={key}
@@ -214,11 +215,10 @@ function GatewayPanelView(props: Props) {
             </table>
           )}
           <div className="gateway-bottom">
-            <section
-              className="relays"
-              aria-label={t('plant.named', { what: t('gateway.relays'), name: title })}
-            >
-              <h3 className="stats-title">{t('gateway.relays')}</h3>
+            <section className="relays" aria-labelledby={`gw-${id}-title gw-${id}-relays`}>
+              <h3 className="stats-title" id={`gw-${id}-relays`}>
+                {t('gateway.relays')}
+              </h3>
               {slice.relays.map(({ key, relay, state, error, pending }) => (
                 <RelaySwitch
                   key={key}
@@ -236,8 +236,8 @@ function GatewayPanelView(props: Props) {
             </section>
             <StatsPanel
               id={id}
-              title={t('plant.named', { what: t('gateway.system'), name: title })}
-              heading={t('gateway.system')}
+              ownerTitleId={`gw-${id}-title`}
+              title={t('gateway.system')}
               stats={slice.stats}
               stale={!online}
               nowMs={nowMs}

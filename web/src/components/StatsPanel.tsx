@@ -4,10 +4,9 @@ import type { SystemStats } from '../types';
 
 interface Props {
   id: string;
-  /** The region's name: unique on the page (landmarks are told apart by it). */
   title: string;
-  /** The visible heading, when shorter than the region's name. */
-  heading?: string;
+  /** The element naming whose stats these are (its gateway's heading), for a unique name. */
+  ownerTitleId?: string;
   stats: SystemStats | undefined;
   stale: boolean;
   nowMs: number;
@@ -15,7 +14,7 @@ interface Props {
 
 const ROWS = ['cpu', 'memory', 'disk', 'temperature', 'uptime'] as const;
 
-export function StatsPanel({ id, title, heading, stats, stale, nowMs }: Props) {
+export function StatsPanel({ id, title, ownerTitleId, stats, stale, nowMs }: Props) {
   const f = useFormats();
   const values: Record<(typeof ROWS)[number], string> = {
     cpu: formatPercent(f, stats?.cpu),
@@ -30,10 +29,12 @@ export function StatsPanel({ id, title, heading, stats, stale, nowMs }: Props) {
       className={`stats${isStale ? ' stats-stale' : ''}`}
       data-testid={`stats-${id}`}
       data-state={stats === undefined ? 'none' : isStale ? 'stale' : 'good'}
-      aria-label={title}
+      aria-labelledby={
+        ownerTitleId === undefined ? `stats-${id}-title` : `${ownerTitleId} stats-${id}-title`
+      }
     >
       <h3 className="stats-title">
-        {heading ?? title}
+        <span id={`stats-${id}-title`}>{title}</span>
         {stats?.ts ? (
           <span className="card-age" title={f.dateTime(stats.ts)}>
             {' '}

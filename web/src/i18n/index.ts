@@ -1,17 +1,14 @@
-export { createI18n, formatsFor, resources } from './catalogs';
+// What the rest of the dashboard uses of i18n: components call useFormats(); main.tsx builds
+// the store; pure text functions take a Formats (tests make one with formatsFor()).
+export { createI18n, formatsFor } from './catalogs';
 export {
-  createFormats,
   type Digits,
-  direction,
   type Formats,
   hasNativeDigits,
-  intlLocale,
   isLanguage,
   LANGUAGE_NAMES,
   LANGUAGES,
   type Language,
-  type LocaleSettings,
-  languageOf,
 } from './locale';
 export { LocaleProvider, useFormats, useLocaleStore } from './react';
-export { BROWSER_KEY, LocaleStore, parseSettings, userKey } from './store';
+export { LocaleStore } from './store';

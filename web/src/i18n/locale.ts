@@ -20,12 +20,6 @@ export const LANGUAGE_NAMES: Record<Language, string> = { en: 'English', fa: 'ف
 export const isLanguage = (v: unknown): v is Language =>
   typeof v === 'string' && (LANGUAGES as readonly string[]).includes(v);
 
-/** The closest language we have for a BCP 47 tag ("fa-IR" → fa); null when none. */
-export function languageOf(tag: string | null | undefined): Language | null {
-  const base = tag?.toLowerCase().split(/[-_]/)[0];
-  return isLanguage(base) ? base : null;
-}
-
 export const direction = (language: Language): 'ltr' | 'rtl' => (language === 'fa' ? 'rtl' : 'ltr');
 
 /** Only Persian has digits of its own to switch away from. */
