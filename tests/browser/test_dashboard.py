@@ -296,6 +296,8 @@ def test_bridge_restart_shows_reconnecting_then_recovers(
     stack: Stack, page: Page, gateway_probe: MqttProbe
 ) -> None:
     open_dashboard(page, stack)
+    # The bridge's own figures (every 2 s) are on screen, live, before it goes.
+    expect(page.get_by_test_id("stats-bridge")).to_have_attribute("data-state", "good")
 
     stack.bridge.stop()
 
