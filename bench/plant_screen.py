@@ -68,9 +68,9 @@ def shown_value(value: object) -> str:
     if not isinstance(value, int | float):
         return "—"
     digits = 0 if abs(value) >= 1000 else 1 if abs(value) >= 10 else 2
-    # Intl.NumberFormat rounds the exact binary value, a tie away from zero; format() would
-    # round a tie to even.
-    exact = Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    # Chromium's Intl.NumberFormat (ICU) rounds the shortest decimal that reads back as the
+    # double (Python's repr), a tie away from zero; format() would round the binary value.
+    exact = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     return f"{exact:.{digits}f}"
 
 
@@ -101,12 +101,15 @@ def _lost(page: Page, stack: Stack) -> tuple[int, int]:
     """Cards drawn now whose value is not the bridge's latest (and how many were compared)."""
     latest = json.loads(_get(stack, "/api/state"))["devices"]
     shown: dict[str, str] = page.evaluate(_SHOWN)
-    wrong = 0
-    for test_id, text in shown.items():
-        key = test_id.removeprefix("device-").replace("-", "/", 1)
-        if key in latest and text != shown_value(latest[key]["value"]):
-            wrong += 1
-    return wrong, len(shown)
+    wrong = [
+        f"{test_id}: {text} shown, {latest[key]['value']} latest"
+        for test_id, text in shown.items()
+        if (key := test_id.removeprefix("device-").replace("-", "/", 1)) in latest
+        and text != shown_value(latest[key]["value"])
+    ]
+    if wrong:
+        print("[bench] plant_screen: not the latest:", *wrong[:5], sep="\n  ", flush=True)
+    return len(wrong), len(shown)
 
 
 def plant_screen(

@@ -18,6 +18,9 @@ export interface GatewaySlice {
   id: string;
   gateway: Gateway | undefined;
   status: GatewayStatus;
+  /** How many devices and relays it shows; their entries are picked only while drawn. */
+  deviceCount: number;
+  relayCount: number;
   devices: { key: string; device: Device; card: CardState; history: HistoryPoint[] }[];
   relays: {
     key: string;
@@ -128,8 +131,8 @@ function GatewayPanelView(props: Props) {
         {collapsed && (
           <span className="muted">
             {t('plant.hidden', {
-              devices: f.number(slice.devices.length),
-              relays: f.number(slice.relays.length),
+              devices: f.number(slice.deviceCount),
+              relays: f.number(slice.relayCount),
             })}
           </span>
         )}
@@ -262,8 +265,8 @@ function TableValue({ device, bad }: { device: Device; bad: boolean }) {
 /** About the height the body will take, so that the scroll bar does not jump when it is drawn. */
 function placeholderRem(slice: GatewaySlice, layout: Layout): number {
   const perRow = layout === 'cards' ? 10.25 : 2.2;
-  const rows = layout === 'cards' ? Math.ceil(slice.devices.length / 5) : slice.devices.length + 1;
-  return rows * perRow + Math.max(8, slice.relays.length * 3);
+  const rows = layout === 'cards' ? Math.ceil(slice.deviceCount / 5) : slice.deviceCount + 1;
+  return rows * perRow + Math.max(8, slice.relayCount * 3);
 }
 
 function sameItems<T extends object>(a: readonly T[], b: readonly T[]): boolean {
@@ -296,6 +299,6 @@ export const GatewayPanel = memo(GatewayPanelView, (before, after) => {
     a.stats === b.stats &&
     (visible
       ? sameItems(a.devices, b.devices) && sameItems(a.relays, b.relays)
-      : a.devices.length === b.devices.length && a.relays.length === b.relays.length)
+      : a.deviceCount === b.deviceCount && a.relayCount === b.relayCount)
   );
 });

@@ -38,39 +38,47 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
     () => plantView(plant, query),
     [plant.gateways, deviceCount, relayCount, query],
   );
+  // Entries are picked only for the panels that are drawn: a plant has thousands.
   const slices = views.map((v): GatewaySlice => {
     const gateway = plant.gateways[v.id];
+    const drawn = near.has(v.id) && !collapsed.has(v.id);
     return {
       id: v.id,
       gateway,
       status: gatewayStatus(gateway),
-      devices: v.devices.flatMap((key) => {
-        const device = plant.devices[key];
-        return device === undefined
-          ? []
-          : [
-              {
-                key,
-                device,
-                card: deviceCardState(plant, device),
-                history: plant.history[key] ?? [],
-              },
-            ];
-      }),
-      relays: v.relays.flatMap((key) => {
-        const relay = plant.relays[key];
-        return relay === undefined
-          ? []
-          : [
-              {
-                key,
-                relay,
-                state: relaySwitchState(plant, key),
-                error: plant.commandErrors[key],
-                pending: plant.pending[key],
-              },
-            ];
-      }),
+      deviceCount: v.devices.length,
+      relayCount: v.relays.length,
+      devices: !drawn
+        ? []
+        : v.devices.flatMap((key) => {
+            const device = plant.devices[key];
+            return device === undefined
+              ? []
+              : [
+                  {
+                    key,
+                    device,
+                    card: deviceCardState(plant, device),
+                    history: plant.history[key] ?? [],
+                  },
+                ];
+          }),
+      relays: !drawn
+        ? []
+        : v.relays.flatMap((key) => {
+            const relay = plant.relays[key];
+            return relay === undefined
+              ? []
+              : [
+                  {
+                    key,
+                    relay,
+                    state: relaySwitchState(plant, key),
+                    error: plant.commandErrors[key],
+                    pending: plant.pending[key],
+                  },
+                ];
+          }),
       stats: plant.systemStats[v.id],
     };
   });
@@ -95,8 +103,8 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
   const loadHistory = useCallback((path: string) => client.history(path), [client]);
   const closeTrend = useCallback(() => setTrend(null), []);
 
-  const devices = slices.reduce((n, s) => n + s.devices.length, 0);
-  const relays = slices.reduce((n, s) => n + s.relays.length, 0);
+  const devices = slices.reduce((n, s) => n + s.deviceCount, 0);
+  const relays = slices.reduce((n, s) => n + s.relayCount, 0);
   return (
     <>
       <search className="plant-tools" aria-label={t('plant.tools')}>
