@@ -56,8 +56,10 @@ test-web: web/node_modules/.package-lock.json
 	cd web && npm test --silent
 
 # tests/bench runs `python -m bench --quick`, whose publisher needs bench/node_modules.
+# --durations=15: the slowest tests are listed at the end of every run, so that one growing
+# slow (or waiting out a generous timeout) is seen.
 test-python: setup bench/node_modules/.package-lock.json
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=15 $(PYTEST_ARGS)
 
 # Web unit tests first, so that pytest's summary is the last line of the run.
 test: setup check test-web test-python

@@ -151,7 +151,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 10) -> None:
+def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 30) -> None:
+    """Generous by default: a broker starting on a busy CI box may take seconds to listen."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -13,6 +13,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from factory_core.mqtt import set_nodelay
 from factory_core.settings import parse_mqtt_url
@@ -48,15 +49,34 @@ class MqttProbe:
         self.filters = filters or ["#"]
         self.messages: list[Received] = []
         self._cond = threading.Condition()
-        self._connected = threading.Event()
+        self._unacked: set[int] = set()  # SUBSCRIBE packet ids the broker has not answered
+        self._subscribed = threading.Event()
+        self._refused: str | None = None  # the broker's reason when it refused the connection
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
 
-    def _on_connect(self, c: paho.Client, _u: object, _f: object, rc: object, _p: object) -> None:
+    def _on_connect(
+        self, c: paho.Client, _u: object, _f: object, rc: ReasonCode, _p: object
+    ) -> None:
+        if rc.is_failure:
+            self._refused = str(rc)
+            self._subscribed.set()  # wake start(), which reports it
+            return
         set_nodelay(c)
-        for f in self.filters:
-            c.subscribe(f, qos=1)
-        self._connected.set()
+        with self._cond:
+            for f in self.filters:
+                _result, mid = c.subscribe(f, qos=1)
+                if mid is not None:
+                    self._unacked.add(mid)
+            if not self._unacked:
+                self._subscribed.set()
+
+    def _on_subscribe(self, _c: paho.Client, _u: object, mid: int, _rc: object, _p: object) -> None:
+        with self._cond:
+            self._unacked.discard(mid)
+            if not self._unacked:
+                self._subscribed.set()
 
     def _on_message(self, _c: paho.Client, _u: object, msg: paho.MQTTMessage) -> None:
         props = getattr(msg, "properties", None)
@@ -69,9 +89,13 @@ class MqttProbe:
     def start(self) -> MqttProbe:
         self.client.connect(self.address.host, self.address.port, keepalive=10)
         self.client.loop_start()
-        if not self._connected.wait(10):
-            raise TimeoutError(f"probe could not connect to {self.address}")
-        time.sleep(0.1)  # let SUBACKs arrive
+        # Once the broker has answered every SUBSCRIBE, whatever is published next reaches us
+        # (and the retained messages are on their way): no message is missed by starting early.
+        if not self._subscribed.wait(15):
+            raise TimeoutError(f"probe: no SUBACK for {self.filters} from {self.address}")
+        if self._refused is not None:
+            self.stop()
+            raise ConnectionRefusedError(f"probe: {self.address} refused: {self._refused}")
         return self
 
     def stop(self) -> None:

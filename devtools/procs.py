@@ -54,7 +54,9 @@ class ManagedProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def wait_until(self, ready: Callable[[], bool], timeout: float = 15, what: str = "") -> None:
+    def wait_until(self, ready: Callable[[], bool], timeout: float = 30, what: str = "") -> None:
+        """Poll ``ready`` while the process runs. The default is generous: start-up on a busy
+        2-core CI box takes seconds; a ready process returns at once."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.running():

@@ -72,6 +72,8 @@ class Store:
         # clocks may be off), and, while it is silent, the qualities its values had before.
         self._last_heard: dict[str, float] = {}
         self._before_silence: dict[str, dict[str, dict[str, str]]] = {}
+        # Per offline gateway, per field: the quality each value arrived with meanwhile.
+        self._while_offline: dict[str, dict[str, dict[str, str]]] = {}
 
     # Queries ---------------------------------------------------------------
 
@@ -137,7 +139,8 @@ class Store:
             case RelayStateTopic(gw, relay) if isinstance(payload, RelayState):
                 deltas += self._relay(gw, relay, payload)
             case SystemTopic(gw) if isinstance(payload, SystemStats):
-                stats = {**payload.model_dump(), "quality": self._quality(gw, "good")}
+                quality = self._quality(gw, "good", "system_stats", gw)
+                stats = {**payload.model_dump(), "quality": quality}
                 deltas += self._change("system_stats_update", {gw: stats})
         return deltas
 
@@ -183,8 +186,16 @@ class Store:
 
     # Internals -------------------------------------------------------------
 
-    def _quality(self, gateway: str, reported: str) -> str:
-        return "stale" if self.is_online(gateway) is False else reported
+    def _quality(self, gateway: str, reported: str, field: str, k: str) -> str:
+        if self.is_online(gateway) is not False:
+            return reported
+        # Samples travel on their own connection and can overtake the gateway's "online"
+        # (a gateway that reconnects publishes both at once): a value that arrives while the
+        # gateway looks offline gets the quality it was sent with when "online" comes. A
+        # retained value replayed to a starting bridge is restored too, and replaced within
+        # milliseconds by the republish every gateway does after it connects.
+        self._while_offline.setdefault(gateway, {}).setdefault(field, {})[k] = reported
+        return "stale"
 
     def _gateway_entry(
         self, gw: str, online: bool, ts: float, silent_since: float | None = None
@@ -232,16 +243,7 @@ class Store:
         dropped, so what it last sent is still its word), each with the quality it had."""
         before = self._before_silence.pop(gw)
         deltas = self._change("gateways_update", {gw: self._gateway_entry(gw, True, now)})
-        for event in ("devices_update", "relays_update", "system_stats_update"):
-            field = FIELD[event]
-            table: dict[str, Entry] = getattr(self, field)
-            restored = {
-                k: {**table[k], "quality": quality}
-                for k, quality in before.get(field, {}).items()
-                if k in table and table[k]["quality"] == "stale"
-            }
-            deltas += self._change(event, restored)
-        return deltas
+        return deltas + self._restore(before)
 
     def _mark_stale(self, gw: str) -> list[Delta]:
         """Nothing this gateway said before can be trusted to be current."""
@@ -273,9 +275,24 @@ class Store:
         if not online:
             # Offline supersedes silent; its values are stale either way.
             self._before_silence.pop(gw, None)
+        arrived = self._while_offline.pop(gw, {})
         deltas = self._change("gateways_update", {gw: self._gateway_entry(gw, online, now)})
         if not online:
-            deltas += self._mark_stale(gw)  # the last will (or no broker)
+            return deltas + self._mark_stale(gw)  # the last will (or no broker)
+        return deltas + self._restore(arrived)
+
+    def _restore(self, qualities: dict[str, dict[str, str]]) -> list[Delta]:
+        """Stale values back to the quality each was last sent with."""
+        deltas: list[Delta] = []
+        for event in ("devices_update", "relays_update", "system_stats_update"):
+            field = FIELD[event]
+            table: dict[str, Entry] = getattr(self, field)
+            restored = {
+                k: {**table[k], "quality": quality}
+                for k, quality in qualities.get(field, {}).items()
+                if k in table and table[k]["quality"] == "stale"
+            }
+            deltas += self._change(event, restored)
         return deltas
 
     def _meta(self, gw: str, meta: GatewayMeta, now: float) -> list[Delta]:
@@ -334,7 +351,7 @@ class Store:
             "value": state.value,
             "ts": state.ts,
             "seq": state.seq,
-            "quality": self._quality(gw, state.quality),
+            "quality": self._quality(gw, state.quality, "devices", k),
         }
         if state.quality == "good":
             self.history.add(k, state.ts, state.value)
@@ -354,7 +371,7 @@ class Store:
             "seq": state.seq,
             "cmd": state.cmd,
             "reason": state.reason,
-            "quality": self._quality(gw, "good"),
+            "quality": self._quality(gw, "good", "relays", k),
             "safe_state": info.safe_state if info else None,
         }
         return self._change("relays_update", {k: entry})

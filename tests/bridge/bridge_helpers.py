@@ -34,18 +34,6 @@ from factory_core.contract import (
 )
 from factory_core.settings import parse_mqtt_url
 
-
-def wait_until(check: Callable[[], Any], timeout: float = 15, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not true within {timeout} s: {what}")
-        time.sleep(0.02)
-
-
 # --------------------------------------------------------------------------- bridge process
 
 

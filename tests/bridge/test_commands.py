@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from bridge_helpers import FakeGateway, LiveClient, wait_until
+from bridge_helpers import FakeGateway, LiveClient
 
+from devtools.waits import wait_until
 from factory_core.contract import RelayCommand
 
 

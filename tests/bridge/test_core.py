@@ -69,6 +69,37 @@ def test_store_marks_everything_of_an_offline_gateway_stale() -> None:
     assert late.items["line1/temperature"]["quality"] == "stale"
 
 
+def test_values_that_overtook_the_gateways_online_are_current_once_it_arrives() -> None:
+    """Samples come on their own connection: a reconnecting gateway's first readings can reach
+    the bridge before its "online" (found by a browser test on a busy box)."""
+    store = Store()
+    store.apply(msg(T.status("line1"), "online"), now=1)
+    store.apply(meta(), now=1)
+    store.apply(device(3), now=1)
+    store.apply(msg(T.status("line1"), "offline"), now=5)
+    store.apply(device(4, seq=9, ts=106), now=6)  # the new session's reading, before its status
+    bad = msg(
+        T.device_state("line1", "temperature"),
+        '{"value": null, "ts": 107, "seq": 10, "quality": "bad"}',
+    )
+    assert store.devices["line1/temperature"]["quality"] == "stale"
+    store.apply(msg(T.relay_state("line1", "relay_1"), '{"on": true, "ts": 7, "seq": 11}'), now=7)
+    deltas = store.apply(msg(T.status("line1"), "online"), now=8)
+    assert {d.event for d in deltas} == {"gateways_update", "devices_update", "relays_update"}
+    assert store.devices["line1/temperature"]["quality"] == "good"
+    assert store.devices["line1/temperature"]["value"] == 4
+    assert store.relays["line1/relay_1"]["quality"] == "good"
+    # It comes back with the quality it was sent with: a bad reading stays bad.
+    store.apply(msg(T.status("line1"), "offline"), now=9)
+    store.apply(bad, now=10)
+    store.apply(msg(T.status("line1"), "online"), now=11)
+    assert store.devices["line1/temperature"]["quality"] == "bad"
+    # What stood before the gateway went offline is not vouched for by its return.
+    store.apply(msg(T.status("line1"), "offline"), now=12)
+    store.apply(msg(T.status("line1"), "online"), now=13)
+    assert store.devices["line1/temperature"]["quality"] == "stale"
+
+
 def test_losing_the_broker_shows_no_gateway_as_live_until_it_says_so_again() -> None:
     store = Store()
     store.apply(msg(T.status("line1"), "online"), now=1)

@@ -9,9 +9,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bridge_helpers import FakeGateway, RunningBridge, wait_until
+from bridge_helpers import FakeGateway, RunningBridge
 
 from bridge.state.history_store import DB_NAME
+from devtools.waits import wait_until
 
 TEMP = "/api/devices/line1/temperature/history"
 PUMP = "/api/relays/line1/relay_1/history"

@@ -12,11 +12,12 @@ from typing import Any
 import paho.mqtt.client as paho
 import pytest
 import requests
-from bridge_helpers import FakeGateway, LiveClient, wait_until
+from bridge_helpers import FakeGateway, LiveClient
 from paho.mqtt.client import MQTTv311
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devtools.dashboard_mirror import apply_delta
+from devtools.waits import wait_until
 from factory_core.settings import parse_mqtt_url
 
 

@@ -10,7 +10,9 @@ from collections import Counter
 from typing import Any
 
 import requests
-from bridge_helpers import FakeGateway, LiveClient, RunningBridge, wait_until
+from bridge_helpers import FakeGateway, LiveClient, RunningBridge
+
+from devtools.waits import wait_until
 
 COMMAND = {"gateway": "line1", "relay": "relay_1", "on": True}
 RELAY_URL = "/api/relays/line1/relay_1"

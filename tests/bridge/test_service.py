@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import requests
-from bridge_helpers import FakeGateway, wait_until
+from bridge_helpers import FakeGateway
 
 from devtools.local_broker import REPO, free_port
+from devtools.waits import wait_until
 
 
 def run_bridge(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

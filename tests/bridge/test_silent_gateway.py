@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-from bridge_helpers import LiveClient, RunningBridge, wait_until
+from bridge_helpers import LiveClient, RunningBridge
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +25,7 @@ from bridge.api.routes import STATUS_FOR_ERROR
 from bridge.state.store import Store
 from devtools.local_broker import LocalBroker
 from devtools.procs import ManagedProcess, python_module
+from devtools.waits import wait_until
 from factory_core.contract import (
     MIN_SILENCE_S,
     SILENT_AFTER_INTERVALS,

@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
 ]
 
 # Generous: the stack runs on a loaded 2-core CI machine next to other suites.
-expect.set_options(timeout=15_000)
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,11 @@ PUMP, LIGHT, BRAKE = 5, 6, 13
 PINS = {"pump": PUMP, "light": LIGHT, "brake": BRAKE}
 KEEPALIVE_S = 4
 RECONNECT_MAX_S = 5.0  # factory_core.mqtt's default backoff ceiling
+# What a busy 2-core CI box may add to a step that takes milliseconds on an idle one. A test
+# waits that much longer for what must happen *eventually*; the targets (2 s, 1 s...) are
+# printed as FIGURE lines for docs/reliability.md, not asserted. Only "never early" is exact,
+# where it is the rule itself (a `safe` relay must not move before the link-loss timeout).
+SLOW_BOX_S = 10.0
 
 CELL_TOML = """
 gateway_id = "cell1"
@@ -250,17 +254,6 @@ def start_rig(
 def figure(name: str, value: float) -> None:
     """A measured figure, printed for docs/reliability.md (`pytest -s tests/faults`)."""
     print(f"FIGURE {name} = {value:.3f}")
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, poll: float = 0.02) -> float:
-    """Poll ``check`` until truthy; return the time.time() it first was."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if check():
-            return time.time()
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not within {timeout} s: {what}")
-        time.sleep(poll)
 
 
 def mirrors_show_board(rig: Rig) -> bool:

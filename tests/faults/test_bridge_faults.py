@@ -7,11 +7,23 @@ import time
 from typing import Any
 
 import pytest
-from faults_helpers import GW, Rig, describe, figure, mirrors_show_board, topics, wait_for
+from faults_helpers import (
+    GW,
+    SLOW_BOX_S,
+    Rig,
+    describe,
+    figure,
+    mirrors_show_board,
+    topics,
+)
 
 from devtools.dashboard_mirror import plant_view
+from devtools.waits import wait_for
 
-REBIRTH_S = 2.0
+REBIRTH_S = 2.0  # the target (docs/reliability.md), a FIGURE
+# Far below the gateway's periodic republish (republish_interval_s = 60 in the rig): a whole
+# state within this can only have come through the rebirth.
+REBIRTH_BOUND_S = REBIRTH_S + SLOW_BOX_S
 
 
 def _complete(state: dict[str, Any] | None) -> bool:
@@ -55,10 +67,10 @@ def test_bridge_killed_and_restarted_clients_come_back_by_themselves(rig: Rig) -
     wait_for(lambda: mirrors_show_board(rig), 10, f"clients match the board: {describe(rig)}")
 
 
-def test_a_starting_bridge_has_the_whole_state_within_2_s_through_rebirth(rig: Rig) -> None:
+def test_a_starting_bridge_has_the_whole_state_through_rebirth(rig: Rig) -> None:
     """Pass: with nothing but the gateway's status retained, a bridge that starts while the
-    gateway runs holds the whole cell (meta, every relay, the sensor) within 2 s of its rebirth
-    request."""
+    gateway runs holds the whole cell (meta, every relay, the sensor) soon after its rebirth
+    request (target 2 s, a figure; bound: far below the gateway's 60 s periodic republish)."""
     rig.bridge.stop()
     gateway_topics = [
         topics.meta(GW),
@@ -69,18 +81,22 @@ def test_a_starting_bridge_has_the_whole_state_within_2_s_through_rebirth(rig: R
     with rig.probe([topics.rebirth(), f"{topics.prefix}/{GW}/#"]) as probe:
         for topic in gateway_topics:  # forget what the broker retains for the gateway
             probe.publish(topic, b"", retain=True)
+        marker = f"{topics.prefix}/{GW}/test-marker"
         with rig.probe([f"{topics.prefix}/{GW}/+"]) as check:
-            time.sleep(0.3)
+            # The broker sends what it retains on SUBSCRIBE, before anything published after
+            # the SUBACK: once this marker is in, every retained message is.
+            probe.publish(marker, b"after the retained ones")
+            check.wait_for(lambda m: m.topic == marker, 10, "the marker after the retained")
             retained = {m.topic for m in check.messages if m.retain}
         assert retained == {topics.status(GW)}, retained
 
         rig.bridge.start()
         asked = probe.wait_for(lambda m: m.topic == topics.rebirth(), 30, "the rebirth request").at
-        complete = wait_for(lambda: _complete(_api_state(rig)), 15, "the whole state")
+        complete = wait_for(lambda: _complete(_api_state(rig)), 30, "the whole state")
     figure("rebirth: new bridge complete after its request, s", complete - asked)
-    assert complete - asked <= REBIRTH_S, (
+    assert complete - asked <= REBIRTH_BOUND_S, (
         f"the new bridge had the whole state {complete - asked:.2f} s after its rebirth request "
-        f"(criterion {REBIRTH_S} s)"
+        f"(target {REBIRTH_S} s; not the rebirth but the periodic republish?)"
     )
 
 

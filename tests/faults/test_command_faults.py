@@ -15,8 +15,9 @@ from faults_helpers import (
     figure,
     result_for,
     topics,
-    wait_for,
 )
+
+from devtools.waits import wait_for
 
 RESULTS = f"{topics.prefix}/{GW}/relays/+/result"
 
@@ -69,10 +70,10 @@ def test_gateway_killed_between_switching_and_answering(rig: Rig) -> None:
 def test_a_command_delivered_late_is_rejected_as_expired(
     rig_factory: Callable[..., Rig],
 ) -> None:
-    """Pass: the bridge's link stalls for 3 s (command time-to-live 1 s): the operator gets
-    `timeout` after about 1 s; the command reaches the gateway when the link recovers and is
-    answered `expired`, seconds after the operator's timeout; no pin moves. A command
-    published with a deadline a minute in the past is `expired` as well."""
+    """Pass: the bridge's link stalls (command time-to-live 1 s) until the operator has got
+    `timeout`; the command reaches the gateway when the link recovers, after its deadline, and
+    is answered `expired`; no pin moves. A command published with a deadline a minute in the
+    past is `expired` as well."""
     rig = rig_factory(bridge_env={"FACTORY_COMMAND_TTL": "1"})
     rig.mirror()
     with rig.probe([RESULTS]) as probe:
@@ -81,15 +82,14 @@ def test_a_command_delivered_late_is_rejected_as_expired(
         outcome = rig.command("pump", True)
         told = time.time()
         assert outcome["ok"] is False and outcome["error"] == "timeout", outcome
-        time.sleep(max(0.0, since + 3.0 - time.time()))
+        # The bridge says `timeout` only after the time-to-live and its grace (0.7 s, more than
+        # the gateway's clock-skew allowance): whatever arrives from now on is past its deadline
+        # for the gateway, however slow this box is. The safety rule: it must not run.
         rig.bridge_link.pass_()
         late = probe.wait_for(result_for(outcome["id"]), 15, "the late command's answer")
         answer = json.loads(late.payload)
         assert answer["ok"] is False and answer["error"] == "expired", answer
         figure("late command: gateway's `expired` after the operator's timeout, s", late.at - told)
-        assert late.at - told >= 1.0, (
-            f"the operator's timeout came only {late.at - told:.2f} s before the gateway's answer"
-        )
 
         probe.publish(
             topics.relay_set(GW, "pump"), command_payload(True, "stale-1", time.time() - 60)

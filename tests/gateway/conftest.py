@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-from gw_helpers import board, write_ds18b20
+from gw_helpers import GatewayFactory, board, write_ds18b20
 
 from devtools.local_broker import LocalBroker
 from gateway.config import GatewayConfig, parse_config
@@ -48,9 +48,6 @@ def broker_env(broker: LocalBroker, monkeypatch: pytest.MonkeyPatch) -> LocalBro
     # The broker URL carries a password: it comes from the environment, as in production.
     monkeypatch.setenv("FACTORY_MQTT_URL", broker.url)
     return broker
-
-
-GatewayFactory = Callable[..., Gateway]
 
 
 @pytest.fixture

@@ -10,9 +10,13 @@ from typing import Any
 
 from devtools.mqtt_probe import Received
 from factory_core.contract import Topics
+from gateway.service import Gateway
 
 GW = "testgw"
 topics = Topics()
+# What the ``start_gateway`` fixture gives. Imported from here, not from conftest: with several
+# test folders in one run, ``conftest`` may name another folder's module.
+GatewayFactory = Callable[..., Gateway]
 
 # The test board: pins (BCM) of the relays and the input.
 MOTOR, LIGHT, HORN, VALVE, DOOR = 5, 6, 13, 19, 17

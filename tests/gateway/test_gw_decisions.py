@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from pathlib import Path
 
 import pytest
@@ -146,12 +147,9 @@ def test_worker_runs_jobs_in_time_order() -> None:
     worker.start()
     worker.call_soon(lambda: 1 / 0)  # a failing job does not stop the worker
     assert worker.run_sync(lambda: None)
-    worker.call_later(0.3, lambda: ran.append("end"))
-    import time
-
-    deadline = time.monotonic() + 10
-    while "end" not in ran and time.monotonic() < deadline:
-        time.sleep(0.02)
+    ended = threading.Event()
+    worker.call_later(0.3, lambda: (ran.append("end"), ended.set()))
+    assert ended.wait(30), f"the last job did not run: {ran}"
     worker.stop()
     assert ran == ["first", "second", "late", "end"]
 
@@ -237,6 +235,9 @@ flat_commands = st.fixed_dictionaries(
 ).map(lambda d: json.dumps(d).encode())
 
 
+# 10,000 inputs took 33 s on the shared, busy 2-core box (measured), a quarter of the suite's
+# default 120 s timeout. CPU time, not a wait: a slow run is not a failure.
+@pytest.mark.timeout(600)
 @settings(max_examples=10_000, deadline=None)
 @given(payload=st.binary(max_size=120) | flat_commands, executed=st.booleans())
 def test_fuzz_the_command_decision(payload: bytes, executed: bool) -> None:

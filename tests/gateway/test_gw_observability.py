@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import GatewayFactory
-from gw_helpers import GW, command, is_online, result_for, topics
+from gw_helpers import GW, GatewayFactory, command, is_online, result_for, topics
 from prometheus_client.parser import text_string_to_metric_families
 
 from devtools.local_broker import LocalBroker, free_port
