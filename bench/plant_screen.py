@@ -29,6 +29,7 @@ from devtools.stack import Stack
 
 REPO = Path(__file__).resolve().parents[1]
 WEB_DIST = REPO / "web" / "dist"
+PREFIX = "plantbench"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
@@ -124,14 +125,15 @@ def plant_screen(
 ) -> ScenarioResult:
     res = ScenarioResult("plant_screen")
     total = gateways * devices
-    env = {**bridge_env, "FACTORY_WEB_DIST": str(WEB_DIST)}
+    # A topic prefix of its own: the broker still holds what earlier scenarios retained.
+    env = {**bridge_env, "FACTORY_WEB_DIST": str(WEB_DIST), "FACTORY_TOPIC_PREFIX": PREFIX}
     stack = Stack(workdir / "plant_screen", broker=broker, bridge_env=env)
     sim = ManagedProcess(
         "plant_sim",
         python_module(
             "devtools.plant_sim",
             *("--mqtt-url", broker.url, "--gateways", str(gateways), "--devices", str(devices)),
-            *("--relays", str(relays), "--rate", str(rate)),
+            *("--relays", str(relays), "--rate", str(rate), "--topic-prefix", PREFIX),
         ),
         workdir / "plant_screen" / "plant_sim.log",
     )

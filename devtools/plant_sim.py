@@ -23,6 +23,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from factory_core.contract import (
+    DEFAULT_PREFIX,
     DeviceInfo,
     DeviceState,
     GatewayMeta,
@@ -194,9 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--devices", type=int, default=50, help="per gateway")
     parser.add_argument("--relays", type=int, default=10, help="per gateway")
     parser.add_argument("--rate", type=float, default=200, help="readings per second, in all")
+    parser.add_argument(
+        "--topic-prefix", default=DEFAULT_PREFIX, help="a plant of its own on a shared broker"
+    )
     args = parser.parse_args(argv)
     try:
-        plan = PlantPlan(args.gateways, args.devices, args.relays)
+        plan = PlantPlan(args.gateways, args.devices, args.relays, Topics(args.topic_prefix))
     except ValueError as exc:
         parser.error(str(exc))
     stop = threading.Event()
