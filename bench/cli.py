@@ -1,7 +1,8 @@
 """``python -m bench``: start a real system, run the scenarios, print the table, write JSON.
 
-Order matters: the floor (raw MQTT) is measured first on the same broker, then the
-coalescing bridge (the shipped settings), then a second bridge with coalescing off.
+Order matters: the floor (raw MQTT) is measured first on the same broker, then the bridge on
+the shipped settings (coalescing driven by each client's transport), then a second bridge on
+the 50 ms coalescing clock it shipped with before issue 19 (the before/after in one run).
 A scenario that fails is reported with its error; the others still run.
 """
 
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import alternatives as alt
 from bench import scenarios as sc
 from bench.config import BenchConfig, from_args, parser
 from bench.lab import Lab
@@ -26,8 +28,8 @@ from bench.report import ScenarioResult, Target, document, render, write
 from devtools.local_broker import LocalBroker, mosquitto_binary
 from devtools.stack import Stack
 
-_ON = "coalescing on"
-_OFF = "coalescing off"
+_ON = "shipped"
+_OFF = "clock"  # the comparison bridge: "<clock_ms> ms clock"
 
 
 def machine() -> dict[str, Any]:
@@ -87,21 +89,53 @@ def run_all(cfg: BenchConfig, workdir: Path) -> tuple[list[ScenarioResult], floa
             done["gateway_cpu"] = attempt("gateway_cpu", lambda: sc.gateway_cpu(run, broker.url))
         push = ScenarioResult("sensor_push")
         ingest = ScenarioResult("ingest")
-        on_stack = wanted & {"sensor_push", "relay", "ingest", "fan_out", "polling"}
+        on_stack = wanted & {
+            "sensor_push", "relay", "relay_under_load", "ingest", "fan_out", "polling"
+        }  # fmt: skip
         if on_stack:
-            _coalescing(run, broker, wanted, done, push, ingest)
+            _shipped(run, broker, wanted, done, push, ingest)
         if wanted & {"sensor_push", "ingest"}:
-            _uncoalesced(run, broker, wanted, push, ingest)
+            _clock(run, broker, wanted, push, ingest)
         if "sensor_push" in wanted:
             sc.push_targets(push, run.floor_ms)
             done["sensor_push"] = push
         if "ingest" in wanted:
             done["ingest"] = ingest
+        designs: dict[str, Callable[..., Any]] = {
+            "mqtt_ws": alt.mqtt_over_websocket,
+            "seed": alt.seed_design,
+        }
+        for name, design in designs.items():
+            if name in wanted:
+                done[name] = attempt(name, _alternative(run, broker, design, name))
         if "plant_screen" in wanted:
             done["plant_screen"] = attempt("plant_screen", lambda: _plant_screen(run, broker))
-    order = [n for n in ("raw_mqtt", "gateway_cpu", "sensor_push", "relay", "ingest",
-                         "fan_out", "polling", "plant_screen") if n in done]  # fmt: skip
+    if {"sensor_push", "ingest", "fan_out"} <= done.keys() and done.keys() & {"mqtt_ws", "seed"}:
+        theirs = [done[n] for n in ("mqtt_ws", "seed") if n in done]
+        clients = _compared_clients(cfg)
+        done["versus"] = alt.versus(
+            done["sensor_push"], done["ingest"], done["fan_out"], theirs, clients
+        )
+    order = [n for n in ("raw_mqtt", "gateway_cpu", "sensor_push", "relay", "relay_under_load",
+                         "ingest", "fan_out", "polling", "mqtt_ws", "seed", "versus",
+                         "plant_screen")
+             if n in done]  # fmt: skip
     return [done[n] for n in order], run.floor_ms
+
+
+def _compared_clients(cfg: BenchConfig) -> int:
+    """The push case compared across designs: 10 clients (the issue's), else the largest."""
+    return 10 if 10 in cfg.clients else max(cfg.clients)
+
+
+def _alternative(
+    run: sc.Run, broker: LocalBroker, design: Callable[..., Any], name: str
+) -> Callable[[], ScenarioResult]:
+    def measure() -> ScenarioResult:
+        with design(run, broker) as d:
+            return alt.measure(run, d, name)
+
+    return measure
 
 
 # The per-user limits protect a plant from a runaway script; the benchmark is that script on
@@ -134,7 +168,7 @@ def _plant_screen(run: sc.Run, broker: LocalBroker) -> ScenarioResult:
     )
 
 
-def _coalescing(
+def _shipped(
     run: sc.Run,
     broker: LocalBroker,
     wanted: set[str],
@@ -142,13 +176,13 @@ def _coalescing(
     push: ScenarioResult,
     ingest: ScenarioResult,
 ) -> None:
-    stack = _stack(run, broker, "stack-coalescing", {})
+    stack = _stack(run, broker, "stack-shipped", {})
     try:
         stack.start()
     except Exception as exc:
         stack.stop()
         error = f"the system did not start: {type(exc).__name__}: {str(exc)[:2000]}"
-        for name in wanted & {"relay", "fan_out", "polling"}:
+        for name in wanted & {"relay", "relay_under_load", "fan_out", "polling"}:
             done[name] = ScenarioResult(name, error=error)
         for res in (push, ingest):
             res.error = error
@@ -159,8 +193,13 @@ def _coalescing(
                 attempt_into(push, _push(run, stack, push, n, _ON))
         if "relay" in wanted:
             done["relay"] = attempt("relay", lambda: sc.relay(run, stack))
+        if "relay_under_load" in wanted:
+            load = run.config.relay_load_rate
+            done["relay_under_load"] = attempt(
+                "relay_under_load", lambda: sc.relay(run, stack, under_load=load)
+            )
         if "ingest" in wanted:
-            attempt_into(ingest, lambda: _ingest(run, stack, ingest, _ON, "max_rate_coalescing"))
+            attempt_into(ingest, lambda: _ingest(run, stack, ingest, _ON, "max_rate_shipped"))
         if "fan_out" in wanted:
             done["fan_out"] = attempt("fan_out", lambda: sc.fan_out(run, stack))
         if "polling" in wanted:
@@ -171,27 +210,28 @@ def _coalescing(
         stack.stop()
 
 
-def _uncoalesced(
+def _clock(
     run: sc.Run,
     broker: LocalBroker,
     wanted: set[str],
     push: ScenarioResult,
     ingest: ScenarioResult,
 ) -> None:
-    stack = _stack(run, broker, "stack-uncoalesced", {"FACTORY_COALESCE_MS": "0"})
+    stack = _stack(run, broker, "stack-clock", {"FACTORY_COALESCE_MS": str(run.config.clock_ms)})
+    label = f"{run.config.clock_ms} ms {_OFF}"
     try:
         stack.start()
     except Exception as exc:
         stack.stop()
         for res in (push, ingest):
-            res.error = f"the system without coalescing did not start: {exc}"[:2000]
+            res.error = f"the system on the {label} did not start: {exc}"[:2000]
         return
     try:
         if "sensor_push" in wanted:
             n = max((c for c in run.config.clients if c <= 10), default=run.config.clients[0])
-            attempt_into(push, _push(run, stack, push, n, _OFF))
+            attempt_into(push, _push(run, stack, push, n, label))
         if "ingest" in wanted:
-            attempt_into(ingest, lambda: _ingest(run, stack, ingest, _OFF, "max_rate_uncoalesced"))
+            attempt_into(ingest, lambda: _ingest(run, stack, ingest, label, "max_rate_clock"))
     finally:
         stack.stop()
 
@@ -220,9 +260,10 @@ def _ingest(run: sc.Run, stack: Stack, res: ScenarioResult, label: str, figure: 
                 "msg/s",
             )
         )
+        res.targets += sc.ingest_latency_targets(res, _ON)
     else:
-        on = res.figures.get("max_rate_coalescing")
-        res.figures["coalescing_gain_x"] = on / best if on and best else None
+        on = res.figures.get("max_rate_shipped")
+        res.figures["shipped_over_clock_x"] = on / best if on and best else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,9 +12,12 @@ SCENARIOS: Final = (
     "gateway_cpu",
     "sensor_push",
     "relay",
+    "relay_under_load",
     "ingest",
     "fan_out",
     "polling",
+    "mqtt_ws",
+    "seed",
     "plant_screen",
 )
 RESULTS_DIR: Final = Path(__file__).resolve().parent / "results"
@@ -29,6 +32,8 @@ class BenchConfig:
     clients: tuple[int, ...] = (1, 10, 100)
     relay_clients: int = 10
     relay_commands: int = 60
+    relay_load_rate: float = 10000.0  # MQTT msg/s streaming in during relay_under_load
+    clock_ms: int = 50  # FACTORY_COALESCE_MS of the comparison bridge (50: the old default)
     ingest_clients: int = 100
     ingest_devices: int = 100
     rates: tuple[int, ...] = (250, 1000, 2500, 5000, 10000, 20000, 30000)
@@ -58,6 +63,7 @@ QUICK: Final = BenchConfig(
     clients=(1, 5),
     relay_clients=3,
     relay_commands=10,
+    relay_load_rate=500.0,
     ingest_clients=5,
     ingest_devices=20,
     rates=(500, 1000),
@@ -125,6 +131,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-interval", type=_positive, help="seconds between HTTP polls")
     p.add_argument("--poll-duration", type=_positive, help="seconds of polling")
     p.add_argument("--clients-per-process", type=int, help="Socket.IO clients per process")
+    p.add_argument(
+        "--clock-ms",
+        type=int,
+        help="FACTORY_COALESCE_MS of the comparison bridge (default 50, the old default)",
+    )
     p.add_argument("--out-dir", type=Path, help="where results go (default bench/results)")
     p.add_argument(
         "--profile", action="store_true", default=None, help="py-spy the bridge in each step"
@@ -147,6 +158,7 @@ def from_args(args: argparse.Namespace) -> BenchConfig:
         "poll_interval",
         "poll_duration",
         "clients_per_process",
+        "clock_ms",
         "out_dir",
         "profile",
     ):

@@ -23,6 +23,10 @@ from devtools.procs import ManagedProcess, ProcessError, python_module
 BENCH = Path(__file__).resolve().parent
 RECEIVERS = BENCH / "receivers.mjs"
 PUBLISHER = BENCH / "publisher.mjs"
+MQTT_RECEIVERS = BENCH / "mqtt_receivers.mjs"
+WS_RELAY = BENCH / "ws_relay.mjs"
+# MQTT.js receivers take the broker login from here (kept out of the process list).
+MQTT_AUTH_ENV = "FACTORY_BENCH_MQTT_AUTH"
 
 
 def node_script(script: Path) -> list[str]:
@@ -202,6 +206,30 @@ class Lab:
             workers.append(
                 Worker(self.workdir, self._name("sio"), command, args, True, self._env())
             )
+        return Group(workers, ready_timeout=60 + clients * 0.1)
+
+    def ws_relay(self, port: int, broker_port: int) -> Group:
+        """bench/ws_relay.mjs: WebSockets on ``port`` to the broker's TCP listener."""
+        args = ["--port", str(port), "--broker-port", str(broker_port)]
+        command = node_script(WS_RELAY)
+        return Group([Worker(self.workdir, self._name("ws-relay"), command, args, True)], 30)
+
+    def mqtt_ws_clients(
+        self, ws_url: str, login: str, clients: int, measure: int | None = None
+    ) -> Group:
+        """``clients`` MQTT.js clients over WebSockets (bench/mqtt_receivers.mjs), split over
+        processes as ``sio_clients`` does; ``login`` is ``user:password``."""
+        command = node_script(MQTT_RECEIVERS)
+        procs = math.ceil(clients / self.clients_per_process)
+        share, extra = divmod(clients, procs)
+        workers = []
+        for i in range(procs):
+            n = share + (1 if i < extra else 0)
+            args = ["--url", ws_url, "--clients", str(n)]
+            if measure is not None:
+                args += ["--measure", str(math.ceil(measure / procs))]
+            name = self._name("mqtt-ws")
+            workers.append(Worker(self.workdir, name, command, args, True, {MQTT_AUTH_ENV: login}))
         return Group(workers, ready_timeout=60 + clients * 0.1)
 
     def pollers(self, base_url: str, pollers: int, interval: float) -> Group:

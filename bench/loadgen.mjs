@@ -71,6 +71,11 @@ export function parseCli(argv, usage, options) {
   return { values, cli };
 }
 
+/** Same as bench/procio.py: the file exists once the event happened; it holds our pid. */
+export function markReady(path) {
+  if (path !== null) writeFileSync(path, String(process.pid));
+}
+
 /** Atomically, so the orchestrator never reads a half-written result. */
 export function writeJson(path, data) {
   const tmp = `${path}.tmp`;

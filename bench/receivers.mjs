@@ -17,9 +17,9 @@
 //  samples: [[ts, latency s], ...], relay_seen: {cmd: [clients, last arrival]},
 //  commands: [{id, sent, acked, confirmed, ack}, ...]}; times are Unix seconds.
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { now, parseCli, sleep, writeJson } from './loadgen.mjs';
+import { markReady, now, parseCli, sleep, writeJson } from './loadgen.mjs';
 
 const USAGE = `usage: node bench/receivers.mjs --url URL --clients N --out FILE
   [--concurrency 25] [--gateway bench] [--measure N] [--relay GATEWAY/RELAY]
@@ -82,11 +82,6 @@ function parse(argv) {
   }
   cli.done();
   return args;
-}
-
-/** Same as bench/procio.py: the file exists once the event happened; it holds our pid. */
-function markReady(path) {
-  if (path !== null) writeFileSync(path, String(process.pid));
 }
 
 /** What all clients of this process saw. */

@@ -83,10 +83,11 @@ class BridgeSettings(CommonSettings):
         "clock_skew_s, which they allow after it",
     )
     coalesce_ms: int = Field(
-        default=50,
+        default=0,
         ge=0,
         le=10_000,
-        description="Under load, minimum ms between two pushes of an event to a client; 0 off",
+        description="Optional: under load, minimum ms between two pushes of an event to a "
+        "client; 0 = none (a client gets its next push as soon as its previous one has left)",
     )
     coalesce_burst: int = Field(
         default=10,

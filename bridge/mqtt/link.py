@@ -267,6 +267,9 @@ class _Connection:
                 break
             if len(self._batch) >= BATCH:
                 self._hand_over()
+                # Let the flusher push this batch and the control connection read (a command's
+                # result must not wait behind up to MAX_PACKETS_PER_WAKEUP samples).
+                gevent.sleep(0)
         self._hand_over()
 
     def _hand_over(self) -> None:

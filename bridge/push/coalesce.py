@@ -1,15 +1,17 @@
 """Per-client coalescing of deltas (pure: the caller passes the time in).
 
-While an event is quiet (at most ``burst`` deltas per ``interval``, see ``RateMeter``), each
-delta goes out at once. Once it is busy, a client gets at most one message for that event per
-``interval``; what arrives in between is merged, newest value per key, so a slow client costs
-memory bounded by the number of keys, never by the message rate.
+A Coalescer holds, per event, the newest value of each key not yet sent to its client, so a
+slow client costs memory bounded by the number of keys, never by the message rate. The
+fan-out engine offers it every delta and takes from it whenever the client's transport can
+take more (bridge/push/fanout.py): that, not a clock, is what coalesces. Optionally
+(``interval`` > 0, ``FACTORY_COALESCE_MS``), a busy event — more than ``burst`` deltas per
+``interval``, see ``RateMeter`` — is also held to one message per ``interval``.
 
 Versions: every message's ``prev`` is the version of the previous message this client got
 (or of the full state it got), so the client's gap check holds across coalesced messages.
 A message's ``version`` is the newest change it holds, or the client's version if that is
-newer (an event held back may go out after a newer one: then ``version == prev``). Once
-nothing is pending the client is exactly at the bridge's version.
+newer (with a clock, an event held back may go out after a newer one: then
+``version == prev``). Once nothing is pending the client is exactly at the bridge's version.
 """
 
 from __future__ import annotations
@@ -110,6 +112,10 @@ class Coalescer:
         Only ``busy`` events are held to one message per interval; the others go at once.
         """
         ready = [e for e in self._pending if now >= self._due(e, busy)]
+        # In version order: without a clock every message then has version > prev, which the
+        # dashboard requires (web/src/plant.ts ignores a delta whose version it holds). Sending
+        # the relay states first looked like "commands ahead of telemetry" but gave the events
+        # after them version == prev, and the dashboard dropped them (browser test).
         ready.sort(key=self._pending_version.__getitem__)
         out = []
         for event in ready:

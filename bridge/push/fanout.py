@@ -13,10 +13,13 @@ Rules (docs/api.md):
   previous message (or of the state) that client got. Clients share a message only when
   their whole chains for that flush are identical: then it is encoded once for all of them
   (docs/benchmarks.md, findings 2 and 7).
-* A client is sent more only while its transport holds fewer than ``MAX_QUEUED`` packets;
-  meanwhile its Coalescer merges (newest value per key, memory bounded by the keys). Once it
-  is over that, the port watches its transport and says when it drained (``drained``); one
-  that stays over it for ``stuck_after`` seconds is cut.
+* Coalescing is driven by each client's transport, not by a clock: a client whose transport
+  queue is empty is sent what is new at once; while a packet is still queued for it, what
+  arrives is merged by its Coalescer (newest value per key, memory bounded by the keys) and
+  the port watches its transport; the moment the queue drains (``drained``) the merged
+  values go out. One whose queue stays non-empty for ``stuck_after`` seconds is cut. An
+  optional ``interval`` (``FACTORY_COALESCE_MS``, default 0 = none) also bounds how often a
+  busy event is written to one client.
 """
 
 from __future__ import annotations
@@ -28,9 +31,12 @@ from typing import Any, Final, Protocol
 from bridge.push.coalesce import Coalescer, Outgoing, RateMeter, merge
 from bridge.state.store import Delta
 
-# Not 1: an acknowledgement still queued for the sender must not hold back the push that
-# confirms its command (that cost the sender a whole coalescing interval, bench: 55 ms).
-MAX_QUEUED: Final = 4
+# A client is written to only when its queue is empty: everything that arrives meanwhile is
+# merged, so a push never waits behind older pushes in the client's own queue. The drained
+# signal flushes it at once, so an acknowledgement still queued holds the push that confirms
+# the command back only until the writer has taken it (with a 50 ms recheck instead of that
+# signal this had to be 4: bench, finding 3).
+MAX_QUEUED: Final = 1
 
 
 class Port(Protocol):

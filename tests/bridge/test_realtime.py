@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -286,10 +288,14 @@ class PollingReader:
 def test_a_slow_reader_gets_its_own_chain_when_it_reads_and_a_frozen_one_is_cut(
     bridges, gateway: FakeGateway, clients
 ):
-    bridge = bridges(FACTORY_CLIENT_STUCK_S="6", FACTORY_COALESCE_MS="50")
+    bridge = bridges(FACTORY_CLIENT_STUCK_S="6")  # the shipped coalescing: no clock
     live: LiveClient = clients(bridge)
     slow = PollingReader(bridge.url, bridge.tokens["viewer"])
     frozen = PollingReader(bridge.url, bridge.tokens["viewer"])
+    # The slow one has its state (a client is written to only once its queue is empty: the
+    # state follows the CONNECT packet once that was read), then stops reading.
+    while slow.state is None:
+        slow.read()
     changes = 200
     for value in range(changes):
         gateway.publish_device("temperature", value, qos=0)
@@ -313,3 +319,81 @@ def test_a_slow_reader_gets_its_own_chain_when_it_reads_and_a_frozen_one_is_cut(
     gateway.publish_device("humidity", 42)
     while slow.state["devices"]["line1/humidity"].get("value") != 42:
         slow.read()
+
+
+class FrozenWebSocket:
+    """A Socket.IO client on a raw WebSocket with a small receive buffer that stops reading
+    after connecting: what a browser tab on a slow machine or link looks like to the bridge."""
+
+    def __init__(self, url: str, token: str) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.settimeout(30)
+        self.sock.connect((host, int(port)))
+        self.sock.sendall(
+            (
+                "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+                f"Host: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self.sock.recv(4096)
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        self.send("40" + json.dumps({"token": token}))
+
+    def send(self, text: str) -> None:
+        data, mask = text.encode(), os.urandom(4)
+        assert len(data) < 126
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+        self.sock.sendall(bytes([0x81, 0x80 | len(data)]) + mask + masked)
+
+    def _exactly(self, n: int) -> bytes:
+        while len(self.buffer) < n:
+            chunk = self.sock.recv(65536)
+            assert chunk, "the bridge closed the connection"
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def message(self) -> str:
+        """The next text frame (the bridge sends each message in one unmasked frame)."""
+        first, length = self._exactly(2)
+        assert first & 0x0F == 0x1, f"not a text frame: {first:#x}"
+        if length == 126:
+            length = struct.unpack("!H", self._exactly(2))[0]
+        elif length == 127:
+            length = struct.unpack("!Q", self._exactly(8))[0]
+        return self._exactly(length).decode()
+
+
+def test_a_websocket_reader_slower_than_the_pushes_gets_them_merged_not_buried(
+    bridges, gateway: FakeGateway, clients
+):
+    """Issue 19: with coalescing driven by each client's transport (the shipped settings), a
+    WebSocket client that stops reading is merged once its socket and queue are full —
+    newest value per key, not thousands of stale pushes — and the others are not held back."""
+    bridge = bridges()
+    live: LiveClient = clients(bridge)
+    frozen = FrozenWebSocket(bridge.url, bridge.tokens["viewer"])
+    wait_until(lambda: bridge.metric("factory_bridge_clients_connected") == 2, 30, "connected")
+    changes = 3000
+    for value in range(changes):
+        gateway.publish_device("temperature", value, qos=0)
+    gateway.publish_device("temperature", -2.5)
+    live.wait(lambda: live.item("devices", "line1/temperature")["value"] == -2.5, "last value")
+    assert live.gaps == 0
+    # It reads at last: everything it was sent, then the newest values, merged meanwhile.
+    updates = 0
+    while True:
+        message = frozen.message()
+        if message.startswith('42["devices_update"'):
+            updates += 1
+            if '"value":-2.5' in message.replace(" ", ""):
+                break
+    assert updates < changes // 4, f"{updates} devices_update for {changes} changes"
+    frozen.sock.close()

@@ -11,8 +11,7 @@ from types import ModuleType
 import jinja2
 import paho.mqtt.client as paho
 import pytest
-from conftest import GatewayFactory
-from gw_helpers import GW, MOTOR, board, result_for
+from gw_helpers import GW, MOTOR, GatewayFactory, board, result_for
 from ha_templates import HomeAssistantTemplates
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
