@@ -24,7 +24,7 @@ from bridge.control.relay_commands import Commands, Outcome
 from bridge.metrics import Metrics
 from bridge.mqtt.link import MqttLink
 from bridge.push.engineio_port import Flusher
-from bridge.push.fanout import Fanout
+from bridge.push.fanout import Fanout, max_queued_for
 from bridge.push.realtime import Realtime
 from bridge.security.accounts import Accounts
 from bridge.security.audit import AuditLog
@@ -231,10 +231,12 @@ def create_app(
         clock,
         make_event=socketio.server.eio.create_event,
     )
+    interval = settings.coalesce_ms / 1000
     fanout = Fanout(
-        interval=settings.coalesce_ms / 1000,
+        interval=interval,
         stuck_after=settings.client_stuck_s,
         burst=settings.coalesce_burst,
+        max_queued=max_queued_for(interval),
     )
     flusher = Flusher(socketio.server, store, metrics, fanout)
     realtime = Realtime(socketio, store, gate, auth, flusher)

@@ -83,11 +83,11 @@ class BridgeSettings(CommonSettings):
         "clock_skew_s, which they allow after it",
     )
     coalesce_ms: int = Field(
-        default=0,
+        default=50,
         ge=0,
         le=10_000,
-        description="Optional: under load, minimum ms between two pushes of an event to a "
-        "client; 0 = none (a client gets its next push as soon as its previous one has left)",
+        description="Under load, minimum ms between two pushes of a busy event to a client; "
+        "0 = none: a client gets its next push as soon as its transport queue is empty",
     )
     coalesce_burst: int = Field(
         default=10,

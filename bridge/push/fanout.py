@@ -37,6 +37,15 @@ from bridge.state.store import Delta
 # the command back only until the writer has taken it (with a 50 ms recheck instead of that
 # signal this had to be 4: bench, finding 3).
 MAX_QUEUED: Final = 1
+# With a coalescing clock (FACTORY_COALESCE_MS > 0, the shipped 50 ms) a client is sent more
+# while fewer than 4 packets wait: an acknowledgement still queued for the sender must not
+# hold back the push that confirms its command (bench, finding 3).
+MAX_QUEUED_WITH_CLOCK: Final = 4
+
+
+def max_queued_for(interval: float) -> int:
+    """How many packets may wait in a client's queue before it is sent no more."""
+    return MAX_QUEUED if interval == 0 else MAX_QUEUED_WITH_CLOCK
 
 
 class Port(Protocol):

@@ -146,6 +146,18 @@ describe('applyDelta', () => {
     expect(r.state.relays['line1/relay_1']?.on).toBe(false);
   });
 
+  it('applies a held-back delta whose version is the one held (prev == held == version)', () => {
+    const s = loaded();
+    const r = applyDelta(
+      s,
+      { prev: 10, version: 10, relays: { 'line1/relay_1': relay1(true) } },
+      limits,
+    );
+    expect(r.outcome).toBe('applied');
+    expect(r.state.relays['line1/relay_1']?.on).toBe(true);
+    expect(r.state.version).toBe(10);
+  });
+
   it('merges gateways, relays and system stats by key', () => {
     const r = applyDelta(
       loaded(),

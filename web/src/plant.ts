@@ -127,8 +127,11 @@ function merge<T extends object>(
  */
 export function applyDelta(state: PlantState, delta: Delta, limits: HistoryLimits): DeltaResult {
   if (state.version === null || typeof delta.version !== 'number') return { state, outcome: 'gap' };
-  if (delta.version <= state.version) return { state, outcome: 'ignored' };
-  if (delta.prev !== state.version) return { state, outcome: 'gap' };
+  // The chain rule (docs/api.md): a delta applies when its prev is the version held, even
+  // when its version is no newer (an event held back by coalescing, then version == prev).
+  if (delta.prev !== state.version) {
+    return { state, outcome: delta.version <= state.version ? 'ignored' : 'gap' };
+  }
   const devices = merge(state.devices, delta.devices);
   let history = state.history;
   if (delta.devices !== undefined) {
