@@ -14,15 +14,18 @@ from flask import Flask
 from flask_cors import CORS
 from flask_socketio import SocketIO
 from gevent.threadpool import ThreadPool
+from pydantic import SecretStr
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bridge.api.dashboard import serve_dashboard
 from bridge.api.routes import audit_refused_commands, json_http_error, make_api
+from bridge.control.alarm_commands import AlarmCommands
 from bridge.control.command_gate import CommandGate
 from bridge.control.relay_commands import Commands, Outcome
 from bridge.metrics import Metrics
 from bridge.mqtt.link import MqttLink
+from bridge.notifications import NotificationPlan, Notifications, Smtp
 from bridge.push.engineio_port import Flusher
 from bridge.push.fanout import Fanout, max_queued_for
 from bridge.push.realtime import Realtime
@@ -34,11 +37,12 @@ from bridge.security.private_files import ensure_private_dir, secret_file
 from bridge.security.ratelimit import RateLimiter
 from bridge.security.sessions import Sessions
 from bridge.settings import BridgeSettings
+from bridge.state import event_log as events
 from bridge.state.history_store import DB_NAME, HistoryStore, default_tiers, sample_of
 from bridge.state.silence import SilenceWatch
 from bridge.state.sparklines import History
 from bridge.state.store import Delta, Entry, Store, key
-from factory_core.contract import CommandResult, Message, RelayResultTopic
+from factory_core.contract import AlarmResultTopic, CommandResult, Message, RelayResultTopic
 
 log = logging.getLogger(__name__)
 
@@ -62,56 +66,85 @@ class Bridge:
     history: HistoryStore
     clock: Callable[[], float]
     gate: CommandGate
+    alarm_commands: AlarmCommands
+    event_log: events.EventLog
+    notifications: Notifications
     _stats_task: Any = field(default=None, init=False)
     _history_task: Any = field(default=None, init=False)
     _running: bool = field(default=False, init=False)
 
     def start(self) -> None:
         self._running = True
+        self._bridge_event("started")
         self.flusher.start()
         self.silence.start()
         self._stats_task = self.socketio.start_background_task(self._stats_loop)
         self.socketio.start_background_task(self.gate.run_windows)
         self._history_task = self.socketio.start_background_task(self._history_loop)
+        if self.notifications.enabled:
+            self.socketio.start_background_task(self.notifications.run)
         self.mqtt.start()
 
     def stop(self) -> None:
         self._running = False
+        self.notifications.stop()
         self.mqtt.stop()
         self.silence.stop()
         self.flusher.stop()
         self.gate.stop()  # a flood's count held in an open window is written before exit
         self.history.close()
+        self._bridge_event("stopped")
+        self.event_log.close()
+
+    def _bridge_event(self, action: str) -> None:
+        text = f"bridge {self.settings.mqtt_client_id} {action}"
+        self.event_log.add([events.Event(self.clock(), "bridge", action, text)])
+
+    def publish(self, deltas: list[Delta]) -> None:
+        """Every change goes out to the clients and, where it is one, into the event log."""
+        self.event_log.observe(deltas)
+        self.flusher.publish(deltas)
 
     def on_messages(self, messages: list[Message]) -> None:
         self.metrics.messages_in.inc(len(messages))
         now = self.clock()
         deltas: list[Delta] = []
         results: list[CommandResult] = []
+        alarm_results: list[CommandResult] = []
         for message in messages:
             # Results too: they change no state, but prove their gateway alive.
             applied = self.store.apply(message, now)
             if isinstance(message.topic, RelayResultTopic):
                 if isinstance(message.payload, CommandResult):
                     results.append(message.payload)
+            elif isinstance(message.topic, AlarmResultTopic):
+                if isinstance(message.payload, CommandResult):
+                    alarm_results.append(message.payload)
             # Only what the store took (not a 65th unlisted device, say) is recorded.
             elif applied and (sample := sample_of(message)) is not None:
                 self.history.record(sample)
             deltas += applied
         self.metrics.deltas.inc(len(deltas))
-        self.flusher.publish(deltas)
+        self.publish(deltas)
         # After the pushes are queued: the state that confirms a command reaches every
         # client before the sender's acknowledgement is sent.
         for result in results:
             self.commands.resolve(result)
+        for result in alarm_results:
+            self.alarm_commands.resolve(result)
 
     def on_broker_lost(self) -> None:
-        self.flusher.publish(self.store.broker_lost(self.clock()))
+        self.publish(self.store.broker_lost(self.clock()))
 
     def _history_loop(self) -> None:
+        pruned = self.clock()
         while self._running:
             self.socketio.sleep(self.settings.history_flush_s)
             self.history.flush()
+            self.event_log.flush()
+            if self.clock() - pruned > 3600:
+                pruned = self.clock()
+                self.event_log.prune()
 
     def _stats_loop(self) -> None:
         process = psutil.Process()
@@ -176,6 +209,10 @@ def create_app(
     )
     history.open()
     metrics.watch_history(history)
+    event_log = events.EventLog(
+        state / events.DB_NAME, ThreadPool(1), clock, settings.event_log_keep_d * 86400
+    )
+    event_log.open()
     # The sparklines start from what was stored, not empty, after a restart.
     sparklines = store.history
     for gateway, device, ts, value in history.recent_readings(
@@ -224,12 +261,24 @@ def create_app(
         observe,
         grace=settings.command_grace,
     )
+    alarm_commands = AlarmCommands(
+        store,
+        link,
+        socketio.server.eio.create_event,
+        clock,
+        settings.command_ttl,
+        grace=settings.command_grace,
+    )
     gate = CommandGate(
         commands,
         audit,
         RateLimiter(settings.command_rate, settings.command_burst),
         clock,
         make_event=socketio.server.eio.create_event,
+        alarms=alarm_commands,
+        on_audited=lambda entry: event_log.add(
+            [e for e in [events.command_event(entry)] if e is not None]
+        ),
     )
     interval = settings.coalesce_ms / 1000
     fanout = Fanout(
@@ -243,13 +292,27 @@ def create_app(
     limiter = install_auth(
         app, settings, auth, secret, realtime.disconnect_session, audit_refused_commands(gate)
     )
-    api = make_api(store, gate, lambda: link.connected, metrics, audit, history, clock)
+    api = make_api(store, gate, lambda: link.connected, metrics, audit, history, clock, event_log)
     limiter.limit(settings.http_rate_limit)(api)
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, json_http_error)
     _serve_dashboard(app, settings)
 
-    silence = SilenceWatch(socketio, store, flusher.publish, clock)
+    def publish(deltas: list[Delta]) -> None:
+        bridge.publish(deltas)  # the bridge is made below, before anything runs
+
+    silence = SilenceWatch(socketio, store, publish, clock)
+    notifications = Notifications(
+        NotificationPlan(
+            [p.strip() for p in settings.notify_priorities.split(",") if p.strip()],
+            settings.notify_resend_s or None,
+        ),
+        lambda: store.alarms,
+        settings.notify_webhook_url or None,
+        _secret_value(settings.notify_webhook_token),
+        _smtp(settings),
+        clock,
+    )
     bridge = Bridge(
         settings,
         app,
@@ -266,10 +329,32 @@ def create_app(
         history,
         clock,
         gate,
+        alarm_commands,
+        event_log,
+        notifications,
     )
     link.subscribe(bridge.on_messages)
     link.on_lost = bridge.on_broker_lost
     return bridge
+
+
+def _secret_value(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
+
+
+def _smtp(settings: BridgeSettings) -> Smtp | None:
+    to = [a.strip() for a in settings.notify_email_to.split(",") if a.strip()]
+    if not settings.notify_smtp_host or not to:
+        return None
+    return Smtp(
+        settings.notify_smtp_host,
+        settings.notify_smtp_port,
+        settings.notify_email_from,
+        to,
+        settings.notify_smtp_user or None,
+        _secret_value(settings.notify_smtp_password),
+        settings.notify_smtp_starttls,
+    )
 
 
 def _serve_dashboard(app: Flask, settings: BridgeSettings) -> None:

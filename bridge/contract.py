@@ -19,7 +19,8 @@ from typing import Any, Final, Literal, NotRequired, TypeAlias, get_args
 from pydantic import TypeAdapter
 from typing_extensions import TypedDict  # pydantic reads only this one on Python < 3.12
 
-from factory_core.contract import ErrorCode
+from factory_core.alarms import Condition, Phase, Priority
+from factory_core.contract import AlarmAction, ErrorCode
 
 # --------------------------------------------------------------------------- entries
 
@@ -47,6 +48,14 @@ class GatewayEntry(TypedDict):
     relay_order: list[str]
 
 
+class OutOfServiceEntry(TypedDict):
+    """Who took a device out of service, when and why."""
+
+    by: str
+    since: float
+    reason: str
+
+
 class DeviceEntry(TypedDict):
     """A sensor or digital input; keyed ``"<gateway>/<id>"``."""
 
@@ -59,6 +68,8 @@ class DeviceEntry(TypedDict):
     ts: float | None  # None until the first reading after the gateway announced the device
     seq: int | None
     quality: Quality  # good; bad: the sensor could not be read; stale: the gateway is gone
+    # Taken out of service by an operator: its alarms are suppressed, its values marked.
+    out_of_service: NotRequired[OutOfServiceEntry | None]
 
 
 class RelayEntry(TypedDict):
@@ -89,12 +100,40 @@ class SystemStatsEntry(TypedDict):
     quality: NotRequired[Quality]
 
 
+class AlarmEntry(TypedDict):
+    """One alarm; keyed ``"<gateway>/<source>/<condition>"``. ``source`` is a device or relay
+    id, or ``gateway`` for the gateway's own ``offline`` and ``silent`` alarms (which every
+    bridge derives alike, docs/mqtt-contract.md "Alarms")."""
+
+    gateway: str
+    source: str
+    condition: Condition
+    priority: Priority
+    active: bool
+    acked: bool
+    state: Phase  # normal, unacked, acked, rtn_unacked (ISA-18.2)
+    since: float  # when the current state began (Unix time)
+    raised: float | None  # when the condition last arrived
+    value: DeviceValue  # the device's value at the last transition
+    limit: float | None
+    message: str | None
+    acked_by: str | None
+    acked_at: float | None
+    shelved_until: float | None  # shelved: hidden until then; it returns by itself
+    shelved_by: str | None
+    shelve_reason: str | None
+    # Its gateway is offline or silent (consequential), or its device is out of service: not
+    # raised anew, not counted, not announced; shown as suppressed.
+    suppressed: bool
+    ts: float
+
+
 HistoryPoint: TypeAlias = tuple[float, DeviceValue]  # (unix seconds, value)
 
 # --------------------------------------------------------------------------- Socket.IO
 
 Event: TypeAlias = Literal[
-    "devices_update", "relays_update", "system_stats_update", "gateways_update"
+    "devices_update", "relays_update", "system_stats_update", "gateways_update", "alarms_update"
 ]
 STATE_EVENT: Final = "state"
 # Each delta event carries its changes under one field, named as in the full state.
@@ -103,6 +142,7 @@ FIELD: Final[dict[Event, str]] = {
     "relays_update": "relays",
     "system_stats_update": "system_stats",
     "gateways_update": "gateways",
+    "alarms_update": "alarms",
 }
 EVENTS: Final[tuple[Event, ...]] = tuple(FIELD)
 # The seed's requests, each answered with its ``*_update`` event as well as the ack.
@@ -111,6 +151,7 @@ REQUESTS: Final[dict[str, Event]] = {
     "request_relays": "relays_update",
     "request_system_stats": "system_stats_update",
     "request_gateways": "gateways_update",
+    "request_alarms": "alarms_update",
 }
 
 
@@ -122,6 +163,7 @@ class FullState(TypedDict):
     devices: dict[str, DeviceEntry]
     relays: dict[str, RelayEntry]
     system_stats: dict[str, SystemStatsEntry]
+    alarms: dict[str, AlarmEntry]
     history: NotRequired[dict[str, list[HistoryPoint]]]
 
 
@@ -138,6 +180,7 @@ class Delta(TypedDict):
     relays: NotRequired[dict[str, RelayEntry]]
     system_stats: NotRequired[dict[str, SystemStatsEntry]]
     gateways: NotRequired[dict[str, GatewayEntry]]
+    alarms: NotRequired[dict[str, AlarmEntry]]
 
 
 class SetRelayRequest(TypedDict):
@@ -146,6 +189,26 @@ class SetRelayRequest(TypedDict):
     gateway: str
     relay: str
     on: bool
+
+
+class AlarmRequest(TypedDict):
+    """``alarm_command``'s argument (Socket.IO) and ``POST /api/alarms/command``'s body."""
+
+    gateway: str
+    source: str
+    condition: Condition
+    action: AlarmAction
+    until: NotRequired[float]  # shelve: Unix time when the shelf ends
+    reason: NotRequired[str]  # shelve: why (required)
+
+
+class ServiceRequest(TypedDict):
+    """``set_service``'s argument and, less the ids, ``POST /api/devices/<gw>/<id>/service``."""
+
+    gateway: str
+    device: str
+    in_service: bool
+    reason: NotRequired[str]  # required to take a device out of service
 
 
 class CommandOutcome(TypedDict):
@@ -169,6 +232,7 @@ ApiErrorCode: TypeAlias = Literal[
     "csrf_failed",
     "unknown_device",
     "unknown_relay",
+    "unknown_alarm",
     "not_found",
     "method_not_allowed",
     "request_entity_too_large",
@@ -221,6 +285,9 @@ class BridgeApi(TypedDict):
     delta: Delta
     event: Event
     set_relay: SetRelayRequest
+    alarm_request: AlarmRequest
+    service_request: ServiceRequest
+    alarm_entry: AlarmEntry
     command_outcome: CommandOutcome
     error_code: ErrorCode
     api_error: ApiError
@@ -234,6 +301,10 @@ SCHEMA_PATH: Final = Path("web/src/generated/contract.schema.json")
 _NAMED_ALIASES: Final[dict[str, Any]] = {
     "Quality": Quality,
     "GatewayStatus": GatewayStatus,
+    "Priority": Priority,
+    "AlarmCondition": Condition,
+    "AlarmPhase": Phase,
+    "AlarmAction": AlarmAction,
     "DeviceValue": DeviceValue,
     "HistoryPoint": HistoryPoint,
     "Event": Event,

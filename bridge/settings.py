@@ -59,6 +59,20 @@ def _split(value: str) -> list[str]:
     return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
 
 
+def _priorities(value: str) -> str:
+    allowed = ("critical", "high", "medium", "low")
+    wrong = [p for p in _split(value) if p not in allowed]
+    if wrong:
+        raise ValueError(f"{', '.join(map(repr, wrong))} not among {', '.join(allowed)}")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if value and urlsplit(value).scheme not in ("http", "https"):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
 def _client_id(value: str) -> str:
     if value and not all(c.isalnum() or c in "-_." for c in value):
         raise ValueError(f"bridge id {value!r} may only hold letters, digits, '-', '_' and '.'")
@@ -148,6 +162,32 @@ class BridgeSettings(CommonSettings):
     history_ten_minute_keep_d: float = Field(
         default=365, gt=0, le=3660, description="Per-10-minute history kept, days"
     )
+    event_log_keep_d: float = Field(
+        default=90, gt=0, le=3660, description="The operators' event log is kept this many days"
+    )
+    notify_priorities: Annotated[str, AfterValidator(_priorities)] = Field(
+        default="critical,high", description="Alarm priorities announced by webhook and e-mail"
+    )
+    notify_resend_s: float = Field(
+        default=900,
+        ge=0,
+        description="Announced again after this many s while unacknowledged; 0: never",
+    )
+    notify_webhook_url: Annotated[str, AfterValidator(_http_url)] = Field(
+        default="", description="POST each announced alarm as JSON here; empty: no webhook"
+    )
+    notify_webhook_token: SecretStr | None = Field(
+        default=None, description="Sent as 'Authorization: Bearer <token>' to the webhook"
+    )
+    notify_smtp_host: str = Field(
+        default="", description="SMTP server for alarm e-mail; empty: none"
+    )
+    notify_smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port")
+    notify_smtp_starttls: bool = Field(default=True, description="STARTTLS before logging in")
+    notify_smtp_user: str = Field(default="", description="SMTP login; empty: none")
+    notify_smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    notify_email_from: str = Field(default="factory-iot@localhost", description="Sender address")
+    notify_email_to: str = Field(default="", description="Comma-separated recipients")
     event_buffer: int = Field(default=1000, ge=1, le=1_000_000, description="Deltas kept")
     bridge_stats_interval: float = Field(default=2.0, gt=0, description="Own stats period, s")
     bridge_id: Annotated[str, AfterValidator(_client_id)] = Field(

@@ -288,6 +288,7 @@ def acl_rules(plant: Plant, user: User) -> list[str]:
             return [
                 f"topic write {t.gateway_filter(user.name)}",
                 f"topic read {t.command_filter(user.name)}",
+                f"topic read {t.alarm_command_filter(user.name)}",
                 f"topic read {t.rebirth()}",
                 *(discovery if ha else []),
             ]
@@ -295,6 +296,9 @@ def acl_rules(plant: Plant, user: User) -> list[str]:
             return [
                 f"topic read {t.everything_filter()}",
                 f"topic write {t.all_commands_filter()}",
+                f"topic write {t.all_alarm_commands_filter()}",
+                f"topic write {t.gateway_alarm_acks_filter()}",
+                f"topic write {t.service_filter()}",
                 f"topic write {t.rebirth()}",
             ]
         case Role.READER:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, Literal, TypeAlias
+from typing import Annotated, Any, Final, Literal, TypeAlias, get_args
 
 from pydantic import (
     BaseModel,
@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
 )
 
+from factory_core.alarms import GATEWAY_CONDITIONS, Condition, Phase, Priority
 from factory_core.errors import problems
 
 CONTRACT_VERSION: Final = "1"
@@ -60,7 +61,15 @@ ErrorCode: TypeAlias = Literal[
     # Refused by the bridge before anything is published:
     "forbidden",  # the caller's role may not switch relays
     "rate_limited",  # the caller sent too many commands; retry later
+    # Alarm commands:
+    "unknown_alarm",  # no such alarm is known (to the gateway, or to the bridge)
+    "unknown_device",  # no such device is known to the bridge
 ]
+AlarmAction: TypeAlias = Literal["acknowledge", "shelve", "unshelve"]
+CONDITIONS: Final[frozenset[str]] = frozenset(get_args(Condition))
+GATEWAY_ALARMS: Final[frozenset[str]] = frozenset(GATEWAY_CONDITIONS)
+# A device's alarms: a gateway's own offline and silent alarms have a topic of their own.
+DEVICE_ALARMS: Final[frozenset[str]] = CONDITIONS - GATEWAY_ALARMS
 
 
 class ContractError(ValueError):
@@ -79,6 +88,12 @@ class PayloadError(ContractError):
         super().__init__(f"payload on {topic!r} rejected: {reason}")
         self.topic = topic
         self.reason = reason
+
+
+def _condition(value: str) -> str:
+    if value not in DEVICE_ALARMS:
+        raise ValueError(f"alarm condition {value!r} is not one of {sorted(DEVICE_ALARMS)}")
+    return value
 
 
 def is_identifier(value: str) -> bool:
@@ -189,6 +204,69 @@ class SystemStats(ContractModel):
     ts: Timestamp
 
 
+Operator = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class AlarmState(ContractModel):
+    """One alarm, retained on ``<prefix>/<gw>/alarms/<source>/<condition>/state``."""
+
+    priority: Priority
+    active: StrictBool = Field(description="the abnormal condition is present now")
+    acked: StrictBool = Field(description="an operator has acknowledged it (normal: true)")
+    state: Phase = Field(description="normal, unacked, acked or rtn_unacked (ISA-18.2)")
+    since: Timestamp = Field(description="when the current state began")
+    raised: Timestamp | None = Field(default=None, description="when the condition last arrived")
+    value: StrictBool | Number | None = Field(
+        default=None, description="the device's value at the last transition"
+    )
+    limit: Number | None = Field(default=None, description="the limit crossed (analog limits)")
+    message: Annotated[str, StringConstraints(max_length=256)] | None = None
+    acked_by: Operator | None = None
+    acked_at: Timestamp | None = None
+    shelved_until: Timestamp | None = Field(
+        default=None, description="shelved: hidden until then, and it returns by itself"
+    )
+    shelved_by: Operator | None = None
+    shelve_reason: Reason | None = None
+    ts: Timestamp
+
+
+class AlarmCommand(ContractModel):
+    """Acknowledge, shelve or unshelve one alarm, on ``.../alarms/<source>/<condition>/set``;
+    the same rules as a relay command (unique id, deadline, MQTT 5 expiry)."""
+
+    action: AlarmAction
+    id: CommandId
+    by: Operator = "unknown"
+    deadline: Timestamp = Field(description="Unix time after which the command must not run")
+    until: Timestamp | None = Field(default=None, description="shelve: the shelf's end")
+    reason: Reason | None = Field(default=None, description="shelve: why (required)")
+
+
+class GatewayAlarmAck(ContractModel):
+    """The shared acknowledgement of a gateway's ``offline`` or ``silent`` alarm, retained on
+    ``<prefix>/<gw>/gateway_alarms/<condition>/ack`` by the first bridge that took one.
+
+    ``episode`` names the outage: the ``ts`` of the gateway's last system stats before it
+    (0 when there were none), a fact every bridge reads alike from the retained message."""
+
+    episode: Timestamp
+    id: CommandId
+    by: Operator
+    ts: Timestamp
+
+
+class OutOfService(ContractModel):
+    """A device an operator took out of service, retained on ``<prefix>/<gw>/service/<id>``
+    by a bridge (empty: back in service). Readers suppress its alarms and mark its values."""
+
+    id: CommandId
+    by: Operator
+    ts: Timestamp
+    reason: Reason
+
+
 PAYLOAD_MODELS: Final[dict[str, type[ContractModel]]] = {
     "meta": GatewayMeta,
     "device_state": DeviceState,
@@ -196,6 +274,11 @@ PAYLOAD_MODELS: Final[dict[str, type[ContractModel]]] = {
     "relay_command": RelayCommand,
     "command_result": CommandResult,
     "system": SystemStats,
+    "alarm_state": AlarmState,
+    "alarm_command": AlarmCommand,
+    "alarm_result": CommandResult,
+    "gateway_alarm_ack": GatewayAlarmAck,
+    "out_of_service": OutOfService,
 }
 
 
@@ -247,6 +330,39 @@ class SystemTopic:
 
 
 @dataclass(frozen=True, slots=True)
+class AlarmStateTopic:
+    gateway: str
+    source: str  # the device or relay id
+    condition: Condition
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmSetTopic:
+    gateway: str
+    source: str
+    condition: Condition
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmResultTopic:
+    gateway: str
+    source: str
+    condition: Condition
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayAlarmAckTopic:
+    gateway: str
+    condition: Condition
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceTopic:
+    gateway: str
+    device: str
+
+
+@dataclass(frozen=True, slots=True)
 class RebirthTopic:
     pass
 
@@ -259,6 +375,11 @@ Topic: TypeAlias = (
     | RelaySetTopic
     | RelayResultTopic
     | SystemTopic
+    | AlarmStateTopic
+    | AlarmSetTopic
+    | AlarmResultTopic
+    | GatewayAlarmAckTopic
+    | ServiceTopic
     | RebirthTopic
 )
 
@@ -302,6 +423,25 @@ class Topics:
     def system(self, gateway: str) -> str:
         return self._gw(gateway, "system")
 
+    def alarm_state(self, gateway: str, source: str, condition: Condition) -> str:
+        return self._gw(gateway, "alarms", source, _condition(condition), "state")
+
+    def alarm_set(self, gateway: str, source: str, condition: Condition) -> str:
+        return self._gw(gateway, "alarms", source, _condition(condition), "set")
+
+    def alarm_result(self, gateway: str, source: str, condition: Condition) -> str:
+        return self._gw(gateway, "alarms", source, _condition(condition), "result")
+
+    def gateway_alarm_ack(self, gateway: str, condition: Condition) -> str:
+        if condition not in GATEWAY_ALARMS:
+            raise ValueError(
+                f"a gateway alarm is one of {sorted(GATEWAY_ALARMS)}, not {condition!r}"
+            )
+        return self._gw(gateway, "gateway_alarms", condition, "ack")
+
+    def service(self, gateway: str, device: str) -> str:
+        return self._gw(gateway, "service", device)
+
     def rebirth(self) -> str:
         return f"{self.prefix}/rebirth"
 
@@ -321,6 +461,16 @@ class Topics:
                 return self.relay_result(gw, relay)
             case SystemTopic(gw):
                 return self.system(gw)
+            case AlarmStateTopic(gw, source, condition):
+                return self.alarm_state(gw, source, condition)
+            case AlarmSetTopic(gw, source, condition):
+                return self.alarm_set(gw, source, condition)
+            case AlarmResultTopic(gw, source, condition):
+                return self.alarm_result(gw, source, condition)
+            case GatewayAlarmAckTopic(gw, condition):
+                return self.gateway_alarm_ack(gw, condition)
+            case ServiceTopic(gw, dev):
+                return self.service(gw, dev)
             case RebirthTopic():
                 return self.rebirth()
         raise AssertionError(topic)  # pragma: no cover
@@ -337,6 +487,10 @@ class Topics:
             f"{p}/+/relays/+/state",
             f"{p}/+/relays/+/result",
             f"{p}/+/system",
+            f"{p}/+/alarms/+/+/state",
+            f"{p}/+/alarms/+/+/result",
+            f"{p}/+/gateway_alarms/+/ack",
+            f"{p}/+/service/+",
         ]
 
     def sample_filters(self) -> list[str]:
@@ -348,6 +502,22 @@ class Topics:
     def command_filter(self, gateway: str) -> str:
         """The relay commands addressed to one gateway."""
         return f"{self._gw(gateway)}/relays/+/set"
+
+    def alarm_command_filter(self, gateway: str) -> str:
+        """The alarm commands addressed to one gateway."""
+        return f"{self._gw(gateway)}/alarms/+/+/set"
+
+    def all_alarm_commands_filter(self) -> str:
+        """The alarm commands addressed to any gateway (what bridges publish)."""
+        return f"{self.prefix}/+/alarms/+/+/set"
+
+    def gateway_alarm_acks_filter(self) -> str:
+        """The shared acknowledgements of gateway alarms (what bridges publish and read)."""
+        return f"{self.prefix}/+/gateway_alarms/+/ack"
+
+    def service_filter(self) -> str:
+        """Which devices are out of service (what bridges publish and read)."""
+        return f"{self.prefix}/+/service/+"
 
     def gateway_filter(self, gateway: str) -> str:
         """Everything under one gateway (what its ACL lets it publish)."""
@@ -391,7 +561,28 @@ class Topics:
                 if kind == "set":
                     return RelaySetTopic(gw, relay)
                 return RelayResultTopic(gw, relay)
+            case ["alarms", source, condition, kind] if kind in {"state", "set", "result"}:
+                self._check_id(topic, "alarm source", source)
+                checked = self._check_condition(topic, condition, DEVICE_ALARMS)
+                if kind == "state":
+                    return AlarmStateTopic(gw, source, checked)
+                if kind == "set":
+                    return AlarmSetTopic(gw, source, checked)
+                return AlarmResultTopic(gw, source, checked)
+            case ["service", dev]:
+                self._check_id(topic, "device", dev)
+                return ServiceTopic(gw, dev)
+            case ["gateway_alarms", condition, "ack"]:
+                return GatewayAlarmAckTopic(
+                    gw, self._check_condition(topic, condition, GATEWAY_ALARMS)
+                )
         raise TopicError(topic, "unknown topic shape")
+
+    @staticmethod
+    def _check_condition(topic: str, value: str, allowed: frozenset[str]) -> Condition:
+        if value not in allowed:
+            raise TopicError(topic, f"alarm condition {value!r} is not one of {sorted(allowed)}")
+        return value  # type: ignore[return-value]
 
     @staticmethod
     def _check_id(topic: str, what: str, value: str) -> None:
@@ -409,6 +600,10 @@ Payload: TypeAlias = (
     | RelayCommand
     | CommandResult
     | SystemStats
+    | AlarmState
+    | AlarmCommand
+    | GatewayAlarmAck
+    | OutOfService
     | None
 )
 
@@ -428,6 +623,11 @@ _PAYLOAD_FOR_TOPIC: Final[dict[type, type[ContractModel]]] = {
     RelaySetTopic: RelayCommand,
     RelayResultTopic: CommandResult,
     SystemTopic: SystemStats,
+    AlarmStateTopic: AlarmState,
+    AlarmSetTopic: AlarmCommand,
+    AlarmResultTopic: CommandResult,
+    GatewayAlarmAckTopic: GatewayAlarmAck,
+    ServiceTopic: OutOfService,
 }
 
 
@@ -466,6 +666,8 @@ def decode(topics: Topics, topic: str, payload: bytes) -> Message:
         return Message(parsed, "online" if text == "online" else "offline")
     if isinstance(parsed, RebirthTopic):
         return Message(parsed, None)
+    if isinstance(parsed, AlarmStateTopic | GatewayAlarmAckTopic | ServiceTopic) and not payload:
+        return Message(parsed, None)  # a retained alarm removed (its definition is gone)
     model = _PAYLOAD_FOR_TOPIC[type(parsed)]
     return Message(parsed, decode_json(topic, payload, model))
 

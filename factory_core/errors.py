@@ -8,7 +8,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
-HIDDEN_FIELDS: Final = frozenset({"password", "secret_key", "token"})
+HIDDEN_FIELDS: Final = frozenset(
+    {"password", "secret_key", "token", "notify_webhook_token", "notify_smtp_password"}
+)
 _MAX_SHOWN: Final = 60
 
 

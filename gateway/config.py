@@ -7,6 +7,7 @@ password belongs in the environment (``FACTORY_MQTT_URL``), never in the file.
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from collections import Counter
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from factory_core.alarms import Priority
 from factory_core.contract import PREFIX_PATTERN, Identifier
 from factory_core.errors import problems as validation_problems
 from factory_core.settings import CommonSettings, default_state_dir, parse_mqtt_url
@@ -57,6 +59,12 @@ class RelayConfig(_Section):
     min_interval_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     on_link_loss: Policy = "safe"
     on_shutdown: Policy = "safe"
+    readback_alarm: Priority | None = Field(
+        default="high", description="priority of the alarm while the pin does not follow a command"
+    )
+    failure_alarm: Priority | None = Field(
+        default="medium", description="priority of the alarm while commands fail (hardware error)"
+    )
 
 
 class InputConfig(_Section):
@@ -67,6 +75,66 @@ class InputConfig(_Section):
     pull: Literal["up", "down", "off"] = "off"
     debounce_ms: Annotated[int, Field(ge=0, le=10_000)] = 50
     active_low: bool = Field(default=False, description="value is true when the pin is low")
+    alarm: InputAlarm | None = None
+
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Delay = Annotated[float, Field(ge=0, le=86_400, allow_inf_nan=False)]
+
+
+class LimitPriorities(_Section):
+    lolo: Priority = "critical"
+    lo: Priority = "high"
+    hi: Priority = "high"
+    hihi: Priority = "critical"
+
+
+class AnalogAlarms(_Section):
+    """``[sensors.alarms]``: limits (any of them), their deadband, on-delay and priorities."""
+
+    lolo: Finite | None = None
+    lo: Finite | None = None
+    hi: Finite | None = None
+    hihi: Finite | None = None
+    deadband: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(
+        default=0.0, description="an alarm clears only once the value is back by more than this"
+    )
+    on_delay_s: Delay = Field(default=0.0, description="the limit must be crossed this long")
+    priorities: LimitPriorities = Field(default_factory=LimitPriorities)
+    bad_quality: Priority | None = Field(
+        default="medium",
+        description="priority of the alarm raised while the sensor cannot be "
+        "read; omit with bad_quality = false",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bad_quality_off(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("bad_quality") is False:
+            return {**data, "bad_quality": None}
+        return data
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> AnalogAlarms:
+        limits = [
+            (n, v) for n in ("lolo", "lo", "hi", "hihi") if (v := getattr(self, n)) is not None
+        ]
+        wrong = [
+            f"{a} ({x}) must be below {b} ({y})"
+            for (a, x), (b, y) in itertools.pairwise(limits)
+            if x >= y
+        ]
+        if wrong:
+            raise ValueError("limits out of order: " + ", ".join(wrong))
+        return self
+
+
+class InputAlarm(_Section):
+    """``[inputs.alarm]``: the input's alarming state."""
+
+    state: bool = Field(description="the value (after active_low) that is abnormal")
+    priority: Priority = "high"
+    on_delay_s: Delay = 0.0
 
 
 class _SensorBase(_Section):
@@ -79,6 +147,7 @@ class _SensorBase(_Section):
         default=0.0, description="publish only when the value moved at least this much"
     )
     precision: Annotated[int, Field(ge=0, le=6)] = 2
+    alarms: AnalogAlarms | None = None
 
 
 class Ds18b20Config(_SensorBase):

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from factory_core.command_expiry import expires_at
-from factory_core.contract import ContractError, RelaySetTopic, Topics
+from factory_core.contract import (
+    CommandResult,
+    ContractError,
+    RelayResultTopic,
+    RelaySetTopic,
+    Topics,
+)
 from factory_core.ratelimited_log import RateLimitedLog
-from gateway.actuation import IncomingCommand, RelayController
+from gateway.actuation import IncomingCommand, Outbound, RelayController
 from gateway.command_log import CommandLog
 from gateway.config import GatewayConfig
 from gateway.hardware.base import PinBackend
@@ -35,8 +42,12 @@ class RelayControl:
         link: MqttLink,
         actuator: Worker,
         metrics: GatewayMetrics,
+        on_result: Callable[[str, str | None], None] | None = None,
     ) -> None:
+        """``on_result(relay, error)`` hears every command's outcome (the alarms)."""
         self.gw = config.gateway_id
+        self.link = link
+        self.on_result = on_result
         self.topics: Topics = config.topics
         self.actuator = actuator
         self.metrics = metrics
@@ -47,7 +58,7 @@ class RelayControl:
             self.topics,
             [Relay(c, backend) for c in config.relays],
             CommandLog(config.state_dir / f"{self.gw}-commands.log"),
-            send=link.send,
+            send=self._send,
             schedule=actuator.call_later,
             clock_skew_s=config.clock_skew_s,
             observe=self._observe_command,
@@ -105,6 +116,16 @@ class RelayControl:
             received_at=time.monotonic(),
         )
         self.actuator.call_soon(lambda: self.controller.handle(incoming))
+
+    def _send(self, out: Outbound) -> None:
+        self.link.send(out)
+        if self.on_result is not None and isinstance(out.payload, CommandResult):
+            try:
+                topic = self.topics.parse(out.topic)
+            except ContractError:
+                return  # an answer on a requester's response topic
+            if isinstance(topic, RelayResultTopic):
+                self.on_result(topic.relay, out.payload.error)
 
     def _observe_command(self, outcome: str, seconds: float | None) -> None:
         self.metrics.commands.labels(outcome).inc()

@@ -11,6 +11,7 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from factory_core.contract import DeviceState, SystemStats, Topics
@@ -28,6 +29,9 @@ from gateway.system_stats import HostStats
 from gateway.worker import Worker
 
 log = logging.getLogger(__name__)
+
+# Told of every reading taken (device id, value, quality), published or not: the alarms.
+Observer = Callable[[str, float | bool | None, str], None]
 
 
 @dataclass
@@ -52,8 +56,10 @@ class Sampling:
         *,
         sensors: dict[str, Sensor] | None = None,
         host_stats: HostStats | None = None,
+        observe: Observer | None = None,
     ) -> None:
         self.config = config
+        self.observe = observe
         self.gw = config.gateway_id
         self.topics: Topics = config.topics
         self.send = send
@@ -119,6 +125,8 @@ class Sampling:
             channel.state = state
             if channel.deadband.offer(value, time.monotonic()) or force:
                 self.send(Outbound(channel.topic, state, retain=True))
+        if self.observe is not None:
+            self.observe(dev, value, state.quality)
 
     def _sample(self, dev: str) -> None:
         channel = self.channels[dev]

@@ -3,7 +3,8 @@
 Shared parts it owns: the MQTT link, the actuator worker (every relay action, in order, plus
 the timers that act on relays), the metrics endpoint and the systemd notifier. Components
 (:mod:`gateway.component`): the relays, sampling, link-loss supervision, rebirth and, when
-enabled, Home Assistant discovery; alarms and interlocks plug in the same way.
+enabled, Home Assistant discovery, and the alarms of its devices (``alarming``);
+interlocks plug in the same way.
 
 Threads: paho's network loop (never blocked: it only parses and hands work over), the
 actuator worker, the sampler worker and the pin backend's edge-callback thread.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from gateway.alarming import Alarming
 from gateway.component import Component
 from gateway.config import GatewayConfig
 from gateway.hardware.base import PinBackend
@@ -54,14 +56,24 @@ class Gateway:
         )
         meta = gateway_meta(config)
 
-        self.relays = RelayControl(config, backend, self.link, self.actuator, self.metrics)
+        self.alarms = Alarming(config, self.link, self.actuator)
+        self.relays = RelayControl(
+            config, backend, self.link, self.actuator, self.metrics, self.alarms.relay_result
+        )
         self.sampling = Sampling(
-            config, backend, self.link.send, self.metrics, sensors=sensors, host_stats=host_stats
+            config,
+            backend,
+            self.link.send,
+            self.metrics,
+            sensors=sensors,
+            host_stats=host_stats,
+            observe=self.alarms.observe,
         )
         # The order matters twice: start order (relays at their safe state before anything
         # else) and the order link listeners hear of a connect (rebirth before discovery).
         self.components: list[Component] = [
             self.relays,
+            self.alarms,
             self.sampling,
             LinkSupervision(
                 self.link,
@@ -76,7 +88,7 @@ class Gateway:
                 meta,
                 self.link,
                 self.actuator,
-                [self.relays.republish, self.sampling.republish],
+                [self.relays.republish, self.sampling.republish, self.alarms.republish],
             ),
         ]
         if config.home_assistant.enabled:

@@ -35,6 +35,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
             "Error": contract.ApiError,
             "State": contract.FullState,
             "Events": contract.EventsAnswer,
+            "AlarmRequest": contract.AlarmRequest,
         }
     ),
     "SetRelayBody": {

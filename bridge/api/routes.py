@@ -16,6 +16,7 @@ from bridge.metrics import CONTENT_TYPE, Metrics
 from bridge.security.audit import AuditLog, AuditQuery, parse_audit_query
 from bridge.security.http_gate import OnRefused, error, principal
 from bridge.security.principals import Principal
+from bridge.state.event_log import EventLog, EventQuery, parse_event_query
 from bridge.state.history_store import (
     RANGE_PARAMETERS,
     HistoryQuery,
@@ -33,6 +34,8 @@ STATUS_FOR_ERROR: Final[dict[str | None, int]] = {
     "forbidden": 403,
     "rate_limited": 429,
     "unknown_relay": 404,
+    "unknown_alarm": 404,
+    "unknown_device": 404,
     "gateway_offline": 503,
     "gateway_silent": 503,
     "not_connected": 503,
@@ -40,6 +43,7 @@ STATUS_FOR_ERROR: Final[dict[str | None, int]] = {
 }
 REJECTED: Final = 409  # the gateway said no: expired, duplicate, too_soon, hardware ...
 SET_RELAY_ENDPOINT: Final = "api.set_relay"
+ALARM_COMMAND_ENDPOINT: Final = "api.alarm_command"
 
 
 def make_api(
@@ -50,6 +54,7 @@ def make_api(
     audit: AuditLog,
     history_store: HistoryStore,
     clock: Callable[[], float],
+    event_log: EventLog,
 ) -> Blueprint:
     """``mqtt_connected`` is a zero-argument callable telling whether the broker link is up.
 
@@ -102,7 +107,7 @@ def make_api(
         listed = [{"event": d.event, "data": d.payload()} for d in deltas]
         return {"version": store.version, "events": listed}
 
-    for field in ("devices", "relays", "system_stats", "gateways"):
+    for field in ("devices", "relays", "system_stats", "gateways", "alarms"):
         api.add_url_rule(f"/api/{field}", field, _kind_view(store, field), methods=["GET"])
 
     @api.get("/api/devices/<gateway>/<device>/history")
@@ -213,6 +218,118 @@ def make_api(
             answer.headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
         return answer, STATUS_FOR_ERROR.get(outcome.error, REJECTED)
 
+    @api.post("/api/alarms/command")
+    def alarm_command() -> Any:
+        """Acknowledge, shelve or unshelve an alarm (operators and admins).
+        ---
+        post:
+          summary: Handle one alarm; the answer is the outcome its gateway confirmed
+          tags: [commands]
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/AlarmRequest"}
+          responses:
+            200: {$ref: "#/components/responses/Outcome"}
+            400: {$ref: "#/components/responses/Outcome"}
+            403: {$ref: "#/components/responses/Outcome"}
+            404: {$ref: "#/components/responses/Outcome"}
+            409: {$ref: "#/components/responses/Outcome"}
+            429: {$ref: "#/components/responses/Outcome"}
+            503: {$ref: "#/components/responses/Outcome"}
+            504: {$ref: "#/components/responses/Outcome"}
+        """
+        body = request.get_json(silent=True, force=True)
+        decision = gate.submit_alarm(principal(), body, "http", request.remote_addr)
+        outcome = decision.outcome
+        answer = jsonify(outcome.to_dict())
+        if decision.retry_after is not None:
+            answer.headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
+        return answer, STATUS_FOR_ERROR.get(outcome.error, REJECTED)
+
+    @api.post("/api/devices/<gateway>/<device>/service")
+    def set_service(gateway: str, device: str) -> Any:
+        """Take a device out of service (its alarms suppressed, its values marked) or back.
+        ---
+        post:
+          summary: Out of service with a reason, or back in service (operators and admins)
+          tags: [commands]
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [in_service]
+                  properties: {in_service: {type: boolean}, reason: {type: string}}
+          responses:
+            200: {$ref: "#/components/responses/Outcome"}
+            400: {$ref: "#/components/responses/Outcome"}
+            403: {$ref: "#/components/responses/Outcome"}
+            404: {$ref: "#/components/responses/Outcome"}
+            429: {$ref: "#/components/responses/Outcome"}
+            503: {$ref: "#/components/responses/Outcome"}
+        """
+        body = request.get_json(silent=True, force=True)
+        fields = body if isinstance(body, dict) else {"body": body}
+        data = {**fields, "gateway": gateway, "device": device}
+        decision = gate.submit_service(principal(), data, "http", request.remote_addr)
+        outcome = decision.outcome
+        answer = jsonify(outcome.to_dict())
+        if decision.retry_after is not None:
+            answer.headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
+        return answer, STATUS_FOR_ERROR.get(outcome.error, REJECTED)
+
+    @api.get("/api/event-log")
+    def event_log_page() -> Any:
+        """What happened in the plant, newest first (everyone with a login).
+        ---
+        get:
+          summary: A page of the operators' event log (alarms, commands, gateways, bridges)
+          tags: [events]
+          parameters:
+            - {name: gateway, in: query, schema: {type: string}}
+            - name: kind
+              in: query
+              schema: {type: string, enum: [alarm, command, gateway, bridge]}
+            - {name: since, in: query, schema: {type: number}, description: "Unix s, inclusive"}
+            - {name: until, in: query, schema: {type: number}, description: "Unix s, exclusive"}
+            - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000}}
+            - {name: offset, in: query, schema: {type: integer, minimum: 0}}
+          responses:
+            200:
+              description: entries and paging
+              content: {application/json: {schema: {type: object}}}
+            400: {$ref: "#/components/responses/Invalid"}
+        """
+        query = parse_event_query(request.args)
+        if not isinstance(query, EventQuery):
+            return error(400, "invalid", query)
+        return event_log.query(query)
+
+    @api.get("/api/event-log.csv")
+    def event_log_csv() -> Any:
+        """The event log as CSV.
+        ---
+        get:
+          summary: The event log, filtered like /api/event-log (no paging), as a CSV download
+          tags: [events]
+          responses:
+            200:
+              description: CSV with a header row
+              content: {text/csv: {schema: {type: string}}}
+            400: {$ref: "#/components/responses/Invalid"}
+        """
+        query = parse_event_query(request.args)
+        if not isinstance(query, EventQuery):
+            return error(400, "invalid", query)
+        return Response(
+            event_log.csv(query),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="event-log.csv"'},
+        )
+
     @api.get("/api/audit")
     def audit_page() -> Any:
         """Who switched what, when, from where, with what outcome (admins).
@@ -310,6 +427,10 @@ def audit_refused_commands(gate: CommandGate) -> OnRefused:
     it reaches ``set_relay`` is audited all the same."""
 
     def audit(caller: Principal, error_code: str, detail: str) -> None:
+        if request.endpoint == ALARM_COMMAND_ENDPOINT:
+            body = request.get_json(silent=True, force=True)
+            gate.refused(caller, body, "http", request.remote_addr, error_code, detail)
+            return
         if request.endpoint != SET_RELAY_ENDPOINT or request.view_args is None:
             return
         body = request.get_json(silent=True, force=True)

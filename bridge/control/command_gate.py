@@ -11,6 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bridge.control.alarm_commands import (
+    AlarmCommands,
+    AlarmRequest,
+    ServiceRequest,
+    parse_alarm_request,
+    parse_service_request,
+)
 from bridge.control.relay_commands import Commands, Outcome, SetRelay, Waitable, parse_request
 from bridge.security.audit import AuditEntry, AuditLog, RefusalWindows, text_or_none
 from bridge.security.principals import Principal
@@ -37,8 +44,12 @@ class CommandGate:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         make_event: Callable[[], Waitable] = threading.Event,
+        alarms: AlarmCommands | None = None,
+        on_audited: Callable[[AuditEntry], None] = lambda _entry: None,
     ) -> None:
+        self.on_audited = on_audited
         self.commands = commands
+        self.alarms = alarms
         self.audit = audit
         self.limiter = limiter
         self.clock = clock
@@ -61,6 +72,33 @@ class CommandGate:
         decision = self._decide(principal, data, via, parse)
         outcome = decision.outcome
         self._record(principal, data, via, remote, outcome.error or "ok", outcome.detail, outcome)
+        return decision
+
+    def submit_alarm(
+        self, principal: Principal | None, data: object, via: str, remote: str | None
+    ) -> Decision:
+        """An alarm command: the same rules as a relay command (role, rate, audit)."""
+        decision = self._decide_alarm(principal, data, via)
+        outcome = decision.outcome
+        self._record(principal, data, via, remote, outcome.error or "ok", outcome.detail, outcome)
+        return decision
+
+    def submit_service(
+        self, principal: Principal | None, data: object, via: str, remote: str | None
+    ) -> Decision:
+        """A device out of service or back: the rules of an alarm command (it silences them)."""
+        decision = self._decide_alarm(principal, data, via, service=True)
+        outcome = decision.outcome
+        fields = data if isinstance(data, dict) else {}
+        audited = {
+            "gateway": fields.get("gateway"),
+            "source": fields.get("device"),
+            "condition": "service",
+            "action": "return_to_service" if fields.get("in_service") else "out_of_service",
+        }
+        self._record(
+            principal, audited, via, remote, outcome.error or "ok", outcome.detail, outcome
+        )
         return decision
 
     def refused(
@@ -87,6 +125,12 @@ class CommandGate:
     ) -> None:
         fields = data if isinstance(data, dict) else {}
         requested = fields.get("on")
+        action = text_or_none(fields.get("action"))
+        alarm = (
+            text_or_none(f"{fields.get('source')}/{fields.get('condition')}")
+            if action is not None
+            else None
+        )
         entry = AuditEntry(
             ts=self.clock(),
             user=principal.name if principal else None,
@@ -100,6 +144,8 @@ class CommandGate:
             ok=outcome is not None and outcome.ok,
             id=outcome.id if outcome is not None else None,
             detail=text_or_none(detail),
+            alarm=alarm,
+            action=action,
         )
         # After ``stop`` (a request still in flight at shutdown) nothing is held any more.
         written = [entry] if self._stopped else self._windows.offer(entry, self.monotonic())
@@ -109,6 +155,7 @@ class CommandGate:
         # Failures are logged by the audit log: the answer must reach the caller regardless.
         for entry in entries:
             self.audit.append(entry)
+            self.on_audited(entry)
 
     def run_windows(self) -> None:
         """The timer that writes a flood's count when its window closes; runs until ``stop``."""
@@ -163,6 +210,30 @@ class CommandGate:
             return Decision(outcome)
         # Commands.send counts its own outcomes.
         return Decision(self.commands.send(parsed, by=f"{principal.name} via {via}"))
+
+    def _decide_alarm(
+        self, principal: Principal | None, data: object, via: str, service: bool = False
+    ) -> Decision:
+        if principal is None:
+            return self._refused("forbidden", "log in again: the session has ended")
+        wait = self.limiter.take(principal.name, self.monotonic())
+        if wait > 0:
+            detail = f"too many commands from {principal.name}; retry in {wait:.1f} s"
+            return self._refused("rate_limited", detail, retry_after=wait)
+        if not principal.can("handle_alarm"):
+            detail = f"{principal.name} ({principal.role}) may not acknowledge or shelve alarms"
+            return self._refused("forbidden", detail)
+        if self.alarms is None:
+            return self._refused("invalid", "this bridge handles no alarm commands")
+        if service:
+            request = parse_service_request(data)
+            if isinstance(request, ServiceRequest):
+                return Decision(self.alarms.set_service(request, by=principal.name))
+            return Decision(request)
+        parsed = parse_alarm_request(data)
+        if isinstance(parsed, AlarmRequest):
+            return Decision(self.alarms.send(parsed, by=principal.name))
+        return Decision(parsed)
 
     def _refused(self, error: ErrorCode, detail: str, retry_after: float | None = None) -> Decision:
         outcome = Outcome(False, None, None, error, detail)

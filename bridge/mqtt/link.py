@@ -35,9 +35,20 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from factory_core.alarms import Condition
 from factory_core.broker_admin import samples_login
 from factory_core.command_expiry import message_expiry_interval
-from factory_core.contract import ContractError, Message, RelayCommand, TopicError, Topics, decode
+from factory_core.contract import (
+    AlarmCommand,
+    ContractError,
+    GatewayAlarmAck,
+    Message,
+    OutOfService,
+    RelayCommand,
+    TopicError,
+    Topics,
+    decode,
+)
 from factory_core.mqtt import make_client
 from factory_core.ratelimited_log import RateLimitedLog
 from factory_core.settings import BrokerAddress
@@ -130,6 +141,36 @@ class MqttLink:
         info = client.publish(
             self.topics.relay_set(gateway, relay), command.to_bytes(), qos=1, properties=props
         )
+        return info.rc == paho.MQTT_ERR_SUCCESS
+
+    def publish_alarm_command(
+        self, gateway: str, source: str, condition: Condition, command: AlarmCommand, ttl: float
+    ) -> bool:
+        client = self._control.client
+        if client is None or not self.connected:
+            return False
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.MessageExpiryInterval = message_expiry_interval(ttl)
+        topic = self.topics.alarm_set(gateway, source, condition)
+        info = client.publish(topic, command.to_bytes(), qos=1, properties=props)
+        return info.rc == paho.MQTT_ERR_SUCCESS
+
+    def publish_gateway_ack(self, gateway: str, condition: Condition, ack: GatewayAlarmAck) -> bool:
+        """The shared acknowledgement of a gateway's own alarm: retained, read by every bridge."""
+        client = self._control.client
+        if client is None or not self.connected:
+            return False
+        topic = self.topics.gateway_alarm_ack(gateway, condition)
+        info = client.publish(topic, ack.to_bytes(), qos=1, retain=True)
+        return info.rc == paho.MQTT_ERR_SUCCESS
+
+    def publish_service(self, gateway: str, device: str, state: OutOfService | None) -> bool:
+        """A device out of service (retained), or back in service (the record removed)."""
+        client = self._control.client
+        if client is None or not self.connected:
+            return False
+        payload = b"" if state is None else state.to_bytes()
+        info = client.publish(self.topics.service(gateway, device), payload, qos=1, retain=True)
         return info.rc == paho.MQTT_ERR_SUCCESS
 
     # Called by the connections ----------------------------------------------

@@ -53,7 +53,10 @@ class Realtime:
         on("request_relays", self._requester("relays"))
         on("request_system_stats", self._requester("system_stats"))
         on("request_gateways", self._requester("gateways"))
+        on("request_alarms", self._requester("alarms"))
         on("set_relay", self._on_set_relay)
+        on("alarm_command", self._on_alarm_command)
+        on("set_service", self._on_set_service)
 
     def _on_connect(self, auth: Any = None) -> bool:
         token = socket_token(auth, request.headers.get("Authorization"))
@@ -111,6 +114,20 @@ class Realtime:
         return handler
 
     def _on_set_relay(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        current, remote = self._caller(sid)
+        decision = self.gate.submit(current, data, "socketio", remote)
+        return decision.outcome.to_dict()
+
+    def _on_alarm_command(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        current, remote = self._caller(sid)
+        decision = self.gate.submit_alarm(current, data, "socketio", remote)
+        return decision.outcome.to_dict()
+
+    def _on_set_service(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        current, remote = self._caller(sid)
+        return self.gate.submit_service(current, data, "socketio", remote).outcome.to_dict()
+
+    def _caller(self, sid: str) -> tuple[Principal | None, str | None]:
         principal = self._principals.get(sid)
         # Authorised per command: the role may have changed, the session may have ended.
         # A client found gone is answered here and dropped by the next ``revalidate``.
@@ -118,5 +135,4 @@ class Realtime:
         if current is not None:
             self._principals[sid] = current
         remote = (self.socketio.server.get_environ(sid) or {}).get("REMOTE_ADDR")
-        decision = self.gate.submit(current, data, "socketio", remote)
-        return decision.outcome.to_dict()
+        return current, remote

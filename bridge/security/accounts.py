@@ -23,12 +23,12 @@ from bridge.security.private_files import JsonFile
 
 Role: TypeAlias = Literal["viewer", "operator", "admin"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
-Action: TypeAlias = Literal["read", "set_relay", "audit"]
+Action: TypeAlias = Literal["read", "set_relay", "handle_alarm", "audit"]
 
 PERMISSIONS: Final[dict[Role, frozenset[Action]]] = {
     "viewer": frozenset({"read"}),
-    "operator": frozenset({"read", "set_relay"}),
-    "admin": frozenset({"read", "set_relay", "audit"}),
+    "operator": frozenset({"read", "set_relay", "handle_alarm"}),
+    "admin": frozenset({"read", "set_relay", "handle_alarm", "audit"}),
 }
 NAME_PATTERN: Final = r"[a-z0-9][a-z0-9_.-]{0,31}"
 MIN_PASSWORD: Final = 8

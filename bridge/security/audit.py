@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 FIELDS: Final = (
     "time", "ts", "user", "role", "via", "remote", "gateway", "relay", "on",
-    "outcome", "ok", "id", "detail", "count",
+    "outcome", "ok", "id", "detail", "count", "alarm", "action",
 )  # fmt: skip
 _MAX_TEXT = 200
 FLOOD_WINDOW_S: Final = 10.0
@@ -49,6 +49,8 @@ class AuditEntry:
     id: str | None  # the command id when it was published
     detail: str | None
     count: int = 1  # how many commands this entry stands for: more than 1 for a merged flood
+    alarm: str | None = None  # an alarm command's "<source>/<condition>"
+    action: str | None = None  # an alarm command's acknowledge, shelve or unshelve
 
     def to_dict(self) -> dict[str, Any]:
         time = datetime.fromtimestamp(self.ts, UTC).isoformat(timespec="milliseconds")

@@ -15,17 +15,24 @@ from typing import Any, Final, TypeAlias
 from bridge.contract import FIELD, Event, GatewayStatus
 from bridge.state.sparklines import History, Point
 from factory_core.contract import (
+    AlarmSetTopic,
+    AlarmState,
+    AlarmStateTopic,
     CommandResult,
     DeviceInfo,
     DeviceState,
     DeviceStateTopic,
+    GatewayAlarmAck,
+    GatewayAlarmAckTopic,
     GatewayMeta,
     Message,
     MetaTopic,
+    OutOfService,
     RelayInfo,
     RelaySetTopic,
     RelayState,
     RelayStateTopic,
+    ServiceTopic,
     StatusTopic,
     SystemStats,
     SystemTopic,
@@ -37,6 +44,10 @@ BRIDGE_KEY: Final = "bridge"
 # Ids a gateway publishes without listing them in its meta are shown (a field device may be
 # sloppy), but only this many per gateway: memory must not grow with a device's mistakes.
 MAX_UNLISTED_PER_GATEWAY: Final = 64
+# The source of a gateway's own alarms (offline, silent) in alarm keys: a device alarm can
+# never have these conditions, so a device of that name does not collide.
+GATEWAY_SOURCE: Final = "gateway"
+GATEWAY_ALARM_PRIORITY: Final = "high"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +65,10 @@ def key(gateway: str, item: str) -> str:
     return f"{gateway}/{item}"
 
 
+def alarm_key(gateway: str, source: str, condition: str) -> str:
+    return f"{gateway}/{source}/{condition}"
+
+
 class Store:
     def __init__(self, history: History | None = None, event_buffer: int = 1000) -> None:
         self.version = 0
@@ -61,7 +76,12 @@ class Store:
         self.devices: dict[str, Entry] = {}
         self.relays: dict[str, Entry] = {}
         self.system_stats: dict[str, Entry] = {}
+        self.alarms: dict[str, Entry] = {}
         self.meta: dict[str, GatewayMeta] = {}
+        # The shared acknowledgements of gateways' own alarms, as retained on the broker.
+        self._gateway_acks: dict[tuple[str, str], GatewayAlarmAck] = {}
+        # Devices out of service (by key), as retained on the broker.
+        self._out_of_service: dict[str, OutOfService] = {}
         # What each gateway's meta says per device and relay id, looked up per message.
         self._device_info: dict[str, dict[str, DeviceInfo]] = {}
         self._relay_info: dict[str, dict[str, RelayInfo]] = {}
@@ -84,13 +104,15 @@ class Store:
             "devices": dict(self.devices),
             "relays": dict(self.relays),
             "system_stats": dict(self.system_stats),
+            "alarms": dict(self.alarms),
         }
         if with_history:
             state["history"] = self.history.all()
         return state
 
     def kind(self, field: str) -> dict[str, Any]:
-        """One kind of state: ``devices``, ``relays``, ``system_stats`` or ``gateways``."""
+        """One kind of state: ``devices``, ``relays``, ``system_stats``, ``gateways`` or
+        ``alarms``."""
         return {"version": self.version, field: dict(getattr(self, field))}
 
     def events_since(self, since: int) -> list[Delta] | None:
@@ -142,7 +164,37 @@ class Store:
                 quality = self._quality(gw, "good", "system_stats", gw)
                 stats = {**payload.model_dump(), "quality": quality}
                 deltas += self._change("system_stats_update", {gw: stats})
+                if self.gateways.get(gw, {}).get("status", "online") != "online":
+                    deltas += self._gateway_alarms(gw)  # the outage's episode is its ts
+            case AlarmStateTopic(gw, source, condition) if isinstance(payload, AlarmState):
+                deltas += self._alarm(gw, source, condition, payload)
+            case ServiceTopic(gw, dev):
+                deltas += self._service(
+                    gw, dev, payload if isinstance(payload, OutOfService) else None
+                )
+            case GatewayAlarmAckTopic(gw, condition):
+                if isinstance(payload, GatewayAlarmAck):
+                    self._gateway_acks[(gw, condition)] = payload
+                else:
+                    self._gateway_acks.pop((gw, condition), None)
+                deltas += self._gateway_alarms(gw)
         return deltas
+
+    def knows_device(self, gateway: str, device: str) -> bool:
+        return key(gateway, device) in self.devices
+
+    def out_of_service(self, gateway: str, device: str) -> OutOfService | None:
+        return self._out_of_service.get(key(gateway, device))
+
+    def alarm(self, gateway: str, source: str, condition: str) -> Entry | None:
+        return self.alarms.get(alarm_key(gateway, source, condition))
+
+    def alarm_episode(self, gateway: str) -> float:
+        """The outage a gateway's own alarm is about: the ``ts`` of its last system stats
+        (retained, so every bridge reads the same), 0 when it sent none."""
+        stats = self.system_stats.get(gateway)
+        ts = stats.get("ts") if stats is not None else None
+        return float(ts) if isinstance(ts, int | float) else 0.0
 
     def check_silence(self, now: float) -> list[Delta]:
         """Mark silent every connected gateway not heard from for its silence window.
@@ -167,7 +219,8 @@ class Store:
         """
         deltas: list[Delta] = []
         for gw in self.gateways_online():
-            deltas += self._status(gw, False, now)
+            # Not an alarm: the gateways may be fine, it is this bridge that cannot see them.
+            deltas += self._status(gw, False, now, derive_alarms=False)
         return deltas
 
     def set_bridge_stats(self, stats: Entry) -> list[Delta]:
@@ -220,7 +273,9 @@ class Store:
     def _heard(self, topic: object, payload: object, now: float) -> list[Delta]:
         """Any message a gateway itself sent proves it alive (not its last will, which the
         broker sends, nor commands, which bridges send)."""
-        if isinstance(topic, RelaySetTopic) or payload == "offline":
+        if isinstance(topic, RelaySetTopic | AlarmSetTopic | GatewayAlarmAckTopic):
+            return []  # sent by bridges, not by the gateway
+        if payload == "offline":
             return []
         gw = getattr(topic, "gateway", None)
         if gw is None:
@@ -236,14 +291,14 @@ class Store:
         }
         if gw in self.system_stats:
             self._before_silence[gw]["system_stats"] = {gw: self.system_stats[gw]["quality"]}
-        return deltas + self._mark_stale(gw)
+        return deltas + self._mark_stale(gw) + self._gateway_alarms(gw)
 
     def _speaks_again(self, gw: str, now: float) -> list[Delta]:
         """Silent, and now a message: its values are current again (the connection never
         dropped, so what it last sent is still its word), each with the quality it had."""
         before = self._before_silence.pop(gw)
         deltas = self._change("gateways_update", {gw: self._gateway_entry(gw, True, now)})
-        return deltas + self._restore(before)
+        return deltas + self._restore(before) + self._gateway_alarms(gw)
 
     def _mark_stale(self, gw: str) -> list[Delta]:
         """Nothing this gateway said before can be trusted to be current."""
@@ -268,7 +323,7 @@ class Store:
         self._ring.append(delta)
         return [delta]
 
-    def _status(self, gw: str, online: bool, now: float) -> list[Delta]:
+    def _status(self, gw: str, online: bool, now: float, derive_alarms: bool = True) -> list[Delta]:
         old = self.gateways.get(gw)
         if old is not None and old["online"] == online:
             return []
@@ -278,8 +333,9 @@ class Store:
         arrived = self._while_offline.pop(gw, {})
         deltas = self._change("gateways_update", {gw: self._gateway_entry(gw, online, now)})
         if not online:
-            return deltas + self._mark_stale(gw)  # the last will (or no broker)
-        return deltas + self._restore(arrived)
+            deltas += self._mark_stale(gw)  # the last will (or no broker)
+            return deltas + (self._gateway_alarms(gw) if derive_alarms else [])
+        return deltas + self._restore(arrived) + (self._gateway_alarms(gw) if derive_alarms else [])
 
     def _restore(self, qualities: dict[str, dict[str, str]]) -> list[Delta]:
         """Stale values back to the quality each was last sent with."""
@@ -315,7 +371,8 @@ class Store:
                 "quality": "stale",
             }  # fmt: skip
             devices[k] = {**old, "name": info.name, "kind": info.kind,
-                          "unit": old.get("unit") or info.unit}  # fmt: skip
+                          "unit": old.get("unit") or info.unit,
+                          "out_of_service": self._service_entry(k)}  # fmt: skip
         deltas += self._change("devices_update", devices)
         relays: dict[str, Entry] = {}
         for rinfo in meta.relays:
@@ -326,7 +383,7 @@ class Store:
             }  # fmt: skip
             relays[k] = {**old, "name": rinfo.name, "safe_state": rinfo.safe_state}
         deltas += self._change("relays_update", relays)
-        return deltas
+        return deltas + self._gateway_alarms(gw)
 
     def _admit_unlisted(self, gw: str, k: str, table: dict[str, Entry]) -> bool:
         if k in table:
@@ -352,6 +409,7 @@ class Store:
             "ts": state.ts,
             "seq": state.seq,
             "quality": self._quality(gw, state.quality, "devices", k),
+            "out_of_service": self._service_entry(k),
         }
         if state.quality == "good":
             self.history.add(k, state.ts, state.value)
@@ -375,3 +433,87 @@ class Store:
             "safe_state": info.safe_state if info else None,
         }
         return self._change("relays_update", {k: entry})
+
+    # Alarms ------------------------------------------------------------------
+
+    def _alarm(self, gw: str, source: str, condition: str, state: AlarmState) -> list[Delta]:
+        entry = {
+            "gateway": gw,
+            "source": source,
+            "condition": condition,
+            **state.model_dump(exclude={"message"}),
+            "message": state.message,
+            "suppressed": self._suppressed(gw, source),
+        }
+        return self._change("alarms_update", {alarm_key(gw, source, condition): entry})
+
+    def _suppressed(self, gw: str, source: str) -> bool:
+        entry = self.gateways.get(gw)
+        gone = entry is not None and entry["status"] != "online"
+        return gone or key(gw, source) in self._out_of_service
+
+    def _service_entry(self, k: str) -> Entry | None:
+        oos = self._out_of_service.get(k)
+        return None if oos is None else {"by": oos.by, "since": oos.ts, "reason": oos.reason}
+
+    def _service(self, gw: str, dev: str, oos: OutOfService | None) -> list[Delta]:
+        k = key(gw, dev)
+        if oos is None:
+            self._out_of_service.pop(k, None)
+        else:
+            self._out_of_service[k] = oos
+        deltas: list[Delta] = []
+        if k in self.devices:
+            entry = {**self.devices[k], "out_of_service": self._service_entry(k)}
+            deltas += self._change("devices_update", {k: entry})
+        return deltas + self._gateway_alarms(gw)
+
+    def _gateway_alarms(self, gw: str) -> list[Delta]:
+        """The gateway's own alarms and the suppression of its devices' alarms, derived from
+        MQTT facts alone (docs/mqtt-contract.md, "Alarms"): every bridge gets the same."""
+        gateway = self.gateways.get(gw)
+        if gateway is None:
+            return []
+        status = gateway["status"]
+        episode = self.alarm_episode(gw)
+        name = gateway["name"] or gw
+        items: dict[str, Entry] = {}
+        conditions = ["offline"] + (["silent"] if gateway["silent_after"] is not None else [])
+        for condition in conditions:
+            k = alarm_key(gw, GATEWAY_SOURCE, condition)
+            active = status == condition
+            ack = self._gateway_acks.get((gw, condition))
+            acked = not active or (ack is not None and ack.episode == episode)
+            old = self.alarms.get(k)
+            state = "normal" if not active else "acked" if acked else "unacked"
+            moved = old is None or old["state"] != state
+            since = gateway["ts"] if moved or old is None else old["since"]
+            items[k] = {
+                "gateway": gw,
+                "source": GATEWAY_SOURCE,
+                "condition": condition,
+                "priority": GATEWAY_ALARM_PRIORITY,
+                "active": active,
+                "acked": acked,
+                "state": state,
+                "since": since,
+                "raised": since if active else (old or {}).get("raised"),
+                "value": None,
+                "limit": None,
+                "message": f"gateway {name} is {condition}",
+                "acked_by": ack.by if active and acked and ack is not None else None,
+                "acked_at": ack.ts if active and acked and ack is not None else None,
+                "shelved_until": None,
+                "shelved_by": None,
+                "shelve_reason": None,
+                "suppressed": False,
+                "ts": gateway["ts"],
+            }
+        prefix = f"{gw}/"
+        for k, e in self.alarms.items():
+            own = e["condition"] in ("offline", "silent")
+            if k.startswith(prefix) and not own:
+                suppressed = self._suppressed(gw, e["source"])
+                if e["suppressed"] != suppressed:
+                    items[k] = {**e, "suppressed": suppressed}
+        return self._change("alarms_update", items)

@@ -42,8 +42,11 @@ def test_store_builds_entries_from_meta_and_states_and_counts_versions() -> None
     store = Store()
     store.apply(msg(T.status("line1"), "online"), now=1)
     deltas = store.apply(meta(), now=2)
-    assert [d.event for d in deltas] == ["gateways_update", "devices_update", "relays_update"]
-    assert store.version == 4 and deltas[-1].version == 4 and deltas[-1].prev == 3
+    # The gateway's own alarms follow what its meta says (its name, its silence window).
+    assert [d.event for d in deltas] == [
+        "gateways_update", "devices_update", "relays_update", "alarms_update"
+    ]  # fmt: skip
+    assert store.version == 6 and deltas[-1].version == 6 and deltas[-1].prev == 5
     (delta,) = store.apply(device(21.5), now=3)
     entry = delta.items["line1/temperature"]
     assert entry["value"] == 21.5 and entry["name"] == "Oven" and entry["unit"] == "C"
@@ -59,7 +62,9 @@ def test_store_marks_everything_of_an_offline_gateway_stale() -> None:
     store.apply(device(3), now=1)
     store.apply(msg(T.relay_state("line1", "relay_1"), '{"on": true, "ts": 1, "seq": 2}'), now=1)
     deltas = store.apply(msg(T.status("line1"), "offline"), now=5)
-    assert {d.event for d in deltas} == {"gateways_update", "devices_update", "relays_update"}
+    events = {d.event for d in deltas}
+    assert events == {"gateways_update", "devices_update", "relays_update", "alarms_update"}
+    assert store.alarms["line1/gateway/offline"]["state"] == "unacked"
     assert store.devices["line1/temperature"]["quality"] == "stale"
     assert store.devices["line1/temperature"]["value"] == 3
     assert store.relays["line1/relay_1"] == {**store.relays["line1/relay_1"], "quality": "stale"}
@@ -85,7 +90,11 @@ def test_values_that_overtook_the_gateways_online_are_current_once_it_arrives() 
     assert store.devices["line1/temperature"]["quality"] == "stale"
     store.apply(msg(T.relay_state("line1", "relay_1"), '{"on": true, "ts": 7, "seq": 11}'), now=7)
     deltas = store.apply(msg(T.status("line1"), "online"), now=8)
-    assert {d.event for d in deltas} == {"gateways_update", "devices_update", "relays_update"}
+    # ... and its offline alarm returns to normal.
+    assert {d.event for d in deltas} == {
+        "gateways_update", "devices_update", "relays_update", "alarms_update"
+    }  # fmt: skip
+    assert store.alarms["line1/gateway/offline"]["state"] == "normal"
     assert store.devices["line1/temperature"]["quality"] == "good"
     assert store.devices["line1/temperature"]["value"] == 4
     assert store.relays["line1/relay_1"]["quality"] == "good"

@@ -96,7 +96,11 @@ def test_a_connected_gateway_that_stops_speaking_turns_silent_and_its_values_sta
     assert store.silent_since(GW) == 100.0
     assert {d.event for d in deltas} == {
         "gateways_update", "devices_update", "relays_update", "system_stats_update",
+        "alarms_update",
     }  # fmt: skip
+    # Its silent alarm is raised, derived from MQTT facts like the silence itself.
+    silent = store.alarms[f"{GW}/gateway/silent"]
+    assert (silent["state"], silent["priority"], silent["since"]) == ("unacked", "high", 106.0)
     assert store.devices[f"{GW}/temperature"]["quality"] == "stale"
     assert store.devices[f"{GW}/temperature"]["value"] == 20, "the last value stays shown"
     assert store.relays[f"{GW}/relay_1"]["quality"] == "stale"

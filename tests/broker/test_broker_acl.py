@@ -116,3 +116,31 @@ def test_the_bridge_reads_everything_and_commands_any_relay(
         bridge.publish(t.relay_state("line1", "relay_1"), "forged by bridge")
         barrier(admin, admin, t.status("line1"))
         assert [m.topic for m in admin.messages if m.text == "forged by bridge"] == []
+
+
+def test_alarm_commands_go_from_bridges_to_their_gateway_and_gateway_acks_are_bridges_only(
+    plant_broker: LocalBroker, admin: MqttProbe
+) -> None:
+    """A bridge commands any gateway's alarms and writes the shared acknowledgement of a
+    gateway's offline/silent alarm; a gateway hears only its own alarms' commands."""
+    ack_line2 = t.alarm_set("line2", "temperature", "hi")
+    ack_line1 = t.alarm_set("line1", "temperature", "hi")
+    shared = t.gateway_alarm_ack("line2", "offline")
+    with (
+        MqttProbe(
+            plant_broker.url_for("line1"),
+            [t.alarm_command_filter("line1"), f"{t.prefix}/+/alarms/+/+/set"],
+        ) as line1,
+        MqttProbe(plant_broker.url_for("bridge"), [t.everything_filter()]) as bridge,
+        MqttProbe(plant_broker.url_for("historian"), [t.everything_filter()]) as reader,
+    ):
+        bridge.publish(ack_line2, "to line2")
+        bridge.publish(ack_line1, "to line1")
+        bridge.publish(shared, "shared ack", retain=True)
+        reader.publish(t.gateway_alarm_ack("line1", "silent"), "forged by a reader")
+        line1.wait_for(lambda m: m.topic == ack_line1, what="line1's alarm command")
+        admin.wait_for(lambda m: m.topic == shared, what="the shared acknowledgement")
+        barrier(admin, line1, t.alarm_set("line1", "temperature", "lo"))
+        assert [m.topic for m in line1.messages if "line2" in m.topic] == []
+        assert [m for m in admin.messages if m.text == "forged by a reader"] == []
+        admin.publish(shared, b"", retain=True)

@@ -66,6 +66,7 @@ def test_each_role_gets_exactly_its_topics() -> None:
     assert acl["line1"] == [
         f"write {p}/line1/#",
         f"read {p}/line1/relays/+/set",
+        f"read {p}/line1/alarms/+/+/set",
         f"read {p}/rebirth",
         "readwrite homeassistant/+/factory_line1/+/config",
         "read homeassistant/status",
@@ -73,13 +74,30 @@ def test_each_role_gets_exactly_its_topics() -> None:
     assert acl["line2"][0] == f"write {p}/line2/#"
     no_ha = parse_plant({**tomllib.loads(PLANT_TOML), "home_assistant_prefix": ""})
     assert not any("homeassistant" in rule for rule in acl_blocks(render_acl(no_ha))["line1"])
-    assert acl["bridge"] == [f"read {p}/#", f"write {p}/+/relays/+/set", f"write {p}/rebirth"]
+    assert acl["bridge"] == [
+        f"read {p}/#",
+        f"write {p}/+/relays/+/set",
+        f"write {p}/+/alarms/+/+/set",
+        f"write {p}/+/gateway_alarms/+/ack",
+        f"write {p}/+/service/+",
+        f"write {p}/rebirth",
+    ]
     assert acl["bridge-samples"] == [f"read {p}/+/devices/+/state", f"read {p}/+/system"]
     telemetry = [
         f"read {p}/+/{tail}"
-        for tail in ("status", "meta", "devices/+/state", "relays/+/state", "relays/+/result",
-                     "system")
-    ]  # fmt: skip
+        for tail in (
+            "status",
+            "meta",
+            "devices/+/state",
+            "relays/+/state",
+            "relays/+/result",
+            "system",
+            "alarms/+/+/state",
+            "alarms/+/+/result",
+            "gateway_alarms/+/ack",
+            "service/+",
+        )
+    ]  # fmt: skip  (a plant system reads the alarms as every bridge does)
     assert acl["historian"] == telemetry
     assert acl["scada"] == [*telemetry, f"write {p}/line1/relays/relay_1/set"]
     assert all(not rule.startswith(("write", "readwrite")) for rule in acl["historian"])

@@ -99,6 +99,10 @@ def test_axe_finds_nothing_serious_in_light_dark_english_persian(
                 stats = page.get_by_test_id("stats-bridge").get_by_test_id("stat-uptime")
                 expect(stats).not_to_have_text("—")
                 problems += axe_problems(page, f"{locale} {scheme} dashboard")
+                for view, shown in (("alarms", "alarm-list"), ("events", "event-log")):
+                    page.get_by_test_id(f"view-{view}").click()
+                    expect(page.get_by_test_id(shown)).to_be_visible()
+                    problems += axe_problems(page, f"{locale} {scheme} {view}")
             finally:
                 context.close()
     assert problems == [], "\n".join(problems)

@@ -8,8 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from factory_core.alarms import Condition
 from factory_core.contract import (
+    DEVICE_ALARMS,
     ID_PATTERN,
+    AlarmState,
+    AlarmStateTopic,
     CommandResult,
     ContractError,
     DeviceState,
@@ -20,6 +24,7 @@ from factory_core.contract import (
     RelayCommand,
     RelaySetTopic,
     RelayState,
+    ServiceTopic,
     StatusTopic,
     SystemStats,
     TopicError,
@@ -169,7 +174,56 @@ def test_every_payload_model_has_a_schema_with_its_required_fields() -> None:
         "relay_command",
         "command_result",
         "system",
+        "alarm_state",
+        "alarm_command",
+        "alarm_result",
+        "gateway_alarm_ack",
+        "out_of_service",
     }
+    assert set(schemas["alarm_command"]["required"]) == {"action", "id", "deadline"}
+
+
+@given(gw=ids, source=ids, condition=st.sampled_from(sorted(DEVICE_ALARMS)))
+def test_alarm_topics_parse_back(gw: str, source: str, condition: Condition) -> None:
+    for built in (
+        topics.alarm_state(gw, source, condition),
+        topics.alarm_set(gw, source, condition),
+        topics.alarm_result(gw, source, condition),
+    ):
+        assert topics.build(topics.parse(built)) == built
+    assert topics.parse(topics.alarm_state(gw, source, condition)) == AlarmStateTopic(
+        gw, source, condition
+    )
+
+
+def test_alarm_topics_follow_the_contract() -> None:
+    assert topics.alarm_state("gw1", "temp", "hi") == "factory/gw1/alarms/temp/hi/state"
+    assert topics.gateway_alarm_ack("gw1", "silent") == "factory/gw1/gateway_alarms/silent/ack"
+    with pytest.raises(TopicError, match="'warm'"):
+        topics.parse("factory/gw1/alarms/temp/warm/state")
+    with pytest.raises(TopicError, match="'hi'"):
+        topics.parse("factory/gw1/gateway_alarms/hi/ack")
+    with pytest.raises(TopicError, match="'offline'"):  # a gateway's own: not a device's
+        topics.parse("factory/gw1/alarms/gateway/offline/state")
+    with pytest.raises(ValueError, match="'hi'"):
+        topics.gateway_alarm_ack("gw1", "hi")
+    assert topics.service("gw1", "temp") == "factory/gw1/service/temp"
+    assert topics.parse("factory/gw1/service/temp") == ServiceTopic("gw1", "temp")
+    assert decode(topics, "factory/gw1/service/temp", b"").payload is None  # back in service
+    # A retained alarm is removed with an empty payload.
+    assert decode(topics, "factory/gw1/alarms/temp/hi/state", b"").payload is None
+
+
+def test_malformed_alarm_states_are_refused_naming_the_field() -> None:
+    with pytest.raises(PayloadError, match="priority"):
+        decode(
+            topics,
+            "factory/gw1/alarms/temp/hi/state",
+            b'{"priority": "urgent", "active": true, "acked": false, "state": "unacked",'
+            b' "since": 1, "ts": 1}',
+        )
+    good = AlarmState(priority="high", active=True, acked=False, state="unacked", since=1, ts=1)
+    assert decode(topics, "factory/gw1/alarms/temp/hi/state", good.to_bytes()).payload == good
 
 
 def test_models_validate_on_construction() -> None:

@@ -16,7 +16,7 @@ export async function generate() {
     unreachableDefinitions: true,
     bannerComment:
       '// Generated from bridge/contract.py (via contract.schema.json) by `make schemas`. Do not edit.',
-    style: { singleQuote: true, printWidth: 100 },
+    style: { singleQuote: true, printWidth: 98 },
   });
 }
 

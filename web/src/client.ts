@@ -16,7 +16,15 @@ import {
   resolveCommand,
 } from './plant';
 import { detailOf, ProblemError, problemOf } from './problems';
-import type { CommandOutcome, Delta, DeltaEvent, EventsAnswer, FullState } from './types';
+import type {
+  AlarmRequest,
+  CommandOutcome,
+  Delta,
+  DeltaEvent,
+  EventsAnswer,
+  FullState,
+  ServiceRequest,
+} from './types';
 import { DELTA_EVENTS } from './types';
 
 export interface Snapshot {
@@ -26,6 +34,24 @@ export interface Snapshot {
   lastSyncMs: number | null;
   httpError: string | null;
   auth: AuthState;
+}
+
+export interface LoggedEvent {
+  time: string;
+  ts: number;
+  kind: 'alarm' | 'command' | 'gateway' | 'bridge';
+  gateway: string | null;
+  subject: string | null;
+  action: string;
+  user: string | null;
+  text: string;
+}
+
+export interface EventLogPage {
+  entries: LoggedEvent[];
+  total: number;
+  offset: number;
+  next_offset: number | null;
 }
 
 export interface ClientDeps {
@@ -135,6 +161,84 @@ export class LiveClient {
       return;
     }
     this.postRelay(gateway, relay, on).then(done);
+  }
+
+  /** Acknowledges, shelves or unshelves an alarm; the list shows the change when it arrives. */
+  async handleAlarm(request: AlarmRequest): Promise<CommandOutcome> {
+    const socket = this.socket;
+    if (socket?.connected) {
+      return new Promise((resolve) => {
+        socket
+          .timeout(this.config.commandTimeoutMs)
+          .emit('alarm_command', request, (err: Error | null, answer: unknown) => {
+            resolve(
+              err
+                ? this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`)
+                : normalizeOutcome(answer),
+            );
+          });
+      });
+    }
+    try {
+      const res = await this.request(
+        'POST',
+        'api/alarms/command',
+        request,
+        this.config.commandTimeoutMs,
+      );
+      if (res.status === 401) this.loginRequired();
+      return normalizeOutcome(await res.json().catch(() => null), res.status);
+    } catch (err) {
+      return this.requestFailure(err);
+    }
+  }
+
+  /** Takes a device out of service (with a reason) or back; the card shows it when it lands. */
+  async setService(request: ServiceRequest): Promise<CommandOutcome> {
+    const socket = this.socket;
+    if (socket?.connected) {
+      return new Promise((resolve) => {
+        socket
+          .timeout(this.config.commandTimeoutMs)
+          .emit('set_service', request, (err: Error | null, answer: unknown) => {
+            resolve(
+              err
+                ? this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`)
+                : normalizeOutcome(answer),
+            );
+          });
+      });
+    }
+    const path = `api/devices/${encodeURIComponent(request.gateway)}/${encodeURIComponent(request.device)}/service`;
+    try {
+      const { gateway: _g, device: _d, ...body } = request;
+      const res = await this.request('POST', path, body, this.config.commandTimeoutMs);
+      if (res.status === 401) this.loginRequired();
+      return normalizeOutcome(await res.json().catch(() => null), res.status);
+    } catch (err) {
+      return this.requestFailure(err);
+    }
+  }
+
+  /** A page of the operators' event log; `query` holds its filters (docs/api.md). */
+  async eventLog(query: URLSearchParams): Promise<EventLogPage> {
+    let res: Response;
+    try {
+      res = await this.request('GET', `api/event-log?${query.toString()}`);
+    } catch (err) {
+      throw new ProblemError(problemOf(err));
+    }
+    if (res.status === 401) this.loginRequired();
+    const body: unknown = await res.json().catch(() => null);
+    if (!res.ok || !isObject(body) || !Array.isArray(body.entries)) {
+      throw new ProblemError(`http_${res.status}`, detailOf(body));
+    }
+    return body as unknown as EventLogPage;
+  }
+
+  /** Where the event log with these filters is downloaded as CSV. */
+  eventLogCsvUrl(query: URLSearchParams): string {
+    return this.url(`api/event-log.csv?${query.toString()}`);
   }
 
   dismissError(gateway: string, relay: string): void {
@@ -385,12 +489,17 @@ export class LiveClient {
       const body: unknown = await res.json().catch(() => null);
       return normalizeOutcome(body, res.status);
     } catch (err) {
-      if (err instanceof DOMException && err.name === 'TimeoutError') {
-        return this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`);
-      }
-      // "Failed to fetch" says nothing: the code's words (in the user's language) say more.
-      return this.failure('not_connected', null);
+      return this.requestFailure(err);
     }
+  }
+
+  /** A command request that got no answer: a timeout, or no bridge at all. */
+  private requestFailure(err: unknown): CommandOutcome {
+    if (problemOf(err) === 'timeout') {
+      return this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`);
+    }
+    // "Failed to fetch" says nothing: the code's words (in the user's language) say more.
+    return this.failure('not_connected', null);
   }
 
   private seconds(): number {

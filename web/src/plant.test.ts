@@ -58,6 +58,7 @@ const gatewayEntry = (fields: Partial<Gateway>): Gateway => ({
 
 const full = (version = 10): FullState => ({
   version,
+  alarms: {},
   gateways: { line1: gatewayEntry({}) },
   devices: { 'line1/temperature': temp(21.5, 100) },
   relays: { 'line1/relay_1': relay1(false) },

@@ -1,6 +1,7 @@
 // The plant as the dashboard holds it, and the pure reducers that change it. No I/O here:
 // the live client (client.ts) feeds these with what arrives over Socket.IO or HTTP.
 import type {
+  Alarm,
   CommandOutcome,
   Delta,
   Device,
@@ -31,6 +32,7 @@ export interface PlantState {
   devices: Record<string, Device>;
   relays: Record<string, Relay>;
   systemStats: Record<string, SystemStats>;
+  alarms: Record<string, Alarm>;
   history: Record<string, HistoryPoint[]>;
   pending: Record<string, PendingCommand>;
   commandErrors: Record<string, CommandError>;
@@ -47,6 +49,7 @@ export const emptyPlant: PlantState = {
   devices: {},
   relays: {},
   systemStats: {},
+  alarms: {},
   history: {},
   pending: {},
   commandErrors: {},
@@ -104,6 +107,8 @@ export function applyState(state: PlantState, full: FullState, limits: HistoryLi
     devices: { ...full.devices },
     relays: { ...full.relays },
     systemStats: { ...full.system_stats },
+    // A bridge older than the alarms sends none.
+    alarms: { ...(full.alarms ?? {}) },
     history,
   };
 }
@@ -151,6 +156,7 @@ export function applyDelta(state: PlantState, delta: Delta, limits: HistoryLimit
       relays: merge(state.relays, delta.relays),
       systemStats: merge(state.systemStats, delta.system_stats),
       gateways: merge(state.gateways, delta.gateways),
+      alarms: merge(state.alarms, delta.alarms),
     },
   };
 }

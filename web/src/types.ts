@@ -11,6 +11,9 @@ import type {
 } from './generated/contract';
 
 export type {
+  AlarmAction,
+  AlarmEntry as Alarm,
+  AlarmRequest,
   Delta,
   DeviceEntry as Device,
   DeviceValue,
@@ -19,8 +22,10 @@ export type {
   GatewayEntry as Gateway,
   GatewayStatus,
   HistoryPoint,
+  Priority,
   Quality,
   RelayEntry as Relay,
+  ServiceRequest,
   SystemStatsEntry as SystemStats,
 } from './generated/contract';
 export type DeltaEvent = Event;
@@ -39,6 +44,7 @@ const deltaEvents = {
   relays_update: true,
   system_stats_update: true,
   gateways_update: true,
+  alarms_update: true,
 } as const satisfies Record<DeltaEvent, true>;
 
 export const DELTA_EVENTS = Object.keys(deltaEvents) as readonly DeltaEvent[];

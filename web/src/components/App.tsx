@@ -1,5 +1,5 @@
 import type { TFunction } from 'i18next';
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { mayRead, maySwitch } from '../auth';
 import type { LiveClient } from '../client';
 import type { DashboardConfig } from '../config';
@@ -7,7 +7,10 @@ import { indicator } from '../connection';
 import { useNow, useSnapshot } from '../hooks';
 import { useFormats, useLocaleStore } from '../i18n';
 import { gatewayIds, silentGateways } from '../plant';
+import { AlarmBanner } from './AlarmBanner';
+import { AlarmList } from './AlarmList';
 import { ConnectionIndicator } from './ConnectionIndicator';
+import { EventLogView } from './EventLogView';
 import { LocaleSwitch } from './LocaleSwitch';
 import { LoginForm } from './LoginForm';
 import { PlantScreen } from './PlantScreen';
@@ -22,8 +25,11 @@ function roleName(t: TFunction, role: string): string {
     : role;
 }
 
+type View = 'plant' | 'alarms' | 'events';
+
 export function App({ client, config }: { client: LiveClient; config: DashboardConfig }) {
   const snap = useSnapshot(client);
+  const [view, setView] = useState<View>('plant');
   const now = useNow(1000);
   const f = useFormats();
   const { t } = f;
@@ -69,12 +75,44 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
           )}
         </div>
       </header>
+      {mayRead(auth) && (
+        <nav className="views" aria-label={t('views.label')}>
+          <AlarmBanner
+            alarms={plant.alarms}
+            nowMs={now}
+            user={auth.user?.name ?? null}
+            onOpen={() => setView('alarms')}
+          />
+          {(['plant', 'alarms', 'events'] as const).map((v) => (
+            <button
+              key={v}
+              type="button"
+              className="view-tab"
+              aria-current={view === v ? 'page' : undefined}
+              data-testid={`view-${v}`}
+              onClick={() => setView(v)}
+            >
+              {t(`views.${v}`)}
+            </button>
+          ))}
+        </nav>
+      )}
+      {mayRead(auth) && view === 'alarms' && (
+        <main className="plant">
+          <AlarmList alarms={plant.alarms} client={client} nowMs={now} canHandle={canSwitch} />
+        </main>
+      )}
+      {mayRead(auth) && view === 'events' && (
+        <main className="plant">
+          <EventLogView client={client} gateways={ids} />
+        </main>
+      )}
       {!mayRead(auth) && (
         <main className="plant">
           <LoginForm auth={auth} onLogin={(u, p) => void client.login(u, p)} />
         </main>
       )}
-      {mayRead(auth) && (
+      {mayRead(auth) && view === 'plant' && (
         <main
           className="plant"
           aria-label={t('plant.region')}

@@ -2,7 +2,8 @@ import { useAnimateChange } from '../animateChange';
 import { formatAge, formatValue } from '../format';
 import { useFormats } from '../i18n';
 import type { CardState } from '../plant';
-import type { Device, HistoryPoint } from '../types';
+import type { Alarm, Device, HistoryPoint } from '../types';
+import { PRIORITY_ICON } from './AlarmBanner';
 import { Sparkline } from './Sparkline';
 
 interface Props {
@@ -12,6 +13,10 @@ interface Props {
   nowMs: number;
   freshMs: number;
   onOpen: () => void;
+  /** Its most urgent active alarm, if any: marked with the priority's shape and words. */
+  alarm?: Alarm | null;
+  /** Given to operators: take the device out of service (with a reason) or back. */
+  onService?: ((inService: boolean, reason?: string) => void) | undefined;
 }
 
 const STATE_TEXT = {
@@ -20,7 +25,16 @@ const STATE_TEXT = {
   bad: 'device.sensorError',
 } as const satisfies Record<CardState['state'], string | null>;
 
-export function DeviceCard({ device, card, history, nowMs, freshMs, onOpen }: Props) {
+export function DeviceCard({
+  device,
+  card,
+  history,
+  nowMs,
+  freshMs,
+  onOpen,
+  alarm,
+  onService,
+}: Props) {
   const f = useFormats();
   const name = device.name ?? device.id;
   const valueRef = useAnimateChange<HTMLSpanElement>(device.value);
@@ -29,9 +43,11 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, onOpen }: Pr
   const note = noteKey === null ? '' : f.t(noteKey);
   return (
     <article
-      className={`card device card-${card.state}`}
+      className={`card device card-${card.state}${alarm ? ` card-alarm priority-${alarm.priority}` : ''}`}
       data-testid={`device-${device.gateway}-${device.id}`}
       data-state={card.state}
+      data-alarm={alarm?.priority}
+      data-out-of-service={device.out_of_service ? 'true' : undefined}
       aria-label={name}
     >
       {/* <bdi>: a Latin name in a Persian card keeps its shape, starts at the card's start and
@@ -48,8 +64,37 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, onOpen }: Pr
           <bdi>{name}</bdi>
         </button>
       </h3>
+      {device.out_of_service && (
+        <p
+          className="card-oos"
+          data-testid="out-of-service"
+          title={f.t('device.outOfServiceTitle', {
+            by: device.out_of_service.by,
+            at: f.dateTime(device.out_of_service.since),
+            reason: device.out_of_service.reason,
+          })}
+        >
+          <span aria-hidden="true">⊘</span> {f.t('device.outOfService')}
+        </p>
+      )}
+      {alarm && (
+        <p className="card-alarm-mark" data-testid="alarm-mark" title={alarm.message ?? undefined}>
+          <span aria-hidden="true">{PRIORITY_ICON[alarm.priority]}</span>{' '}
+          {f.t('alarms.mark', {
+            priority: f.t(`alarms.priority.${alarm.priority}`),
+            condition: alarm.condition,
+          })}
+        </p>
+      )}
       <p className="reading">
-        <span className="value" data-testid="value" ref={valueRef}>
+        <span
+          className="value"
+          data-testid="value"
+          ref={valueRef}
+          title={
+            device.ts === null ? undefined : f.t('device.readAt', { at: f.dateTime(device.ts) })
+          }
+        >
           {card.state === 'bad' ? '—' : formatValue(f, device.value)}
         </span>
         {device.unit && typeof device.value !== 'boolean' && (
@@ -77,6 +122,23 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, onOpen }: Pr
             : formatAge(f, nowMs - device.ts * 1000, freshMs, 'ago')}
         </span>
       </footer>
+      {onService && (
+        <button
+          type="button"
+          className="link card-service"
+          data-testid="service-toggle"
+          onClick={() => {
+            if (device.out_of_service) {
+              onService(true);
+              return;
+            }
+            const reason = window.prompt(f.t('device.reasonPrompt'))?.trim();
+            if (reason) onService(false, reason);
+          }}
+        >
+          {device.out_of_service ? f.t('device.returnToService') : f.t('device.takeOut')}
+        </button>
+      )}
     </article>
   );
 }

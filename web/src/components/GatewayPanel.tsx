@@ -4,7 +4,16 @@ import type { DashboardConfig } from '../config';
 import { formatAge, formatSilence, formatValue } from '../format';
 import { type Formats, useFormats } from '../i18n';
 import type { CardState, CommandError, PendingCommand, SwitchState } from '../plant';
-import type { Device, Gateway, GatewayStatus, HistoryPoint, Relay, SystemStats } from '../types';
+import type {
+  Alarm,
+  Device,
+  Gateway,
+  GatewayStatus,
+  HistoryPoint,
+  Relay,
+  SystemStats,
+} from '../types';
+import { PRIORITY_ICON } from './AlarmBanner';
 import { DeviceCard } from './DeviceCard';
 import { RelaySwitch } from './RelaySwitch';
 import { StatsPanel } from './StatsPanel';
@@ -21,7 +30,14 @@ export interface GatewaySlice {
   /** How many devices and relays it shows; their entries are picked only while drawn. */
   deviceCount: number;
   relayCount: number;
-  devices: { key: string; device: Device; card: CardState; history: HistoryPoint[] }[];
+  devices: {
+    key: string;
+    device: Device;
+    card: CardState;
+    history: HistoryPoint[];
+    /** Its most urgent active alarm, if any. */
+    alarm: Alarm | null;
+  }[];
   relays: {
     key: string;
     relay: Relay;
@@ -45,6 +61,8 @@ interface Props {
   onSetRelay: (gateway: string, relay: string, on: boolean) => void;
   onDismiss: (gateway: string, relay: string) => void;
   onOpenTrend: (deviceKey: string) => void;
+  /** Take a device out of service (with a reason) or back; offered to operators only. */
+  onService: (gateway: string, device: string, inService: boolean, reason?: string) => void;
 }
 
 // Text and a shape for each status, never colour alone (ISA-101).
@@ -155,7 +173,7 @@ function GatewayPanelView(props: Props) {
               <h3 className="sr-only" id={`gw-${id}-sensors`}>
                 {t('gateway.sensors')}
               </h3>
-              {slice.devices.map(({ key, device, card, history }) => (
+              {slice.devices.map(({ key, device, card, history, alarm }) => (
                 <DeviceCard
                   key={key}
                   device={device}
@@ -164,6 +182,13 @@ function GatewayPanelView(props: Props) {
                   nowMs={nowMs}
                   freshMs={freshMs}
                   onOpen={() => props.onOpenTrend(key)}
+                  alarm={alarm}
+                  onService={
+                    canSwitch
+                      ? (inService, reason) =>
+                          props.onService(device.gateway, device.id, inService, reason)
+                      : undefined
+                  }
                 />
               ))}
             </section>
@@ -181,7 +206,7 @@ function GatewayPanelView(props: Props) {
                 </tr>
               </thead>
               <tbody>
-                {slice.devices.map(({ key, device, card }) => (
+                {slice.devices.map(({ key, device, card, alarm }) => (
                   <tr
                     key={key}
                     data-testid={`row-${device.gateway}-${device.id}`}
@@ -211,6 +236,16 @@ function GatewayPanelView(props: Props) {
                       {card.gateway === 'online'
                         ? t(CARD_NOTE[card.state])
                         : t(`gateway.note.${card.gateway}`)}
+                      {alarm && (
+                        <span className="row-alarm-mark" data-testid="alarm-mark">
+                          {' '}
+                          <span aria-hidden="true">{PRIORITY_ICON[alarm.priority]}</span>{' '}
+                          {t('alarms.mark', {
+                            priority: t(`alarms.priority.${alarm.priority}`),
+                            condition: alarm.condition,
+                          })}
+                        </span>
+                      )}
                     </td>
                   </tr>
                 ))}

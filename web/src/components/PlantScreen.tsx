@@ -1,6 +1,7 @@
 // The whole plant on one screen: a search box, cards or a compact table, gateways that
 // collapse, and the trend of any device a click away. Only panels near the viewport are drawn.
 import { lazy, Suspense, useCallback, useMemo, useState } from 'react';
+import { limitsByDevice, worstAlarms } from '../alarms';
 import type { LiveClient } from '../client';
 import type { DashboardConfig } from '../config';
 import { useFormats } from '../i18n';
@@ -8,6 +9,7 @@ import { useNearViewport } from '../nearViewport';
 import { deviceCardState, gatewayStatus, type PlantState, relaySwitchState } from '../plant';
 import { plantView } from '../plantView';
 import { GatewayPanel, type GatewaySlice, type Layout } from './GatewayPanel';
+import type { LimitsOf } from './TrendView';
 
 // The chart library loads with the first trend opened, not with the plant.
 const TrendView = lazy(() => import('./TrendView').then((m) => ({ default: m.TrendView })));
@@ -38,6 +40,21 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
     () => plantView(plant, query),
     [plant.gateways, deviceCount, relayCount, query],
   );
+  // Each device's alarm limits, drawn on its trend. The function changes only when a limit
+  // does (not with every alarm's state), so an open chart is not rebuilt for nothing.
+  const limits = useMemo(() => limitsByDevice(plant.alarms), [plant.alarms]);
+  const limitsKey = useMemo(() => JSON.stringify(limits), [limits]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: limitsKey stands for limits
+  const limitsOf = useMemo<LimitsOf>(
+    () => (deviceKey) =>
+      (limits[deviceKey] ?? []).map(({ condition, limit }) => ({
+        value: limit,
+        label: `${condition.toUpperCase()} ${t('alarms.limit', { limit: f.number(limit) })}`,
+      })),
+    [limitsKey, f, t],
+  );
+  // Each device's most urgent alarm, marked on its card or row.
+  const worst = worstAlarms(plant.alarms, nowMs / 1000);
   // Entries are picked only for the panels that are drawn: a plant has thousands.
   const slices = views.map((v): GatewaySlice => {
     const gateway = plant.gateways[v.id];
@@ -60,6 +77,7 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
                     device,
                     card: deviceCardState(plant, device),
                     history: plant.history[key] ?? [],
+                    alarm: worst[key] ?? null,
                   },
                 ];
           }),
@@ -98,6 +116,16 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
   );
   const onDismiss = useCallback(
     (gw: string, relay: string) => client.dismissError(gw, relay),
+    [client],
+  );
+  const onService = useCallback(
+    (gateway: string, device: string, inService: boolean, reason?: string) =>
+      void client.setService({
+        gateway,
+        device,
+        in_service: inService,
+        ...(reason === undefined ? {} : { reason }),
+      }),
     [client],
   );
   const loadHistory = useCallback((path: string) => client.history(path), [client]);
@@ -168,6 +196,7 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
             onSetRelay={onSetRelay}
             onDismiss={onDismiss}
             onOpenTrend={setTrend}
+            onService={onService}
           />
         </div>
       ))}
@@ -179,6 +208,7 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
             plant={plant}
             loadHistory={loadHistory}
             onClose={closeTrend}
+            limitsOf={limitsOf}
           />
         </Suspense>
       )}

@@ -24,6 +24,8 @@ const ERROR_CODES = {
   gateway_silent: true,
   not_connected: true,
   unknown_relay: true,
+  unknown_alarm: true,
+  unknown_device: true,
   expired: true,
   duplicate: true,
   too_soon: true,
@@ -34,7 +36,7 @@ const ERROR_CODES = {
   rate_limited: true,
 } as const satisfies Record<ErrorCode, true>;
 
-const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
 
 export function RelaySwitch(props: Props) {
   const { relay, state, error, requested, gateway, canSwitch, onToggle, onDismiss } = props;

@@ -33,8 +33,8 @@ export interface TrendLimit {
 }
 
 /**
- * Where alarm limits come from. The alarms issue supplies this once it has landed (the App
- * passes it to TrendView); until then no limits are drawn.
+ * Where alarm limits come from: PlantScreen passes each device's analog alarm limits (the
+ * `limit` of its lolo/lo/hi/hihi alarms, web/src/alarms.ts `limitsByDevice`).
  */
 export type LimitsOf = (deviceKey: string) => readonly TrendLimit[];
 
@@ -185,6 +185,8 @@ export function TrendView({ initial, plant, loadHistory, onClose, limitsOf, nowS
       keys.forEach((k, i) => {
         for (const limit of limitsOf(k)) {
           const y = u.valToPos(limit.value, scaleKey(units[i] ?? null), true);
+          // A limit beyond the scale shown is not drawn over the axes.
+          if (!Number.isFinite(y) || y < u.bbox.top || y > u.bbox.top + u.bbox.height) continue;
           ctx.save();
           ctx.strokeStyle = COLOURS[i % COLOURS.length] as string;
           ctx.setLineDash([6, 4]);

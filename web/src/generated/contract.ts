@@ -16,6 +16,31 @@ export type DeviceValue = number | boolean | null;
  */
 export type Quality = 'good' | 'bad' | 'stale';
 /**
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "AlarmCondition".
+ */
+export type AlarmCondition =
+  | 'lolo'
+  | 'lo'
+  | 'hi'
+  | 'hihi'
+  | 'state'
+  | 'bad_quality'
+  | 'readback_mismatch'
+  | 'command_failed'
+  | 'offline'
+  | 'silent';
+/**
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "Priority".
+ */
+export type Priority = 'critical' | 'high' | 'medium' | 'low';
+/**
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "AlarmPhase".
+ */
+export type AlarmPhase = 'normal' | 'unacked' | 'acked' | 'rtn_unacked';
+/**
  * @minItems 2
  * @maxItems 2
  *
@@ -27,7 +52,17 @@ export type HistoryPoint = [number, number | boolean | null];
  * This interface was referenced by `BridgeApi`'s JSON-Schema
  * via the `definition` "Event".
  */
-export type Event = 'devices_update' | 'relays_update' | 'system_stats_update' | 'gateways_update';
+export type Event =
+  | 'devices_update'
+  | 'relays_update'
+  | 'system_stats_update'
+  | 'gateways_update'
+  | 'alarms_update';
+/**
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "AlarmAction".
+ */
+export type AlarmAction = 'acknowledge' | 'shelve' | 'unshelve';
 /**
  * This interface was referenced by `BridgeApi`'s JSON-Schema
  * via the `definition` "ErrorCode".
@@ -45,7 +80,9 @@ export type ErrorCode =
   | 'gateway_silent'
   | 'not_connected'
   | 'forbidden'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'unknown_alarm'
+  | 'unknown_device';
 /**
  * This interface was referenced by `BridgeApi`'s JSON-Schema
  * via the `definition` "ApiErrorCode".
@@ -59,6 +96,7 @@ export type ApiErrorCode =
   | 'csrf_failed'
   | 'unknown_device'
   | 'unknown_relay'
+  | 'unknown_alarm'
   | 'not_found'
   | 'method_not_allowed'
   | 'request_entity_too_large'
@@ -73,6 +111,9 @@ export interface BridgeApi {
   delta: Delta;
   event: Event;
   set_relay: SetRelayRequest;
+  alarm_request: AlarmRequest;
+  service_request: ServiceRequest;
+  alarm_entry: AlarmEntry;
   command_outcome: CommandOutcome;
   error_code: ErrorCode;
   api_error: ApiError;
@@ -98,6 +139,9 @@ export interface FullState {
   };
   system_stats: {
     [k: string]: SystemStatsEntry;
+  };
+  alarms: {
+    [k: string]: AlarmEntry;
   };
   history?: {
     [k: string]: HistoryPoint[];
@@ -137,6 +181,18 @@ export interface DeviceEntry {
   ts: number | null;
   seq: number | null;
   quality: Quality;
+  out_of_service?: OutOfServiceEntry | null;
+}
+/**
+ * Who took a device out of service, when and why.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "OutOfServiceEntry".
+ */
+export interface OutOfServiceEntry {
+  by: string;
+  since: number;
+  reason: string;
 }
 /**
  * A relay output; ``on`` is the level read back from its pin, never a request.
@@ -173,6 +229,35 @@ export interface SystemStatsEntry {
   quality?: Quality;
 }
 /**
+ * One alarm; keyed ``"<gateway>/<source>/<condition>"``. ``source`` is a device or relay
+ * id, or ``gateway`` for the gateway's own ``offline`` and ``silent`` alarms (which every
+ * bridge derives alike, docs/mqtt-contract.md "Alarms").
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "AlarmEntry".
+ */
+export interface AlarmEntry {
+  gateway: string;
+  source: string;
+  condition: AlarmCondition;
+  priority: Priority;
+  active: boolean;
+  acked: boolean;
+  state: AlarmPhase;
+  since: number;
+  raised: number | null;
+  value: DeviceValue;
+  limit: number | null;
+  message: string | null;
+  acked_by: string | null;
+  acked_at: number | null;
+  shelved_until: number | null;
+  shelved_by: string | null;
+  shelve_reason: string | null;
+  suppressed: boolean;
+  ts: number;
+}
+/**
  * A ``*_update`` event: only what changed since ``prev``.
  *
  * A client applies it only when ``prev`` is the version it holds. The answers to
@@ -196,6 +281,9 @@ export interface Delta {
   gateways?: {
     [k: string]: GatewayEntry;
   };
+  alarms?: {
+    [k: string]: AlarmEntry;
+  };
 }
 /**
  * ``set_relay``'s argument (Socket.IO) and, less the ids, the HTTP body.
@@ -207,6 +295,32 @@ export interface SetRelayRequest {
   gateway: string;
   relay: string;
   on: boolean;
+}
+/**
+ * ``alarm_command``'s argument (Socket.IO) and ``POST /api/alarms/command``'s body.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "AlarmRequest".
+ */
+export interface AlarmRequest {
+  gateway: string;
+  source: string;
+  condition: AlarmCondition;
+  action: AlarmAction;
+  until?: number;
+  reason?: string;
+}
+/**
+ * ``set_service``'s argument and, less the ids, ``POST /api/devices/<gw>/<id>/service``.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "ServiceRequest".
+ */
+export interface ServiceRequest {
+  gateway: string;
+  device: string;
+  in_service: boolean;
+  reason?: string;
 }
 /**
  * A relay command's outcome: the ``set_relay`` ack and the HTTP answer.
