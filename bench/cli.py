@@ -23,6 +23,7 @@ from bench import alternatives as alt
 from bench import scenarios as sc
 from bench.config import BenchConfig, from_args, parser
 from bench.lab import Lab
+from bench.plant_screen import plant_screen
 from bench.report import ScenarioResult, Target, document, render, write
 from devtools.local_broker import LocalBroker, mosquitto_binary
 from devtools.stack import Stack
@@ -107,6 +108,8 @@ def run_all(cfg: BenchConfig, workdir: Path) -> tuple[list[ScenarioResult], floa
         for name, design in designs.items():
             if name in wanted:
                 done[name] = attempt(name, _alternative(run, broker, design, name))
+        if "plant_screen" in wanted:
+            done["plant_screen"] = attempt("plant_screen", lambda: _plant_screen(run, broker))
     if {"sensor_push", "ingest", "fan_out"} <= done.keys() and done.keys() & {"mqtt_ws", "seed"}:
         theirs = [done[n] for n in ("mqtt_ws", "seed") if n in done]
         clients = _compared_clients(cfg)
@@ -114,7 +117,8 @@ def run_all(cfg: BenchConfig, workdir: Path) -> tuple[list[ScenarioResult], floa
             done["sensor_push"], done["ingest"], done["fan_out"], theirs, clients
         )
     order = [n for n in ("raw_mqtt", "gateway_cpu", "sensor_push", "relay", "relay_under_load",
-                         "ingest", "fan_out", "polling", "mqtt_ws", "seed", "versus")
+                         "ingest", "fan_out", "polling", "mqtt_ws", "seed", "versus",
+                         "plant_screen")
              if n in done]  # fmt: skip
     return [done[n] for n in order], run.floor_ms
 
@@ -148,6 +152,20 @@ def _stack(run: sc.Run, broker: LocalBroker, name: str, bridge_env: dict[str, st
     stack = Stack(run.lab.workdir.parent / name, broker=broker, bridge_env=env)
     run.lab.token = stack.api_token
     return stack
+
+
+def _plant_screen(run: sc.Run, broker: LocalBroker) -> ScenarioResult:
+    cfg = run.config
+    return plant_screen(
+        run.lab.workdir.parent,
+        broker,
+        UNLIMITED,
+        cfg.plant_gateways,
+        cfg.plant_devices,
+        cfg.plant_relays,
+        cfg.plant_rate,
+        cfg.duration,
+    )
 
 
 def _shipped(

@@ -18,6 +18,7 @@ SCENARIOS: Final = (
     "polling",
     "mqtt_ws",
     "seed",
+    "plant_screen",
 )
 RESULTS_DIR: Final = Path(__file__).resolve().parent / "results"
 
@@ -45,6 +46,11 @@ class BenchConfig:
     gateway_rate: float = 50.0
     out_dir: Path = RESULTS_DIR
     profile: bool = False  # py-spy the bridge during each measured step
+    # plant_screen: a whole plant in Chromium (Trends 3)
+    plant_gateways: int = 100
+    plant_devices: int = 50
+    plant_relays: int = 10
+    plant_rate: float = 200.0
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -66,6 +72,10 @@ QUICK: Final = BenchConfig(
     poll_interval=1.0,
     pollers=2,
     poll_duration=3.0,
+    plant_gateways=5,
+    plant_devices=10,
+    plant_relays=2,
+    plant_rate=20.0,
 )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
-from flask import Flask, Response, send_from_directory
+from flask import Flask
 from flask_cors import CORS
 from flask_socketio import SocketIO
 from gevent.threadpool import ThreadPool
@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bridge.api.dashboard import serve_dashboard
 from bridge.api.routes import audit_refused_commands, json_http_error, make_api
 from bridge.control.alarm_commands import AlarmCommands
 from bridge.control.command_gate import CommandGate
@@ -363,18 +364,4 @@ def _smtp(settings: BridgeSettings) -> Smtp | None:
 
 
 def _serve_dashboard(app: Flask, settings: BridgeSettings) -> None:
-    dist = settings.web_dist.resolve()
-
-    @app.get("/")
-    def index() -> Response:
-        if not (dist / "index.html").is_file():
-            text = (
-                f"The dashboard is not built (no {dist}/index.html): run `make` in the "
-                "checkout, or set FACTORY_WEB_DIST to a web build.\n"
-            )
-            return Response(text, status=503, content_type="text/plain; charset=utf-8")
-        return send_from_directory(dist, "index.html")
-
-    @app.get("/<path:path>")
-    def asset(path: str) -> Response:
-        return send_from_directory(dist, path)
+    serve_dashboard(app, settings.web_dist)

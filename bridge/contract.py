@@ -63,6 +63,10 @@ class GatewayEntry(TypedDict):
     silent_since: float | None  # while silent: when anything last came from it (Unix time)
     silent_after: float | None  # its silence window, s; None: it declares no cadence
     interlocks: NotRequired[list[InterlockEntry]]  # from its meta
+    # The order its meta lists its devices and relays in (ids; empty before its meta): the
+    # dashboard shows them in this order, whichever message happened to arrive first.
+    device_order: list[str]
+    relay_order: list[str]
 
 
 class OutOfServiceEntry(TypedDict):

@@ -271,6 +271,8 @@ class Store:
             "interlocks": [{**r.model_dump(), "text": r.describe()} for r in meta.interlocks]
             if meta
             else [],
+            "device_order": [d.id for d in meta.devices] if meta else [],
+            "relay_order": [r.id for r in meta.relays] if meta else [],
         }
 
     def _heard(self, topic: object, payload: object, now: float) -> list[Delta]:

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { compareAlarms, countsByPriority, newlyRaised, sortedAlarms, worstAlarmOf } from './alarms';
+import {
+  compareAlarms,
+  countsByPriority,
+  limitsByDevice,
+  newlyRaised,
+  sortedAlarms,
+  worstAlarmOf,
+  worstAlarms,
+} from './alarms';
 import type { Alarm } from './types';
 
 function alarm(over: Partial<Alarm>): Alarm {
@@ -78,6 +86,11 @@ describe('marks and sound', () => {
     expect(worstAlarmOf(alarms, 'line1', 'temperature', 0)?.condition).toBe('hihi');
     expect(worstAlarmOf(alarms, 'line1', 'humidity', 0)).toBeNull();
     expect(worstAlarmOf({ s: alarm({ suppressed: true }) }, 'line1', 'temperature', 0)).toBeNull();
+    expect(worstAlarms(alarms, 0)).toEqual({
+      'line1/temperature': alarms.b,
+      'line1/pressure': alarms.c,
+    });
+    expect(worstAlarms({ s: alarm({ shelved_until: 10 }) }, 0)).toEqual({});
   });
 
   it('announces only new critical and high alarms', () => {
@@ -88,5 +101,26 @@ describe('marks and sound', () => {
       c: alarm({ priority: 'low' }),
     };
     expect(newlyRaised(before, after, 0, ['critical', 'high'])).toEqual(['b']);
+  });
+});
+
+describe('trend limits', () => {
+  it("lists each device's analog limits, lowest first, normal ones too", () => {
+    const alarms = {
+      a: alarm({ condition: 'hihi', limit: 90, active: false, state: 'normal' }),
+      b: alarm({ condition: 'lo', limit: 10 }),
+      c: alarm({ condition: 'hi', limit: 80 }),
+      d: alarm({ source: 'door', condition: 'state', limit: null }),
+      e: alarm({ source: 'gateway', condition: 'offline', limit: null }),
+      f: alarm({ gateway: 'line2', limit: 70 }),
+    };
+    expect(limitsByDevice(alarms)).toEqual({
+      'line1/temperature': [
+        { condition: 'lo', limit: 10 },
+        { condition: 'hi', limit: 80 },
+        { condition: 'hihi', limit: 90 },
+      ],
+      'line2/temperature': [{ condition: 'hi', limit: 70 }],
+    });
   });
 });

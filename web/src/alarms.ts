@@ -61,6 +61,21 @@ export function worstAlarmOf(
   return worst;
 }
 
+/**
+ * `worstAlarmOf` for every source at once, keyed `<gateway>/<source>`: one pass over the
+ * alarms, for a screen that marks thousands of devices.
+ */
+export function worstAlarms(alarms: Record<string, Alarm>, nowS: number): Record<string, Alarm> {
+  const out: Record<string, Alarm> = {};
+  for (const alarm of Object.values(alarms)) {
+    if (!alarm.active || alarm.suppressed || isShelved(alarm, nowS)) continue;
+    const key = `${alarm.gateway}/${alarm.source}`;
+    const worst = out[key];
+    if (worst === undefined || RANK[alarm.priority] < RANK[worst.priority]) out[key] = alarm;
+  }
+  return out;
+}
+
 /** The alarms newly owed since `before`: what the optional sound announces. */
 export function newlyRaised(
   before: Record<string, Alarm>,
@@ -75,4 +90,28 @@ export function newlyRaised(
       return old === undefined || !old.active || old.raised !== a.raised;
     })
     .map(([key]) => key);
+}
+
+/** An analog alarm limit of one device, as its trend draws it. */
+export interface DeviceLimit {
+  condition: Alarm['condition'];
+  limit: number;
+}
+
+/**
+ * Every device's analog alarm limits, keyed `<gateway>/<device>` like the plant's devices and
+ * ordered from the lowest limit up. The gateway publishes its alarms retained in every state
+ * (normal ones too), so the limits are known before any is crossed.
+ */
+export function limitsByDevice(alarms: Record<string, Alarm>): Record<string, DeviceLimit[]> {
+  const out: Record<string, DeviceLimit[]> = {};
+  for (const alarm of Object.values(alarms)) {
+    if (alarm.limit === null || alarm.source === 'gateway') continue;
+    const key = `${alarm.gateway}/${alarm.source}`;
+    const limits = out[key] ?? [];
+    limits.push({ condition: alarm.condition, limit: alarm.limit });
+    out[key] = limits;
+  }
+  for (const limits of Object.values(out)) limits.sort((a, b) => a.limit - b.limit);
+  return out;
 }

@@ -15,6 +15,7 @@ import {
   relayKey,
   resolveCommand,
 } from './plant';
+import { detailOf, ProblemError, problemOf } from './problems';
 import { type AllToSafeAnswer, normalizeAllToSafe } from './safeguards';
 import type {
   AlarmRequest,
@@ -61,6 +62,8 @@ export interface ClientDeps {
   /** The page's base URL; the API and Socket.IO are resolved relative to it. */
   baseUrl: string;
 }
+
+/** The bridge answered, but not with what was asked for. */
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const isFullState = (v: unknown): v is FullState =>
@@ -232,7 +235,7 @@ export class LiveClient {
       if (res.status === 401) this.loginRequired();
       return normalizeOutcome(await res.json().catch(() => null), res.status);
     } catch (err) {
-      return this.failure('not_connected', `bridge unreachable: ${String(err)}`);
+      return this.requestFailure(err);
     }
   }
 
@@ -259,18 +262,22 @@ export class LiveClient {
       if (res.status === 401) this.loginRequired();
       return normalizeOutcome(await res.json().catch(() => null), res.status);
     } catch (err) {
-      return this.failure('not_connected', `bridge unreachable: ${String(err)}`);
+      return this.requestFailure(err);
     }
   }
 
   /** A page of the operators' event log; `query` holds its filters (docs/api.md). */
   async eventLog(query: URLSearchParams): Promise<EventLogPage> {
-    const res = await this.request('GET', `api/event-log?${query.toString()}`);
+    let res: Response;
+    try {
+      res = await this.request('GET', `api/event-log?${query.toString()}`);
+    } catch (err) {
+      throw new ProblemError(problemOf(err));
+    }
     if (res.status === 401) this.loginRequired();
     const body: unknown = await res.json().catch(() => null);
     if (!res.ok || !isObject(body) || !Array.isArray(body.entries)) {
-      const detail = isObject(body) && typeof body.detail === 'string' ? body.detail : '';
-      throw new Error(`event log: HTTP ${res.status} ${detail}`.trim());
+      throw new ProblemError(`http_${res.status}`, detailOf(body));
     }
     return body as unknown as EventLogPage;
   }
@@ -282,6 +289,20 @@ export class LiveClient {
 
   dismissError(gateway: string, relay: string): void {
     this.updatePlant((p) => dismissError(p, relayKey(gateway, relay)));
+  }
+
+  /** A device's history (docs/api.md, "History"); a failure is a sentence for the operator. */
+  async history(path: string): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await this.request('GET', path);
+    } catch (err) {
+      throw new ProblemError(problemOf(err));
+    }
+    if (res.status === 401) this.loginRequired();
+    const body: unknown = await res.json().catch(() => null);
+    if (!res.ok) throw new ProblemError(`http_${res.status}`, detailOf(body));
+    return body;
   }
 
   // --------------------------------------------------------------- login
@@ -440,7 +461,7 @@ export class LiveClient {
   private async getJson(path: string): Promise<unknown> {
     const res = await this.request('GET', path);
     if (res.status === 401) this.loginRequired();
-    if (!res.ok) throw new Error(`GET ${path} answered HTTP ${res.status}`);
+    if (!res.ok) throw new ProblemError(`http_${res.status}`);
     return res.json();
   }
 
@@ -500,7 +521,9 @@ export class LiveClient {
       if (!this.receiveState(full)) throw new Error('GET api/state answered no valid state');
       this.update({ httpError: null });
     } catch (err) {
-      if (current()) this.update({ httpError: err instanceof Error ? err.message : String(err) });
+      if (!current()) return;
+      const problem = err instanceof ProblemError ? err.problem : problemOf(err);
+      this.update({ httpError: problem });
     }
   }
 
@@ -518,18 +541,24 @@ export class LiveClient {
       const body: unknown = await res.json().catch(() => null);
       return normalizeOutcome(body, res.status);
     } catch (err) {
-      if (err instanceof DOMException && err.name === 'TimeoutError') {
-        return this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`);
-      }
-      return this.failure('not_connected', `bridge unreachable: ${String(err)}`);
+      return this.requestFailure(err);
     }
+  }
+
+  /** A command request that got no answer: a timeout, or no bridge at all. */
+  private requestFailure(err: unknown): CommandOutcome {
+    if (problemOf(err) === 'timeout') {
+      return this.failure('timeout', `no answer from the bridge within ${this.seconds()} s`);
+    }
+    // "Failed to fetch" says nothing: the code's words (in the user's language) say more.
+    return this.failure('not_connected', null);
   }
 
   private seconds(): number {
     return this.config.commandTimeoutMs / 1000;
   }
 
-  private failure(error: CommandOutcome['error'], detail: string): CommandOutcome {
+  private failure(error: CommandOutcome['error'], detail: string | null): CommandOutcome {
     return { ok: false, id: null, on: null, error, detail };
   }
 

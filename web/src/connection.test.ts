@@ -75,9 +75,13 @@ describe('indicator', () => {
   it('is red in fallback and names why the bridge is unreachable', () => {
     const ok = indicator(en, 'fallback', 0, 1000, fresh, null);
     expect([ok.label, ok.tone, ok.age]).toEqual(['HTTP Fallback Mode', 'error', 'live']);
-    const down = indicator(en, 'fallback', 0, 30_000, fresh, 'GET api/state answered HTTP 502');
+    const down = indicator(en, 'fallback', 0, 30_000, fresh, 'http_502');
     expect(down.age).toBe('30 s old');
-    expect(down.detail).toContain('HTTP 502');
+    expect(down.detail).toBe('The bridge answered HTTP 502; the page keeps trying.');
+    // Nothing answers at all: a sentence, not the browser's "Failed to fetch".
+    expect(indicator(en, 'fallback', 0, 30_000, fresh, 'unreachable').detail).toBe(
+      'The bridge cannot be reached (the network or the bridge is down); the page keeps trying.',
+    );
   });
 
   it('has no age before the first data', () => {

@@ -2,6 +2,7 @@
 // machine: the live client feeds it socket and timer events and does what the mode asks.
 import { formatAge } from './format';
 import type { Formats } from './i18n';
+import { problemText } from './problems';
 
 export type Mode = 'connecting' | 'realtime' | 'reconnecting' | 'fallback';
 
@@ -92,10 +93,9 @@ export function indicator(
   const stale = ageMs === null || ageMs >= freshMs;
   let detail: string | null = null;
   if (mode === 'fallback') {
-    detail =
-      httpError === null
-        ? t('connection.retryingRealtime')
-        : t('connection.bridgeUnreachable', { error: httpError });
+    // The client names the problem (problems.ts); here it becomes a sentence saying what is
+    // wrong and what the page does about it, never the browser's "Failed to fetch".
+    detail = httpError === null ? t('connection.retryingRealtime') : problemText(f, httpError);
   }
   let age = ageMs === null ? t('connection.noDataYet') : formatAge(f, ageMs, freshMs);
   let detailTitle: string | null = null;

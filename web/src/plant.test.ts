@@ -51,6 +51,8 @@ const gatewayEntry = (fields: Partial<Gateway>): Gateway => ({
   status: 'online',
   silent_since: null,
   silent_after: 6,
+  device_order: ['temperature'],
+  relay_order: ['relay_1'],
   ...fields,
 });
 

@@ -35,6 +35,8 @@ const gateway: Gateway = {
   status: 'online',
   silent_since: null,
   silent_after: null,
+  device_order: [],
+  relay_order: [],
   interlocks: [
     rule('heater_needs_fan', 'requires', 'heater', 'fan'),
     rule('one_pump', 'excludes', 'pump_a', 'pump_b'),

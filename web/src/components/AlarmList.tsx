@@ -5,6 +5,7 @@ import { formatValue } from '../format';
 import { useFormats } from '../i18n';
 import type { Alarm, AlarmRequest, CommandOutcome } from '../types';
 import { PRIORITY_ICON } from './AlarmBanner';
+import { isErrorCode } from './RelaySwitch';
 
 const SHELF_MINUTES = [15, 60, 240, 480];
 
@@ -32,7 +33,17 @@ export function AlarmList({ alarms, client, nowMs, canHandle }: Props) {
   const [error, setError] = useState<string | null>(null);
   const report = (outcome: CommandOutcome) => {
     if (!outcome.ok)
-      setError(t('alarms.failed', { detail: outcome.detail ?? outcome.error ?? '?' }));
+      // As on a relay switch: a code we know reads better in the user's language.
+      setError(
+        t('alarms.failed', {
+          detail:
+            outcome.error !== null &&
+            isErrorCode(outcome.error) &&
+            (outcome.detail === null || f.language !== 'en')
+              ? t(`relay.errors.${outcome.error}`)
+              : (outcome.detail ?? outcome.error ?? '?'),
+        }),
+      );
   };
   const send = async (req: AlarmRequest) => {
     setError(null);

@@ -12,9 +12,9 @@ import { AlarmList } from './AlarmList';
 import { AllToSafeButton } from './AllToSafeButton';
 import { ConnectionIndicator } from './ConnectionIndicator';
 import { EventLogView } from './EventLogView';
-import { GatewayPanel } from './GatewayPanel';
 import { LocaleSwitch } from './LocaleSwitch';
 import { LoginForm } from './LoginForm';
+import { PlantScreen } from './PlantScreen';
 import { StatsPanel } from './StatsPanel';
 
 const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -51,6 +51,11 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
   );
   const canSwitch = maySwitch(auth);
   const ids = gatewayIds(plant);
+  // Not reachable: the bridge's own figures are the last it sent, like a silent gateway's.
+  const bridgeUnreachable =
+    snap.mode === 'connecting' ||
+    snap.mode === 'reconnecting' ||
+    (snap.mode === 'fallback' && snap.httpError !== null);
   return (
     <>
       <header className="topbar">
@@ -110,7 +115,12 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
         </main>
       )}
       {mayRead(auth) && view === 'plant' && (
-        <main className="plant" data-stale={ind.stale} aria-busy={plant.version === null}>
+        <main
+          className="plant"
+          aria-label={t('plant.region')}
+          data-stale={ind.stale}
+          aria-busy={plant.version === null}
+        >
           {plant.version === null && (
             <p className="placeholder" data-testid="placeholder">
               {t('app.waitingForState')}
@@ -121,23 +131,21 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
               {t('app.noGateway')}
             </p>
           )}
-          {ids.map((id) => (
-            <GatewayPanel
-              key={id}
-              id={id}
+          {ids.length > 0 && (
+            <PlantScreen
               plant={plant}
               client={client}
               config={config}
               nowMs={now}
               canSwitch={canSwitch}
             />
-          ))}
+          )}
           {plant.systemStats.bridge !== undefined && (
             <StatsPanel
               id="bridge"
               title={t('app.bridge')}
               stats={plant.systemStats.bridge}
-              stale={false}
+              stale={bridgeUnreachable}
               nowMs={now}
             />
           )}

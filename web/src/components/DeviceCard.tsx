@@ -1,3 +1,4 @@
+import { useAnimateChange } from '../animateChange';
 import { formatAge, formatValue } from '../format';
 import { useFormats } from '../i18n';
 import type { CardState } from '../plant';
@@ -11,6 +12,7 @@ interface Props {
   history: HistoryPoint[];
   nowMs: number;
   freshMs: number;
+  onOpen: () => void;
   /** Its most urgent active alarm, if any: marked with the priority's shape and words. */
   alarm?: Alarm | null;
   /** Given to operators: take the device out of service (with a reason) or back. */
@@ -23,9 +25,19 @@ const STATE_TEXT = {
   bad: 'device.sensorError',
 } as const satisfies Record<CardState['state'], string | null>;
 
-export function DeviceCard({ device, card, history, nowMs, freshMs, alarm, onService }: Props) {
+export function DeviceCard({
+  device,
+  card,
+  history,
+  nowMs,
+  freshMs,
+  onOpen,
+  alarm,
+  onService,
+}: Props) {
   const f = useFormats();
   const name = device.name ?? device.id;
+  const valueRef = useAnimateChange<HTMLSpanElement>(device.value);
   const noteKey =
     card.gateway === 'online' ? STATE_TEXT[card.state] : (`gateway.note.${card.gateway}` as const);
   const note = noteKey === null ? '' : f.t(noteKey);
@@ -41,7 +53,16 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, alarm, onSer
       {/* <bdi>: a Latin name in a Persian card keeps its shape, starts at the card's start and
           is cut at its own end. */}
       <h3 className="card-title" title={name}>
-        <bdi>{name}</bdi>
+        {/* The whole card is the target (the button's ::after covers it); the name says what. */}
+        <button
+          type="button"
+          className="card-open"
+          onClick={onOpen}
+          aria-label={f.t('trend.open', { name })}
+          data-testid="open-trend"
+        >
+          <bdi>{name}</bdi>
+        </button>
       </h3>
       {device.out_of_service && (
         <p
@@ -69,6 +90,7 @@ export function DeviceCard({ device, card, history, nowMs, freshMs, alarm, onSer
         <span
           className="value"
           data-testid="value"
+          ref={valueRef}
           title={
             device.ts === null ? undefined : f.t('device.readAt', { at: f.dateTime(device.ts) })
           }

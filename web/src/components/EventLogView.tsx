@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { EventLogPage, LiveClient } from '../client';
 import { useFormats } from '../i18n';
+import { ProblemError, problemText } from '../problems';
 
 const KINDS = ['alarm', 'command', 'gateway', 'bridge'] as const;
 const COLUMNS = ['time', 'kind', 'gateway', 'what', 'who'] as const;
@@ -28,7 +29,8 @@ export function EventLogView({ client, gateways }: Props) {
   const [since, setSince] = useState('');
   const [until, setUntil] = useState('');
   const [page, setPage] = useState<EventLogPage | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  // What went wrong with the last read, worded when drawn (in the user's language).
+  const [error, setError] = useState<unknown>(null);
   const query = new URLSearchParams();
   if (gateway) query.set('gateway', gateway);
   if (kind) query.set('kind', kind);
@@ -49,7 +51,7 @@ export function EventLogView({ client, gateways }: Props) {
             setError(null);
           }
         })
-        .catch((err: unknown) => live && setError(String(err)));
+        .catch((err: unknown) => live && setError(err ?? 'error'));
     void load();
     const timer = setInterval(load, REFRESH_MS);
     return () => {
@@ -103,7 +105,9 @@ export function EventLogView({ client, gateways }: Props) {
       </form>
       {error !== null && (
         <p className="alarm-error" role="alert">
-          {error}
+          {error instanceof ProblemError
+            ? problemText(f, error.problem, error.detail)
+            : problemText(f, 'unreachable', String(error))}
         </p>
       )}
       {page !== null && page.entries.length === 0 && <p className="muted">{t('events.empty')}</p>}

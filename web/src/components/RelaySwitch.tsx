@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import type { ErrorCode } from '../generated/contract';
 import { useFormats } from '../i18n';
 import type { CommandError, SwitchState } from '../plant';
@@ -39,12 +40,14 @@ const ERROR_CODES = {
   rate_limited: true,
 } as const satisfies Record<ErrorCode, true>;
 
-const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
 
 export function RelaySwitch(props: Props) {
   const { relay, state, error, requested, gateway, canSwitch, held, onToggle, onDismiss } = props;
   const f = useFormats();
   const { t } = f;
+  // A viewer's click is answered with the reason, never silently ignored.
+  const [explained, setExplained] = useState(false);
   const gatewayOnline = gateway === 'online';
   const id = `relay-${relay.gateway}-${relay.id}`;
   const name = relay.name ?? relay.id;
@@ -69,7 +72,7 @@ export function RelaySwitch(props: Props) {
         : (error.detail ?? error.code);
   return (
     <div className={`relay relay-${state}${stale ? ' relay-stale' : ''}`} data-testid={id}>
-      <span className="relay-name" id={`${id}-name`}>
+      <span className="relay-name" id={`${id}-name`} title={name}>
         <bdi>{name}</bdi>
       </span>
       <button
@@ -83,8 +86,10 @@ export function RelaySwitch(props: Props) {
         aria-busy={busy}
         data-state={state}
         data-on={on}
+        title={canSwitch ? undefined : t('relay.whyNot')}
         onClick={() => {
           if (!disabled) onToggle(!on);
+          else if (!canSwitch) setExplained(true);
         }}
       >
         <span className="switch-knob" aria-hidden="true" />
@@ -92,6 +97,11 @@ export function RelaySwitch(props: Props) {
       <span className="relay-status" id={`${id}-status`} data-testid="relay-status">
         {status}
       </span>
+      {explained && !canSwitch && (
+        <p className="relay-why" role="status" data-testid="relay-why">
+          {t('relay.whyNot')}
+        </p>
+      )}
       {error !== undefined && (
         <p className="relay-failure" role="alert" data-testid="relay-error">
           <span title={error.detail ?? undefined}>{t('relay.failed', { reason })}</span>

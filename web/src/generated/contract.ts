@@ -168,6 +168,8 @@ export interface GatewayEntry {
   silent_since: number | null;
   silent_after: number | null;
   interlocks?: InterlockEntry[];
+  device_order: string[];
+  relay_order: string[];
 }
 /**
  * One interlock the gateway enforces (from its meta; docs/mqtt-contract.md).
