@@ -311,10 +311,10 @@ class _Connection:
             if self._received == before and not (tls is not None and tls.pending() > 0):
                 break
             if len(self._batch) >= BATCH:
+                # No yield to the flusher here: one per batch of 100 made every client's pushes
+                # 4x as many at 10,000 msg/s and pushes fell seconds behind (docs/benchmarks.md,
+                # session of 2026-12-01). A result may wait behind one wake-up's samples.
                 self._hand_over()
-                # Let the flusher push this batch and the control connection read (a command's
-                # result must not wait behind up to MAX_PACKETS_PER_WAKEUP samples).
-                gevent.sleep(0)
         self._hand_over()
 
     def _hand_over(self) -> None:
