@@ -90,7 +90,9 @@ def make_api(
             200:
               description: >-
                 {"version", "events": [{"event", "data"}]}, or {"version", "resync": true}
-                when the bridge no longer holds what came after ``since``
+                when the bridge no longer holds what came after ``since``, or ``since`` is
+                not a version this bridge process issued (another bridge's, or from
+                before a restart)
               content:
                 application/json:
                   schema: {$ref: "#/components/schemas/Events"}
