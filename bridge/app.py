@@ -41,7 +41,7 @@ from bridge.state import event_log as events
 from bridge.state.history_store import DB_NAME, HistoryStore, default_tiers, sample_of
 from bridge.state.silence import SilenceWatch
 from bridge.state.sparklines import History
-from bridge.state.store import Delta, Entry, Store, key
+from bridge.state.store import Delta, Entry, Store, first_version_for, key
 from factory_core.contract import (
     AlarmResultTopic,
     AllToSafeResultTopic,
@@ -188,7 +188,9 @@ def create_app(
 ) -> Bridge:
     metrics = Metrics()
     store = Store(
-        History(settings.history_window_s, settings.history_points), settings.event_buffer
+        History(settings.history_window_s, settings.history_points),
+        settings.event_buffer,
+        first_version=first_version_for(time.time_ns()),  # the real start, never a test's clock
     )
     link = mqtt or MqttLink(
         settings.broker,

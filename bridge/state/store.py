@@ -4,6 +4,16 @@ Every change the store applies raises ``version`` by one and yields a ``Delta`` 
 what changed. The last deltas are kept in a bounded ring so that a polling client can ask
 for what it missed (``events_since``) or learn that it must fetch the full state again.
 Entries are replaced, never mutated, so a snapshot may share them safely.
+
+Versions are per bridge process, and a version one process issued must never be taken for
+one of another's (docs/api.md, "Versions"): a client that moves to another bridge, or
+outlives a restart, would apply deltas that do not follow from what it holds. So a store
+does not count from 0 but from ``first_version_for`` the time its process started, in
+microseconds: a restarted bridge starts above every version its predecessor issued (unless
+that one made more than a million changes a second, or the clock was set back), and two
+bridges' counters are as far apart as their starts. ``events_since`` answers only versions
+this store issued itself, from ``first_version`` on, as a continuation; anything else is a
+resync. Versions stay below 2**53, exact as JavaScript numbers.
 """
 
 from __future__ import annotations
@@ -42,6 +52,8 @@ from factory_core.contract import (
 )
 
 Entry: TypeAlias = dict[str, Any]
+# The largest integer a JavaScript number holds exactly: the dashboard compares versions.
+MAX_VERSION: Final = 2**53 - 1
 BRIDGE_KEY: Final = "bridge"
 # Ids a gateway publishes without listing them in its meta are shown (a field device may be
 # sloppy), but only this many per gateway: memory must not grow with a device's mistakes.
@@ -63,6 +75,12 @@ class Delta:
         return {"prev": self.prev, "version": self.version, FIELD[self.event]: self.items}
 
 
+def first_version_for(started_ns: int) -> int:
+    """The first version of a bridge process that started at this Unix time (ns): its start
+    in microseconds, so that no other process's versions are near its own (module doc)."""
+    return started_ns // 1_000
+
+
 def key(gateway: str, item: str) -> str:
     return f"{gateway}/{item}"
 
@@ -72,8 +90,15 @@ def alarm_key(gateway: str, source: str, condition: str) -> str:
 
 
 class Store:
-    def __init__(self, history: History | None = None, event_buffer: int = 1000) -> None:
-        self.version = 0
+    def __init__(
+        self, history: History | None = None, event_buffer: int = 1000, *, first_version: int
+    ) -> None:
+        """``first_version``: the version of the empty state, ``first_version_for`` the
+        process's start (any number from 0 to ``MAX_VERSION`` for a test)."""
+        if not 0 <= first_version <= MAX_VERSION:
+            raise ValueError(f"first_version must be from 0 to 2**53 - 1, got {first_version}")
+        self.first_version = first_version
+        self.version = first_version
         self.gateways: dict[str, Entry] = {}
         self.devices: dict[str, Entry] = {}
         self.relays: dict[str, Entry] = {}
@@ -118,9 +143,13 @@ class Store:
         return {"version": self.version, field: dict(getattr(self, field))}
 
     def events_since(self, since: int) -> list[Delta] | None:
-        """The deltas after version ``since``, or None when they are no longer all known."""
+        """The deltas after version ``since``, or None (resync) when they are no longer all
+        known, or ``since`` is no version this store issued (another process's)."""
         if since == self.version:
             return []
+        # Every version from first_version to version was issued here, each by one delta:
+        # the ring's first ``prev`` is first_version or later, so another process's version
+        # below ours is refused by the same test as one too old to be remembered.
         if since > self.version or not self._ring or self._ring[0].prev > since:
             return None
         return [d for d in self._ring if d.version > since]
