@@ -16,7 +16,7 @@ SOAK_SECONDS ?= 600
 all: setup
 
 setup: setup-demo
-	@bash devtools/system-deps.sh chromium nginx
+	@bash devtools/system-deps.sh chromium nginx erlang-base
 
 setup-demo: $(STAMP) web/dist/index.html
 	@bash devtools/system-deps.sh mosquitto
