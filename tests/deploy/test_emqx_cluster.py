@@ -24,11 +24,21 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from factory_broker.cli import main
 from factory_broker.emqx import render_emqx_acl
 from factory_broker.provision import load_plant, read_secrets
-from factory_core.broker_admin import logins, password_env_var, render_acl
+from factory_core.broker_admin import (
+    Plant,
+    RelayRef,
+    Role,
+    User,
+    logins,
+    password_env_var,
+    render_acl,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "mosquitto" / "plant.example.toml"
@@ -89,7 +99,8 @@ def mosquitto_rights(acl: str) -> set[tuple[str, str, str]]:
 
 
 def test_erlang_reads_the_emqx_acl_as_exactly_the_mosquitto_rights(tmp_path: Path) -> None:
-    plant = load_plant(EXAMPLE)
+    # Every role: the example's gateways, bridge, reader and writer, and an admin.
+    plant = load_plant(EXAMPLE).with_users(User("ops", Role.ADMIN))
     acl = tmp_path / "acl.conf"
     acl.write_text(render_emqx_acl(plant))
 
@@ -108,6 +119,45 @@ def test_erlang_reads_the_emqx_acl_as_exactly_the_mosquitto_rights(tmp_path: Pat
         ("subscribe", "factory/+/devices/+/state"),
         ("subscribe", "factory/+/system"),
     }
+
+
+def emqx_rights(acl: str) -> set[tuple[str, str, str]]:
+    """(login, action, filter) of every allow rule, read with a regular expression."""
+    pattern = r'\{allow, \{username, "([^"]+)"\}, (\w+), \["([^"]+)"\]\}\.'
+    return {(m[1], m[2], m[3]) for m in re.finditer(pattern, acl)}
+
+
+_ids = st.from_regex(r"[a-z0-9_-]{1,12}", fullmatch=True)
+
+
+@st.composite
+def plants(draw: st.DrawFn) -> Plant:
+    gateways = draw(st.lists(_ids, min_size=1, max_size=4, unique=True))
+    names = draw(
+        st.lists(_ids, max_size=5, unique=True).filter(lambda n: not set(n) & set(gateways))
+    )
+    users = [User(g, Role.GATEWAY) for g in gateways]
+    for name in names:
+        role = draw(st.sampled_from([Role.BRIDGE, Role.READER, Role.WRITER, Role.ADMIN]))
+        relays = (
+            (RelayRef(draw(st.sampled_from(gateways)), draw(_ids)),) if role is Role.WRITER else ()
+        )
+        users.append(User(name, role, relays))
+    prefix = draw(st.sampled_from(["factory", "plant-a/factory", "x"]))
+    ha = draw(st.sampled_from(["homeassistant", ""]))
+    return Plant(prefix, tuple(users), ha)
+
+
+@settings(max_examples=100, deadline=None)
+@given(plant=plants())
+def test_any_plant_gets_the_same_rights_on_emqx_as_on_mosquitto(plant: Plant) -> None:
+    try:
+        Plant.with_users(plant)  # validates, as a plant description would be
+    except ValueError:
+        return  # e.g. a name clashing with a samples login: refused before any rendering
+    acl = render_emqx_acl(plant)
+    assert emqx_rights(acl) == mosquitto_rights(render_acl(plant))
+    assert acl.rstrip().endswith("{deny, all}.")
 
 
 def test_the_erlang_check_catches_a_broken_acl(tmp_path: Path) -> None:
