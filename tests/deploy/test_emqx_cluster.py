@@ -27,6 +27,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bridge.settings import BridgeSettings
 from factory_broker.cli import main
 from factory_broker.emqx import render_emqx_acl
 from factory_broker.provision import load_plant, read_secrets
@@ -39,6 +40,8 @@ from factory_core.broker_admin import (
     password_env_var,
     render_acl,
 )
+from factory_core.settings import CommonSettings
+from gateway.config import GatewayConfig
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "mosquitto" / "plant.example.toml"
@@ -270,3 +273,32 @@ def test_the_cluster_config_keeps_the_brokers_safeguards() -> None:
         "storage_type = disc",
     ):
         assert setting in conf
+
+
+def _env_names(model: type[object]) -> set[str]:
+    prefix = getattr(model, "model_config", {}).get("env_prefix", "")
+    return {f"{prefix}{name}".upper() for name in getattr(model, "model_fields", {})}
+
+
+@pytest.mark.parametrize(
+    ("service", "known"),
+    [
+        (
+            "gateway",
+            _env_names(GatewayConfig) | _env_names(CommonSettings) | {"FACTORY_LOG_FORMAT"},
+        ),
+        ("bridge-a", _env_names(BridgeSettings)),
+        ("bridge-b", _env_names(BridgeSettings)),
+    ],
+)
+def test_every_cluster_service_setting_is_one_its_program_reads(
+    service: str, known: set[str]
+) -> None:
+    services = compose_cluster()["services"]
+    assert isinstance(services, dict)
+    unknown = set(services[service]["environment"]) - known
+    assert not unknown, f"{service} does not read {sorted(unknown)}"
+    # It starts once the node it uses answers.
+    (node,) = services[service]["depends_on"]
+    assert services[service]["depends_on"][node]["condition"] == "service_healthy"
+    assert "healthcheck" in services[node]
