@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from factory_broker.emqx import add_emqx_command, run_emqx_command
 from factory_broker.provision import load_plant, render
 from factory_core.broker_admin import PlantError, password_env_var, render_acl
 
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--secrets", type=Path, help="env file holding generated passwords (0600)")
     c = sub.add_parser("check", help="validate a plant description and print its ACL")
     c.add_argument("--plant", type=Path, required=True)
+    add_emqx_command(sub)
     return p
 
 
@@ -44,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             print(render_acl(plant), end="")
             return 0
+        if args.command == "emqx":
+            return run_emqx_command(plant, args.out, args.secrets)
         done = render(plant, args.out, os.environ, args.secrets)
     except PlantError as exc:
         print(f"factory-broker: {exc}", file=sys.stderr)
