@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_history_store import TEMP, T0, Clock, open_store
+from test_history_store import T0, TEMP, Clock, open_store
 
 from bridge.state.history_store import DB_NAME, HistoryStore, Sample, late_samples_of
 from factory_core.contract import Topics, decode

@@ -29,7 +29,8 @@ class BufferMachine(RuleBasedStateMachine):
     def take(self, sizes: list[int], gap: float) -> None:
         self.now += gap
         ids = self.buffer.new_ids(len(sizes))
-        dropped = self.buffer.add([Entry(i, self.now, n) for i, n in zip(ids, sizes)], self.now)
+        entries = [Entry(i, self.now, n) for i, n in zip(ids, sizes, strict=True)]
+        dropped = self.buffer.add(entries, self.now)
         assert dropped == sorted(dropped)
         self.taken += ids
         self.dropped.update(dropped)
@@ -80,7 +81,8 @@ class BufferMachine(RuleBasedStateMachine):
     @invariant()
     def every_sample_is_kept_acknowledged_or_counted_as_dropped(self) -> None:
         assert self.buffer.dropped == len(self.dropped)
-        assert len(self.taken) == len(self.buffer) + len(self.acked) + len(self.dropped - self.acked)
+        gone = len(self.acked) + len(self.dropped - self.acked)
+        assert len(self.taken) == len(self.buffer) + gone
 
 
 TestBufferMachine = BufferMachine.TestCase
