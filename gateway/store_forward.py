@@ -62,17 +62,22 @@ class StoreAndForward:
         self._db: sqlite3.Connection | None = None
         self._in_flight: tuple[paho.MQTTMessageInfo, float] | None = None
         self._may_forward = False
+        self._usable = settings.enabled  # off, or its file could not be opened
         link.on_down(self._link_down)
 
     # --------------------------------------------------------------- component
 
     def start(self) -> None:
+        if not self._usable:
+            return
         self.worker.start()
         self.worker.run_sync(self._open)
         self.worker.call_every(self.settings.batch_interval_s, self._tick)
 
     def stop(self) -> None:
         """What is still in memory goes to disk; what is in flight stays there (sent again)."""
+        if not self.settings.enabled:
+            return
         self.worker.run_sync(self._close)
         self.worker.stop()
 
@@ -82,10 +87,11 @@ class StoreAndForward:
         """Sampling's publish: live when the link takes it; a device sample is kept if not."""
         payload = out.payload
         if self.link.publish(out) is not None:
-            if isinstance(payload, DeviceState):
+            # Only while something is kept (a dict's truth is atomic): no cost otherwise.
+            if self._newest_buffered and isinstance(payload, DeviceState):
                 self._published_live(out.topic, payload)
             return
-        if not isinstance(payload, DeviceState) or not self.settings.enabled:
+        if not isinstance(payload, DeviceState) or not self._usable:
             return  # host stats are superseded by the next ones: nothing to keep
         device = self._device(out.topic)
         if device is None:
@@ -120,6 +126,18 @@ class StoreAndForward:
     # -------------------------------------------------------------- the worker
 
     def _open(self) -> None:
+        try:
+            self._open_file()
+        except (sqlite3.Error, OSError) as exc:
+            # The relays and the live link matter more than a backlog: run on, without it.
+            self._usable = False
+            log.error(
+                "store and forward off: %s cannot be used (%s); move it away to start a new buffer",
+                self.path,
+                exc,
+            )
+
+    def _open_file(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
@@ -222,6 +240,8 @@ class StoreAndForward:
         if not self.buffer:
             with self._lock:
                 self._republished.clear()
+                if not self._pending:
+                    self._newest_buffered.clear()
             log.info("every buffered sample forwarded")
 
     def _forward_next(self) -> None:
