@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import socket
 import threading
 import time
@@ -53,8 +54,10 @@ class LiveView:
             return list(self.shown)
 
 
-def history(rig: Rig, start: float, end: float) -> list[float]:
-    """The per-second points the history API serves for the device over the range."""
+def history(rig: Rig, start: int, end: int) -> list[float]:
+    """The per-second points the history API serves for the device over the range (whole
+    seconds: the stored per-second buckets are, and a range starting elsewhere is served in
+    buckets of its own origin, each labelled up to a second before its readings)."""
     answer = rig.stack.api(f"/api/devices/{GW}/{DEVICE}/history?from={start}&to={end}&step=1")
     return [point[0] for point in answer["points"]]
 
@@ -62,13 +65,16 @@ def history(rig: Rig, start: float, end: float) -> list[float]:
 def history_before_cut(rig: Rig, seconds: float) -> None:
     """Wait until the history holds the last ``seconds`` of live readings."""
     wait_for(
-        lambda: len(history(rig, time.time() - seconds, time.time())) >= seconds - 1,
+        lambda: (
+            len(history(rig, math.floor(time.time() - seconds), math.floor(time.time())))
+            >= seconds - 1
+        ),
         seconds + SLOW_BOX_S,
         "live readings in the history before the cut",
     )
 
 
-def largest_gap(points: list[float], start: float, end: float) -> float:
+def largest_gap(points: list[float], start: int, end: int) -> float:
     edges = [start, *points, end]
     return max(b - a for a, b in itertools.pairwise(edges))
 
@@ -108,7 +114,7 @@ def test_a_30_s_cut_leaves_no_gap_in_history_and_the_live_view_never_goes_back(
         rig.gw_link.pass_()
         back = time.time()
         wait_for(lambda: late_batches(probe), 15 + SLOW_BOX_S, "late samples forwarded")
-        start, end = cut - 5, back
+        start, end = math.floor(cut) - 5, math.floor(back)
         covered = wait_for(
             lambda: largest_gap(history(rig, start, end), start, end) <= 2.0,
             15 + SLOW_BOX_S,
@@ -181,8 +187,9 @@ def test_a_gateway_restarted_during_the_outage_forwards_what_it_kept(
         )
     kept = [s["ts"] for b in late_batches(probe) for s in b["samples"] if s["ts"] < restarted]
     assert min(kept) < cut + 2, f"the first samples of the outage are missing: {kept[:3]}"
+    start, end = math.floor(cut) - 3, math.floor(stopping)
     wait_for(
-        lambda: largest_gap(history(rig, cut - 3, stopping), cut - 3, stopping) <= 2.0,
+        lambda: largest_gap(history(rig, start, end), start, end) <= 2.0,
         15 + SLOW_BOX_S,
         "the history has the outage before the restart",
     )
