@@ -38,7 +38,13 @@ from bridge.security.ratelimit import RateLimiter
 from bridge.security.sessions import Sessions
 from bridge.settings import BridgeSettings
 from bridge.state import event_log as events
-from bridge.state.history_store import DB_NAME, HistoryStore, default_tiers, sample_of
+from bridge.state.history_store import (
+    DB_NAME,
+    HistoryStore,
+    default_tiers,
+    late_samples_of,
+    sample_of,
+)
 from bridge.state.silence import SilenceWatch
 from bridge.state.sparklines import History
 from bridge.state.store import Delta, Entry, Store, first_version_for, key
@@ -46,6 +52,7 @@ from factory_core.contract import (
     AlarmResultTopic,
     AllToSafeResultTopic,
     CommandResult,
+    LateSamplesTopic,
     Message,
     RelayResultTopic,
 )
@@ -118,6 +125,10 @@ class Bridge:
         results: list[CommandResult] = []
         alarm_results: list[CommandResult] = []
         for message in messages:
+            if isinstance(message.topic, LateSamplesTopic):
+                # Kept by the gateway through an outage: history only, never the live view.
+                self._record_late(message)
+                continue
             # Results too: they change no state, but prove their gateway alive.
             applied = self.store.apply(message, now)
             if isinstance(message.topic, RelayResultTopic | AllToSafeResultTopic):
@@ -138,6 +149,11 @@ class Bridge:
             self.commands.resolve(result)
         for result in alarm_results:
             self.alarm_commands.resolve(result)
+
+    def _record_late(self, message: Message) -> None:
+        known = self.store.knows_device
+        samples = [s for s in late_samples_of(message) if known(s[0][1], s[0][2])]
+        self.history.record_late(samples)
 
     def on_broker_lost(self) -> None:
         self.publish(self.store.broker_lost(self.clock()))

@@ -352,6 +352,37 @@ class OutOfService(ContractModel):
     reason: Reason
 
 
+# A batch of late samples stays well under MAX_PAYLOAD_BYTES: ~110 bytes a sample at most.
+MAX_LATE_BATCH: Final = 500
+
+
+class LateSample(ContractModel):
+    """One reading taken while the gateway could not reach its broker."""
+
+    device: Identifier
+    ts: Timestamp
+    value: StrictBool | Number | None = Field(description="null when quality is bad")
+    quality: Quality = "good"
+
+
+class LateSamples(ContractModel):
+    """Readings a gateway kept while its broker was unreachable, published once the link is
+    back on ``<prefix>/<gw>/late_samples`` (QoS 1, never retained): they belong in history,
+    never on the live view. At least once: a batch may come again (same ``seq``), and readers
+    store each ``(device, ts)`` once."""
+
+    seq: Annotated[int, Field(ge=0)] = Field(
+        description="the buffer's number of the batch's first sample: grows across batches and "
+        "gateway restarts; a repeated seq is a redelivery"
+    )
+    samples: list[LateSample] = Field(min_length=1, max_length=MAX_LATE_BATCH)
+    dropped: Annotated[int, Field(ge=0)] = Field(
+        default=0,
+        description="samples the gateway's buffer has dropped (oldest first, over its limits) "
+        "over its life: a reader knows the history has holes",
+    )
+
+
 PAYLOAD_MODELS: Final[dict[str, type[ContractModel]]] = {
     "meta": GatewayMeta,
     "device_state": DeviceState,
@@ -366,6 +397,7 @@ PAYLOAD_MODELS: Final[dict[str, type[ContractModel]]] = {
     "alarm_result": CommandResult,
     "gateway_alarm_ack": GatewayAlarmAck,
     "out_of_service": OutOfService,
+    "late_samples": LateSamples,
 }
 
 
@@ -466,6 +498,11 @@ class ServiceTopic:
 
 
 @dataclass(frozen=True, slots=True)
+class LateSamplesTopic:
+    gateway: str
+
+
+@dataclass(frozen=True, slots=True)
 class RebirthTopic:
     pass
 
@@ -486,6 +523,7 @@ Topic: TypeAlias = (
     | AlarmResultTopic
     | GatewayAlarmAckTopic
     | ServiceTopic
+    | LateSamplesTopic
     | RebirthTopic
 )
 
@@ -558,6 +596,10 @@ class Topics:
     def service(self, gateway: str, device: str) -> str:
         return self._gw(gateway, "service", device)
 
+    def late_samples(self, gateway: str) -> str:
+        """Samples kept through an outage (history only; QoS 1, never retained)."""
+        return self._gw(gateway, "late_samples")
+
     def rebirth(self) -> str:
         return f"{self.prefix}/rebirth"
 
@@ -593,6 +635,8 @@ class Topics:
                 return self.gateway_alarm_ack(gw, condition)
             case ServiceTopic(gw, dev):
                 return self.service(gw, dev)
+            case LateSamplesTopic(gw):
+                return self.late_samples(gw)
             case RebirthTopic():
                 return self.rebirth()
         raise AssertionError(topic)  # pragma: no cover
@@ -614,6 +658,7 @@ class Topics:
             f"{p}/+/alarms/+/+/result",
             f"{p}/+/gateway_alarms/+/ack",
             f"{p}/+/service/+",
+            f"{p}/+/late_samples",
         ]
 
     def sample_filters(self) -> list[str]:
@@ -686,6 +731,8 @@ class Topics:
                 return SystemTopic(gw)
             case ["all_to_safe"]:
                 return AllToSafeTopic(gw)
+            case ["late_samples"]:
+                return LateSamplesTopic(gw)
             case ["all_to_safe", "result"]:
                 return AllToSafeResultTopic(gw)
             case ["devices", dev, "state"]:
@@ -745,6 +792,7 @@ Payload: TypeAlias = (
     | AlarmCommand
     | GatewayAlarmAck
     | OutOfService
+    | LateSamples
     | None
 )
 
@@ -772,6 +820,7 @@ _PAYLOAD_FOR_TOPIC: Final[dict[type, type[ContractModel]]] = {
     AlarmResultTopic: CommandResult,
     GatewayAlarmAckTopic: GatewayAlarmAck,
     ServiceTopic: OutOfService,
+    LateSamplesTopic: LateSamples,
 }
 
 

@@ -101,8 +101,9 @@ def test_each_role_gets_exactly_its_topics() -> None:
             "alarms/+/+/result",
             "gateway_alarms/+/ack",
             "service/+",
+            "late_samples",
         )
-    ]  # fmt: skip  (a plant system reads the alarms as every bridge does)
+    ]  # fmt: skip  (a plant system reads the alarms and late samples as every bridge does)
     assert acl["historian"] == telemetry
     assert acl["scada"] == [*telemetry, f"write {p}/line1/relays/relay_1/set"]
     assert all(not rule.startswith(("write", "readwrite")) for rule in acl["historian"])
