@@ -36,7 +36,7 @@ from bridge.security.principals import CSRF_HEADER, Auth, origin_allowed
 from bridge.security.private_files import ensure_private_dir, secret_file
 from bridge.security.ratelimit import RateLimiter
 from bridge.security.sessions import Sessions
-from bridge.settings import BridgeSettings
+from bridge.settings import BridgeSettings, edges_behind
 from bridge.state import event_log as events
 from bridge.state.history_store import DB_NAME, HistoryStore, default_tiers, sample_of
 from bridge.state.silence import SilenceWatch
@@ -132,6 +132,9 @@ class Bridge:
             deltas += applied
         self.metrics.deltas.inc(len(deltas))
         self.publish(deltas)
+        if self.store.take_rebirth_request():
+            # An edge's link is back: its gateways' state converges through a rebirth.
+            self.mqtt.publish_rebirth()
         # After the pushes are queued: the state that confirms a command reaches every
         # client before the sender's acknowledgement is sent.
         for result in results:
@@ -188,7 +191,9 @@ def create_app(
 ) -> Bridge:
     metrics = Metrics()
     store = Store(
-        History(settings.history_window_s, settings.history_points), settings.event_buffer
+        History(settings.history_window_s, settings.history_points),
+        settings.event_buffer,
+        edges_behind(settings.plant_file),
     )
     link = mqtt or MqttLink(
         settings.broker,
