@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Final
 from urllib.parse import quote
 
+from bridge.security.accounts import Accounts
 from devtools.local_broker import (
     BrokerError,
     free_port,
@@ -23,7 +25,7 @@ from devtools.local_broker import (
     render_config,
     wait_for_port,
 )
-from devtools.procs import ManagedProcess
+from devtools.procs import ManagedProcess, python_module
 from devtools.tcp_proxy import TcpProxy
 from factory_broker.provision import BRIDGE_CONF_DIR, edge_dir, read_secrets
 from factory_core.broker_admin import password_env_var
@@ -66,6 +68,13 @@ def _mosquitto(name: str, workdir: Path, port: int, auth_dir: Path, extra: str) 
     return ManagedProcess(name, [mosquitto_binary(), "-c", str(conf)], workdir / "mosquitto.log")
 
 
+@dataclass(frozen=True)
+class CentralBridge:
+    process: ManagedProcess
+    base_url: str
+    token: str
+
+
 class EdgeTopology:
     """Central broker, proxy, edge broker; ``url_central(user)`` / ``url_edge(user)``."""
 
@@ -84,6 +93,7 @@ class EdgeTopology:
 
     def render(self) -> None:
         """``factory-broker render`` as an operator runs it."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.plant_file.write_text(
             plant_toml(self.gateway, f"127.0.0.1:{self.link.port}", self.keepalive_s)
         )
@@ -125,6 +135,27 @@ class EdgeTopology:
 
     def url_edge(self, user: str) -> str:
         return self._url(user, self.edge_port)
+
+    def bridge_service(self, workdir: Path, env: dict[str, str]) -> CentralBridge:
+        """The bridge service on the central broker, knowing the plant's edges; not started.
+        Its API token (an operator's) is made afresh in its state dir."""
+        state = workdir / "bridge-state"
+        token = Accounts(state).add_token(f"edge-{os.getpid()}-{free_port()}", "operator")
+        port = free_port()
+        process = ManagedProcess(
+            "bridge",
+            python_module("bridge"),
+            workdir / "bridge.log",
+            {
+                "FACTORY_MQTT_URL": self.url_central(BRIDGE_LOGIN),
+                "FACTORY_PLANT_FILE": str(self.plant_file),
+                "FACTORY_HTTP_HOST": "127.0.0.1",
+                "FACTORY_HTTP_PORT": str(port),
+                "FACTORY_STATE_DIR": str(state),
+                **env,
+            },
+        )
+        return CentralBridge(process, f"http://127.0.0.1:{port}", token)
 
     def logs(self) -> str:
         return "\n".join(

@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridge.security.accounts import Accounts
 from devtools.dashboard_mirror import DashboardMirror
-from devtools.edge_topology import BRIDGE_LOGIN, EdgeTopology
-from devtools.local_broker import free_port
+from devtools.edge_topology import EdgeTopology
 from devtools.procs import ManagedProcess, python_module
 from devtools.stack import http_json
 from tests.faults.faults_helpers import CELL_TOML, FAKES, GW, REPO, FakeBoard
@@ -95,20 +93,10 @@ def start_edge_rig(workdir: Path) -> EdgeRig:
             "PYTHONPATH": os.pathsep.join([str(FAKES), str(REPO)]),
         },
     )
-    state = workdir / "bridge-state"
-    token = Accounts(state).add_token("edge-rig", "operator")
-    port = free_port()
-    bridge = ManagedProcess(
-        "bridge",
-        python_module("bridge"),
-        workdir / "bridge.log",
+    central = topology.bridge_service(
+        workdir,
         {
-            "FACTORY_MQTT_URL": topology.url_central(BRIDGE_LOGIN),
-            "FACTORY_PLANT_FILE": str(topology.plant_file),
             "FACTORY_MQTT_KEEPALIVE": "4",
-            "FACTORY_HTTP_HOST": "127.0.0.1",
-            "FACTORY_HTTP_PORT": str(port),
-            "FACTORY_STATE_DIR": str(state),
             "FACTORY_COMMAND_TTL": "2",
             "FACTORY_COMMAND_GRACE": "0.7",  # the gateway's clock_skew_s (0.5) and a margin
             "FACTORY_HTTP_RATE_LIMIT": "100000/minute",
@@ -116,7 +104,8 @@ def start_edge_rig(workdir: Path) -> EdgeRig:
             "FACTORY_COMMAND_RATE": "100000",
         },
     )
-    rig = EdgeRig(workdir, topology, board, gateway, bridge, f"http://127.0.0.1:{port}", token)
+    bridge = central.process
+    rig = EdgeRig(workdir, topology, board, gateway, bridge, central.base_url, central.token)
     try:
         gateway.start()
         bridge.start()
