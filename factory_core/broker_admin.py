@@ -117,8 +117,7 @@ class Edge:
     topics: tuple[BridgedTopic, ...] = ()  # the plant's own, beyond the contract's
 
     def host_port(self) -> tuple[str, int]:
-        host, port = split_address(self.address)
-        return host, port
+        return split_address(self.address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +127,6 @@ class Plant:
     # Where gateways publish Home Assistant discovery; "" grants them nothing there.
     home_assistant_prefix: str = ha_topics.DEFAULT_DISCOVERY_PREFIX
     edges: tuple[Edge, ...] = ()
-
-    def edge(self, name: str) -> Edge:
-        for e in self.edges:
-            if e.name == name:
-                return e
-        raise KeyError(f"no edge {name!r} in the plant description")
 
     def edge_of_login(self, username: str) -> Edge | None:
         return next((e for e in self.edges if e.username == username), None)
@@ -491,9 +484,9 @@ def _edge_problems(plant: Plant, gateways: set[str]) -> list[str]:
         if edge.name in names:
             problems.append(f"{where}: duplicate edge {edge.name!r}")
         names.add(edge.name)
-        login = next((u for u in plant.users if u.name == edge.username), None)
-        if login is None or login.role is not Role.EDGE:
-            problems.append(f"{where}.username: {edge.username!r} is not this edge's own login")
+        # (A user of another role by that name is reported as a duplicate above.)
+        if not any(u.name == edge.username for u in plant.users):
+            problems.append(f"{where}.username: no user {edge.username!r} with role edge")
         for gw in edge.gateways:
             if gw not in gateways:
                 problems.append(
@@ -507,7 +500,12 @@ def _edge_problems(plant: Plant, gateways: set[str]) -> list[str]:
                 )
             else:
                 behind[gw] = edge.name
-        problems += [f"{where}.{p}" for p in bridge_loops(plant, edge)]
+        if re.fullmatch(PREFIX_PATTERN, plant.prefix):
+            # Loops among the topics of the gateways it may have (the others are reported).
+            listed = dataclasses.replace(
+                edge, gateways=tuple(g for g in edge.gateways if g in gateways)
+            )
+            problems += [f"{where}.{p}" for p in bridge_loops(plant, listed)]
     return problems
 
 

@@ -21,6 +21,7 @@ from devtools.local_broker import LocalBroker, free_port
 from devtools.mqtt_probe import MqttProbe
 from factory_broker.provision import read_secrets
 from factory_core.broker_admin import (
+    PlantError,
     Role,
     common_topic,
     logins,
@@ -288,3 +289,17 @@ def test_two_filters_overlap_exactly_when_a_topic_matches_both(a: str, b: str, t
         assert paho.topic_matches_sub(a, witness) and paho.topic_matches_sub(b, witness)
     if paho.topic_matches_sub(a, topic) and paho.topic_matches_sub(b, topic):
         assert witness is not None, f"{topic!r} matches {a!r} and {b!r}"
+
+
+@pytest.mark.parametrize(
+    "edge",
+    [
+        {"address": "c", "username": "e", "gateways": ["Line 1", 5]},
+        {"address": 1883, "username": ["e"], "gateways": "line1", "keepalive_s": True},
+        {"address": "[::1]:x", "username": "e", "gateways": ["line1"], "topics": [{"qos": 3}]},
+    ],
+)
+def test_a_malformed_edge_is_reported_never_crashes(edge: dict[str, object]) -> None:
+    with pytest.raises(PlantError) as refused:
+        parse_plant({"gateways": ["line1"], "edges": {"hall-a": edge}})
+    assert all(p.startswith("edges.hall-a") for p in refused.value.problems)
