@@ -645,18 +645,19 @@ class Topics:
         return [f"{p}/+/devices/+/state", f"{p}/+/system"]
 
     def gateway_output_filters(self, gateway: str) -> list[str]:
-        """What one gateway publishes for others to read (an edge broker bridges them out)."""
-        gw = self._gw(gateway)
+        """What one gateway publishes for others to read (an edge broker bridges them out):
+        the telemetry filters for it alone, less what bridges publish under a gateway and
+        the edges' links."""
+        not_the_gateways = {
+            self.gateway_alarm_acks_filter(),
+            self.service_filter(),
+            self.edge_links_filter(),
+        }
+        any_gateway, this_one = f"{self.prefix}/+/", f"{self._gw(gateway)}/"
         return [
-            self.status(gateway),
-            self.meta(gateway),
-            f"{gw}/devices/+/state",
-            f"{gw}/relays/+/state",
-            f"{gw}/relays/+/result",
-            self.all_to_safe_result(gateway),
-            self.system(gateway),
-            f"{gw}/alarms/+/+/state",
-            f"{gw}/alarms/+/+/result",
+            this_one + f.removeprefix(any_gateway)
+            for f in self.telemetry_filters()
+            if f not in not_the_gateways
         ]
 
     def gateway_input_filters(self, gateway: str) -> list[str]:

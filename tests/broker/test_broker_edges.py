@@ -303,3 +303,29 @@ def test_a_malformed_edge_is_reported_never_crashes(edge: dict[str, object]) -> 
     with pytest.raises(PlantError) as refused:
         parse_plant({"gateways": ["line1"], "edges": {"hall-a": edge}})
     assert all(p.startswith("edges.hall-a") for p in refused.value.problems)
+
+
+def test_every_contract_topic_of_a_gateway_crosses_in_its_direction_only() -> None:
+    out = t.gateway_output_filters("line1")
+    into = [*t.gateway_input_filters("line1"), t.rebirth()]
+    published = [
+        t.status("line1"), t.meta("line1"), t.device_state("line1", "temp"),
+        t.relay_state("line1", "r1"), t.relay_result("line1", "r1"),
+        t.all_to_safe_result("line1"), t.system("line1"),
+        t.alarm_state("line1", "temp", "hi"), t.alarm_result("line1", "temp", "hi"),
+    ]  # fmt: skip
+    commands = [
+        t.relay_set("line1", "r1"), t.relay_lock("line1", "r1"), t.all_to_safe("line1"),
+        t.alarm_set("line1", "temp", "hi"), t.rebirth(),
+    ]  # fmt: skip
+    bridges_only = [t.gateway_alarm_ack("line1", "offline"), t.service("line1", "temp")]
+
+    def carried(topic: str, filters: list[str]) -> bool:
+        return any(paho.topic_matches_sub(f, topic) for f in filters)
+
+    for topic in published:
+        assert carried(topic, out) and not carried(topic, into), topic
+    for topic in commands:
+        assert carried(topic, into) and not carried(topic, out), topic
+    for topic in [*bridges_only, t.status("line2"), t.relay_set("line2", "r1")]:
+        assert not carried(topic, out) and not carried(topic, into), topic
