@@ -19,6 +19,7 @@ SCENARIOS: Final = (
     "mqtt_ws",
     "seed",
     "plant_screen",
+    "edge_hop",
 )
 RESULTS_DIR: Final = Path(__file__).resolve().parent / "results"
 

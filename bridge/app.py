@@ -36,7 +36,7 @@ from bridge.security.principals import CSRF_HEADER, Auth, origin_allowed
 from bridge.security.private_files import ensure_private_dir, secret_file
 from bridge.security.ratelimit import RateLimiter
 from bridge.security.sessions import Sessions
-from bridge.settings import BridgeSettings
+from bridge.settings import BridgeSettings, edges_behind
 from bridge.state import event_log as events
 from bridge.state.history_store import (
     DB_NAME,
@@ -143,6 +143,9 @@ class Bridge:
             deltas += applied
         self.metrics.deltas.inc(len(deltas))
         self.publish(deltas)
+        if self.store.take_rebirth_request():
+            # An edge's link is back: its gateways' state converges through a rebirth.
+            self.mqtt.publish_rebirth()
         # After the pushes are queued: the state that confirms a command reaches every
         # client before the sender's acknowledgement is sent.
         for result in results:
@@ -206,6 +209,7 @@ def create_app(
     store = Store(
         History(settings.history_window_s, settings.history_points),
         settings.event_buffer,
+        edges_behind(settings.plant_file),
         first_version=first_version_for(time.time_ns()),  # the real start, never a test's clock
     )
     link = mqtt or MqttLink(

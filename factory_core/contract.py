@@ -29,6 +29,9 @@ from factory_core.errors import problems
 CONTRACT_VERSION: Final = "1"
 DEFAULT_PREFIX: Final = "factory"
 ID_PATTERN: Final = r"^[a-z0-9_-]{1,64}$"
+# The topic level under the prefix where edge brokers report their links: not an id, so no
+# gateway can be named like it.
+EDGE_LINKS_LEVEL: Final = "$edges"
 COMMAND_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{1,128}$"
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
 # Silence: a connected gateway that has sent nothing for this many of the system stats
@@ -507,6 +510,14 @@ class RebirthTopic:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class EdgeLinkTopic:
+    """An edge broker's link to the central one, as Mosquitto's bridge notifications say
+    (docs/broker.md, "Edge and central brokers"): ``1`` up, ``0`` down (its last will)."""
+
+    edge: str
+
+
 Topic: TypeAlias = (
     StatusTopic
     | MetaTopic
@@ -525,6 +536,7 @@ Topic: TypeAlias = (
     | ServiceTopic
     | LateSamplesTopic
     | RebirthTopic
+    | EdgeLinkTopic
 )
 
 
@@ -603,6 +615,13 @@ class Topics:
     def rebirth(self) -> str:
         return f"{self.prefix}/rebirth"
 
+    def edge_link(self, edge: str) -> str:
+        """Where an edge broker's bridge says whether its link to the central broker is up.
+        ``$`` keeps it apart from every gateway: a gateway id never contains one."""
+        if not is_identifier(edge):
+            raise ValueError(f"edge id {edge!r} does not match {ID_PATTERN}")
+        return f"{self.prefix}/{EDGE_LINKS_LEVEL}/{edge}/link"
+
     def build(self, topic: Topic) -> str:
         match topic:
             case StatusTopic(gw):
@@ -639,6 +658,8 @@ class Topics:
                 return self.late_samples(gw)
             case RebirthTopic():
                 return self.rebirth()
+            case EdgeLinkTopic(edge):
+                return self.edge_link(edge)
         raise AssertionError(topic)  # pragma: no cover
 
     # Subscriptions ---------------------------------------------------------
@@ -659,6 +680,7 @@ class Topics:
             f"{p}/+/gateway_alarms/+/ack",
             f"{p}/+/service/+",
             f"{p}/+/late_samples",
+            self.edge_links_filter(),
         ]
 
     def sample_filters(self) -> list[str]:
@@ -666,6 +688,32 @@ class Topics:
         message (device and system states, retained): a live reader may take it at QoS 0."""
         p = self.prefix
         return [f"{p}/+/devices/+/state", f"{p}/+/system"]
+
+    def gateway_output_filters(self, gateway: str) -> list[str]:
+        """What one gateway publishes for others to read (an edge broker bridges them out):
+        the telemetry filters for it alone, less what bridges publish under a gateway and
+        the edges' links."""
+        not_the_gateways = {
+            self.gateway_alarm_acks_filter(),
+            self.service_filter(),
+            self.edge_links_filter(),
+        }
+        any_gateway, this_one = f"{self.prefix}/+/", f"{self._gw(gateway)}/"
+        return [
+            this_one + f.removeprefix(any_gateway)
+            for f in self.telemetry_filters()
+            if f not in not_the_gateways
+        ]
+
+    def gateway_input_filters(self, gateway: str) -> list[str]:
+        """The commands one gateway takes (an edge broker bridges them in); the plant-wide
+        rebirth request is not among them (``rebirth()``)."""
+        return [
+            self.command_filter(gateway),
+            self.lock_filter(gateway),
+            self.all_to_safe(gateway),
+            self.alarm_command_filter(gateway),
+        ]
 
     def command_filter(self, gateway: str) -> str:
         """The relay commands addressed to one gateway."""
@@ -705,6 +753,10 @@ class Topics:
         """The relay commands addressed to any gateway."""
         return f"{self.prefix}/+/relays/+/set"
 
+    def edge_links_filter(self) -> str:
+        """Every edge broker's link state (bridge notifications, retained)."""
+        return f"{self.prefix}/{EDGE_LINKS_LEVEL}/+/link"
+
     def everything_filter(self) -> str:
         """Every topic under the prefix."""
         return f"{self.prefix}/#"
@@ -719,6 +771,9 @@ class Topics:
         rest = levels[self._levels :]
         if rest == ["rebirth"]:
             return RebirthTopic()
+        if len(rest) == 3 and rest[0] == EDGE_LINKS_LEVEL and rest[2] == "link":
+            self._check_id(topic, "edge", rest[1])
+            return EdgeLinkTopic(rest[1])
         if not rest or not is_identifier(rest[0]):
             raise TopicError(topic, f"gateway id must match {ID_PATTERN}")
         gw, tail = rest[0], rest[1:]
@@ -859,6 +914,11 @@ def decode(topics: Topics, topic: str, payload: bytes) -> Message:
         return Message(parsed, "online" if text == "online" else "offline")
     if isinstance(parsed, RebirthTopic):
         return Message(parsed, None)
+    if isinstance(parsed, EdgeLinkTopic):
+        flag = payload.strip()
+        if flag not in (b"0", b"1"):
+            raise PayloadError(topic, f"edge link state must be '1' or '0', got {flag[:40]!r}")
+        return Message(parsed, "online" if flag == b"1" else "offline")
     if isinstance(parsed, AlarmStateTopic | GatewayAlarmAckTopic | ServiceTopic) and not payload:
         return Message(parsed, None)  # a retained alarm removed (its definition is gone)
     model = _PAYLOAD_FOR_TOPIC[type(parsed)]

@@ -178,6 +178,13 @@ class MqttLink:
         info = client.publish(self.topics.service(gateway, device), payload, qos=1, retain=True)
         return info.rc == paho.MQTT_ERR_SUCCESS
 
+    def publish_rebirth(self) -> bool:
+        """Ask every gateway to republish its meta and full state (an edge link is back)."""
+        client = self._control.client
+        if client is None or not self.connected:
+            return False
+        return client.publish(self.topics.rebirth(), b"", qos=1).rc == paho.MQTT_ERR_SUCCESS
+
     # Called by the connections ----------------------------------------------
 
     def _subscribed(self, connection: _Connection, client: paho.Client) -> None:

@@ -19,6 +19,7 @@ resync. Versions stay below 2**53, exact as JavaScript numbers.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
@@ -33,6 +34,7 @@ from factory_core.contract import (
     DeviceInfo,
     DeviceState,
     DeviceStateTopic,
+    EdgeLinkTopic,
     GatewayAlarmAck,
     GatewayAlarmAckTopic,
     GatewayMeta,
@@ -64,6 +66,12 @@ GATEWAY_SOURCE: Final = "gateway"
 GATEWAY_ALARM_PRIORITY: Final = "high"
 
 
+# Topics under a gateway that bridges (or plant systems) publish, never the gateway itself.
+_SENT_BY_BRIDGES: Final = (
+    RelaySetTopic | RelayLockTopic | AllToSafeTopic | AlarmSetTopic | GatewayAlarmAckTopic
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Delta:
     event: Event
@@ -91,7 +99,12 @@ def alarm_key(gateway: str, source: str, condition: str) -> str:
 
 class Store:
     def __init__(
-        self, history: History | None = None, event_buffer: int = 1000, *, first_version: int
+        self,
+        history: History | None = None,
+        event_buffer: int = 1000,
+        behind_edges: Mapping[str, str] | None = None,
+        *,
+        first_version: int,
     ) -> None:
         """``first_version``: the version of the empty state, ``first_version_for`` the
         process's start (any number from 0 to ``MAX_VERSION`` for a test)."""
@@ -121,6 +134,16 @@ class Store:
         self._before_silence: dict[str, dict[str, dict[str, str]]] = {}
         # Per offline gateway, per field: the quality each value arrived with meanwhile.
         self._while_offline: dict[str, dict[str, dict[str, str]]] = {}
+        # Gateways behind an edge broker (-> its name), the edges whose link to this broker
+        # is down, and each gateway's own retained status: a gateway is online when its
+        # status says so and its edge's link is up (docs/mqtt-contract.md, "Edge brokers").
+        self._behind_edges = dict(behind_edges or {})
+        self._edges_down: set[str] = set()
+        self._says_online: dict[str, bool] = {}
+        # Edges whose link came back and carried nothing from a gateway since, and whether a
+        # rebirth is to be asked (take_rebirth_request).
+        self._edges_back: set[str] = set()
+        self._rebirth_requested = False
 
     # Queries ---------------------------------------------------------------
 
@@ -168,6 +191,14 @@ class Store:
         """Connected and speaking: a silent gateway is not counted."""
         return sorted(g for g, e in self.gateways.items() if e["status"] == "online")
 
+    def take_rebirth_request(self) -> bool:
+        """Whether a rebirth is due since the last call: an edge's link is back and carries
+        its gateways' messages again. Not at its ``1`` already: the edge bridge subscribes to
+        the commands (and the rebirth request) after announcing itself, so a rebirth sent at
+        once could pass it by; the messages it re-sends from its store come after that."""
+        requested, self._rebirth_requested = self._rebirth_requested, False
+        return requested
+
     def gateways_silent(self) -> list[str]:
         return sorted(self._before_silence)
 
@@ -181,10 +212,18 @@ class Store:
     def apply(self, message: Message, now: float) -> list[Delta]:
         """Apply one contract message; return the deltas it caused (often one, maybe none)."""
         topic, payload = message.topic, message.payload
+        if self._edges_back and not isinstance(topic, _SENT_BY_BRIDGES):
+            edge = self._behind_edges.get(getattr(topic, "gateway", ""))
+            if edge in self._edges_back:
+                self._edges_back.discard(edge)
+                self._rebirth_requested = True
         deltas = self._heard(topic, payload, now)
         match topic:
             case StatusTopic(gw) if payload in ("online", "offline"):
-                deltas += self._status(gw, payload == "online", now)
+                self._says_online[gw] = payload == "online"
+                deltas += self._status(gw, self._seen_online(gw), now)
+            case EdgeLinkTopic(edge) if payload in ("online", "offline"):
+                deltas += self._edge_link(edge, payload == "online", now)
             case MetaTopic(gw) if isinstance(payload, GatewayMeta):
                 deltas += self._meta(gw, payload, now)
             case DeviceStateTopic(gw, dev) if isinstance(payload, DeviceState):
@@ -281,6 +320,27 @@ class Store:
         self._while_offline.setdefault(gateway, {}).setdefault(field, {})[k] = reported
         return "stale"
 
+    def _seen_online(self, gw: str) -> bool:
+        edge = self._behind_edges.get(gw)
+        return self._says_online.get(gw, False) and edge not in self._edges_down
+
+    def _edge_link(self, edge: str, up: bool, now: float) -> list[Delta]:
+        """An edge's link went down: its gateways' last wills cannot reach us, so each is
+        offline (its own alarm raised) until the link is back; then each is what its
+        retained status says, until the statuses re-sent across the link arrive."""
+        if up and edge in self._edges_down:
+            self._edges_back.add(edge)
+        if up:
+            self._edges_down.discard(edge)
+        else:
+            self._edges_down.add(edge)
+            self._edges_back.discard(edge)
+        deltas: list[Delta] = []
+        for gw, behind in self._behind_edges.items():
+            if behind == edge and gw in self.gateways:
+                deltas += self._status(gw, self._seen_online(gw), now)
+        return deltas
+
     def _gateway_entry(
         self, gw: str, online: bool, ts: float, silent_since: float | None = None
     ) -> Entry:
@@ -307,10 +367,7 @@ class Store:
     def _heard(self, topic: object, payload: object, now: float) -> list[Delta]:
         """Any message a gateway itself sent proves it alive (not its last will, which the
         broker sends, nor commands, which bridges send)."""
-        if isinstance(
-            topic,
-            RelaySetTopic | RelayLockTopic | AllToSafeTopic | AlarmSetTopic | GatewayAlarmAckTopic,
-        ):
+        if isinstance(topic, _SENT_BY_BRIDGES):
             return []  # sent by bridges, not by the gateway
         if payload == "offline":
             return []

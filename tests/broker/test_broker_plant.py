@@ -104,6 +104,7 @@ def test_each_role_gets_exactly_its_topics() -> None:
             "late_samples",
         )
     ]  # fmt: skip  (a plant system reads the alarms and late samples as every bridge does)
+    telemetry.append(f"read {p}/$edges/+/link")  # which edge brokers' links are up
     assert acl["historian"] == telemetry
     assert acl["scada"] == [*telemetry, f"write {p}/line1/relays/relay_1/set"]
     assert all(not rule.startswith(("write", "readwrite")) for rule in acl["historian"])
