@@ -66,15 +66,19 @@ def oven(tmp_path: Path) -> Oven:
     return sensor
 
 
+# The same gateway after its oven's limit was taken out of the config.
+WITHOUT_LIMIT = CONFIG[: CONFIG.index("[sensors.alarms]")]
+
+
 @pytest.fixture
 def start_gateway(
     broker: LocalBroker, tmp_path: Path, oven: Oven
-) -> Iterator[Callable[[], ManagedProcess]]:
+) -> Iterator[Callable[..., ManagedProcess]]:
     config = tmp_path / "line9.toml"
-    config.write_text(CONFIG.format(zone=oven.path))
     started: list[ManagedProcess] = []
 
-    def start() -> ManagedProcess:
+    def start(text: str = CONFIG) -> ManagedProcess:
+        config.write_text(text.format(zone=oven.path))
         proc = ManagedProcess(
             f"gateway{len(started)}",
             python_module("gateway", "--config", str(config)),
@@ -111,7 +115,7 @@ def test_a_limit_crossed_is_seen_everywhere_acknowledged_once_audited_and_cleare
     broker: LocalBroker,
     bridges: Callable[..., RunningBridge],
     clients: Callable[..., LiveClient],
-    start_gateway: Callable[[], ManagedProcess],
+    start_gateway: Callable[..., ManagedProcess],
     oven: Oven,
 ) -> None:
     first, second = bridges(), bridges()
@@ -175,10 +179,46 @@ def test_a_limit_crossed_is_seen_everywhere_acknowledged_once_audited_and_cleare
     assert bad.status_code == 400 and "kind" in bad.json()["detail"]
 
 
+def test_an_alarm_removed_from_the_config_is_cleared_on_the_broker_and_on_every_bridge(
+    broker: LocalBroker,
+    bridges: Callable[..., RunningBridge],
+    clients: Callable[..., LiveClient],
+    start_gateway: Callable[..., ManagedProcess],
+    oven: Oven,
+) -> None:
+    bridge = bridges()
+    gateway = start_gateway()
+    client = clients(bridge)
+    oven.set(30.0)
+    client.wait(alarm_is(client, HI, state="unacked"), "hi raised")
+    topic = topics.alarm_state(GW, "oven", "hi")
+    assert retained_alarm(broker, topic).active
+    gateway.stop()
+    client.wait(alarm_is(client, OFFLINE, active=True), "the gateway offline")
+
+    start_gateway(WITHOUT_LIMIT)  # the limit is gone; the oven still reads 30
+    # The connected client (no bridge restart) drops it, and the banner counts with it.
+    client.wait(lambda: client.item("alarms", HI) is None, "the hi alarm dropped", timeout=30)
+    assert client.wait(alarm_is(client, OFFLINE, state="normal"), "online again")
+    unacked = [k for k, a in (client.state or {})["alarms"].items() if a["state"] == "unacked"]
+    assert unacked == []
+    # A plant system connecting now reads no retained alarm there: the marker published after
+    # the SUBACK arrives after every retained message of the subscription.
+    marker = "test/marker"
+    with MqttProbe(broker.url, [topic, marker]) as fresh:
+        fresh.publish(marker, b"x")
+        fresh.wait_for(lambda m: m.topic == marker, what="the marker")
+        assert [m for m in fresh.on_topic(topic) if m.payload] == []
+    # A bridge that starts now never lists it either.
+    late = clients(bridges())
+    late.wait(alarm_is(late, OFFLINE, state="normal"), "the late bridge sees the gateway")
+    assert late.item("alarms", HI) is None
+
+
 def test_bad_alarm_commands_are_clear_errors(
     bridges: Callable[..., RunningBridge],
     clients: Callable[..., LiveClient],
-    start_gateway: Callable[[], ManagedProcess],
+    start_gateway: Callable[..., ManagedProcess],
 ) -> None:
     bridge = bridges()
     start_gateway()
@@ -208,7 +248,7 @@ def test_bad_alarm_commands_are_clear_errors(
 def test_a_gateway_offline_is_one_alarm_every_bridge_agrees_on_and_suppresses_its_devices(
     bridges: Callable[..., RunningBridge],
     clients: Callable[..., LiveClient],
-    start_gateway: Callable[[], ManagedProcess],
+    start_gateway: Callable[..., ManagedProcess],
     oven: Oven,
 ) -> None:
     first, second = bridges(), bridges()
@@ -263,7 +303,7 @@ def test_a_gateway_offline_is_one_alarm_every_bridge_agrees_on_and_suppresses_it
 def test_the_event_log_survives_a_restart_of_the_bridge(
     bridges: Callable[..., RunningBridge],
     clients: Callable[..., LiveClient],
-    start_gateway: Callable[[], ManagedProcess],
+    start_gateway: Callable[..., ManagedProcess],
     oven: Oven,
 ) -> None:
     bridge = bridges()
@@ -290,7 +330,7 @@ def test_the_event_log_survives_a_restart_of_the_bridge(
 def test_a_device_out_of_service_has_its_alarms_suppressed_on_every_bridge_until_returned(
     bridges: Callable[..., RunningBridge],
     clients: Callable[..., LiveClient],
-    start_gateway: Callable[[], ManagedProcess],
+    start_gateway: Callable[..., ManagedProcess],
     oven: Oven,
 ) -> None:
     first, second = bridges(), bridges()
