@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from bridge_helpers import LiveClient, RunningBridge
 
+from bridge.contract import EVENT_LOG_EVENT
 from devtools.local_broker import REPO, LocalBroker
 from devtools.mqtt_probe import MqttProbe
 from devtools.procs import ManagedProcess, python_module
@@ -32,6 +33,11 @@ clock_skew_s = 1.0
 
 [hardware]
 backend = "simulated"
+
+[[relays]]
+id = "fan"
+name = "Fan"
+pin = 5
 
 [[sensors]]
 type = "cpu_temp"
@@ -100,6 +106,18 @@ def alarm_is(client: LiveClient, key: str, **expected: Any) -> Callable[[], bool
         return entry is not None and all(entry.get(k) == v for k, v in expected.items())
 
     return check
+
+
+def follow_event_log(client: LiveClient) -> Callable[[], list[dict[str, Any]]]:
+    """Record the client's ``event_log_update`` pushes; returns what they brought so far."""
+
+    def on_update(data: dict[str, Any]) -> None:
+        with client.cond:
+            client.events.append((EVENT_LOG_EVENT, data))
+            client.cond.notify_all()
+
+    client.sio.on(EVENT_LOG_EVENT, on_update)
+    return lambda: [e for d in client.received(EVENT_LOG_EVENT) for e in d["entries"]]
 
 
 def retained_alarm(broker: LocalBroker, topic: str) -> AlarmState:
@@ -213,6 +231,52 @@ def test_an_alarm_removed_from_the_config_is_cleared_on_the_broker_and_on_every_
     late = clients(bridges())
     late.wait(alarm_is(late, OFFLINE, state="normal"), "the late bridge sees the gateway")
     assert late.item("alarms", HI) is None
+
+
+def test_the_event_log_is_pushed_live_to_the_clients_that_have_it_open_with_their_filters(
+    bridges: Callable[..., RunningBridge],
+    clients: Callable[..., LiveClient],
+    start_gateway: Callable[..., ManagedProcess],
+    oven: Oven,
+) -> None:
+    bridge = bridges()
+    start_gateway()
+    operator, viewer, closed = clients(bridge), clients(bridge, role="viewer"), clients(bridge)
+    operator.wait(alarm_is(operator, HI, state="normal"), "the hi alarm exists")
+    pushed, commands_pushed, closed_pushed = (
+        follow_event_log(c) for c in (operator, viewer, closed)
+    )
+    first = operator.call("subscribe_event_log", {"gateway": GW})
+    assert first["ok"] is True and first["page"]["entries"] == []  # nothing of line9 yet
+    assert viewer.call("subscribe_event_log", {"kind": "command"})["ok"] is True  # viewers too
+    closed.call("subscribe_event_log", {})
+    assert closed.call("unsubscribe_event_log") == {"ok": True}
+
+    oven.set(30.0)
+    raised = operator.wait(
+        lambda: [e for e in pushed() if (e["kind"], e["action"]) == ("alarm", "raised")],
+        "the alarm pushed as an entry",
+    )
+    assert raised[0]["subject"] == "oven/hi" and raised[0]["gateway"] == GW
+    assert operator.call("set_relay", {"gateway": GW, "relay": "fan", "on": True})["ok"] is True
+    switched = operator.wait(
+        lambda: [e for e in pushed() if e["action"] == "switch_on"], "the command pushed"
+    )
+    assert switched[0]["user"] == "token:test-operator" and switched[0]["text"].endswith("done")
+    viewer.wait(lambda: any(e["action"] == "switch_on" for e in commands_pushed()), "to viewer")
+    # Each client got only what its filters pass; the one that closed the page got nothing.
+    assert {e["kind"] for e in commands_pushed()} == {"command"}
+    assert {e["gateway"] for e in pushed()} == {GW}
+    assert closed_pushed() == []
+    # What was pushed is what the page says (same ids), and each entry came once.
+    ids = [e["id"] for e in pushed()]
+    assert len(ids) == len(set(ids))
+    page = bridge.get(f"/api/event-log?gateway={GW}", role="viewer").json()["entries"]
+    assert set(ids) <= {e["id"] for e in page}
+
+    bad = operator.call("subscribe_event_log", {"kind": "weather", "limit": 0})
+    assert bad["ok"] is False and bad["error"] == "invalid"
+    assert "kind" in bad["detail"] and "limit" in bad["detail"]
 
 
 def test_bad_alarm_commands_are_clear_errors(
