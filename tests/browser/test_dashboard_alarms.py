@@ -166,3 +166,26 @@ def test_an_alarm_is_announced_marked_listed_acknowledged_and_shelved(
     assert csv_text.startswith("time,ts,kind,gateway,subject,action,user,text")
     assert f"{user}: acknowledge alarm oven/hi of line1: done" in csv_text
     page.screenshot(path=str(ARTIFACTS / "10-event-log.png"), full_page=True)
+
+
+def test_the_open_event_log_shows_a_new_entry_pushed_without_reload_or_polling(
+    oven_stack: tuple[Stack, Path], page: Page
+) -> None:
+    stack, zone = oven_stack
+    log_in(page, stack)
+    page.get_by_test_id("view-events").click()
+    log = page.get_by_test_id("event-log")
+    page.get_by_test_id("event-kind").select_option("alarm")
+    expect(log).to_contain_text("Nothing logged for these filters.")  # subscribed: first page
+    reads: list[str] = []
+    page.on("request", lambda r: reads.append(r.url) if "/api/event-log" in r.url else None)
+    page.on("framenavigated", lambda frame: reads.append(f"navigated to {frame.url}"))
+
+    set_oven(zone, 30.0)
+    raised = log.locator("tr[data-kind=alarm][data-action=raised]")
+    expect(raised).to_have_count(1)
+    expect(raised.get_by_test_id("event-text")).to_have_text(
+        "high alarm raised: Oven: hi (above 25)"
+    )
+    expect(log.get_by_test_id("event-count")).to_have_text("1 of 1")
+    assert reads == []  # pushed over the socket: no reload, no HTTP read of the log
