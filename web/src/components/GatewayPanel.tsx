@@ -7,6 +7,7 @@ import { type Formats, useFormats } from '../i18n';
 import type { CardState, CommandError, PendingCommand, PlantState, SwitchState } from '../plant';
 import type {
   Alarm,
+  CommandOutcome,
   Device,
   Gateway,
   GatewayStatus,
@@ -46,6 +47,8 @@ export interface GatewaySlice {
     state: SwitchState;
     error: CommandError | undefined;
     pending: PendingCommand | undefined;
+    /** Its most urgent active alarm (did not follow, command failed), if any. */
+    alarm: Alarm | null;
   }[];
   stats: SystemStats | undefined;
 }
@@ -66,7 +69,12 @@ interface Props {
   onCollapse: (id: string) => void;
   onOpenTrend: (deviceKey: string) => void;
   /** Take a device out of service (with a reason) or back; offered to operators only. */
-  onService: (gateway: string, device: string, inService: boolean, reason?: string) => void;
+  onService: (
+    gateway: string,
+    device: string,
+    inService: boolean,
+    reason?: string,
+  ) => Promise<CommandOutcome>;
 }
 
 // Text and a shape for each status, never colour alone (ISA-101).
@@ -187,11 +195,9 @@ function GatewayPanelView(props: Props) {
                   freshMs={freshMs}
                   onOpen={() => props.onOpenTrend(key)}
                   alarm={alarm}
-                  onService={
-                    canSwitch
-                      ? (inService, reason) =>
-                          props.onService(device.gateway, device.id, inService, reason)
-                      : undefined
+                  canService={canSwitch}
+                  onService={(inService, reason) =>
+                    props.onService(device.gateway, device.id, inService, reason)
                   }
                 />
               ))}
@@ -231,7 +237,10 @@ function GatewayPanelView(props: Props) {
                       <TableValue device={device} bad={card.state === 'bad'} />
                     </td>
                     <td>{typeof device.value === 'boolean' ? '' : (device.unit ?? '')}</td>
-                    <td>
+                    <td
+                      data-testid="age"
+                      title={device.ts === null ? undefined : f.dateTime(device.ts)}
+                    >
                       {device.ts === null
                         ? t('device.noReading')
                         : formatAge(f, nowMs - device.ts * 1000, freshMs, 'ago')}
@@ -261,11 +270,12 @@ function GatewayPanelView(props: Props) {
               <h3 className="stats-title" id={`gw-${id}-relays`}>
                 {t('gateway.relays')}
               </h3>
-              {slice.relays.map(({ key, relay }) => (
+              {slice.relays.map(({ key, relay, alarm }) => (
                 <SafeguardedRelay
                   key={key}
                   relayKey={key}
                   relay={relay}
+                  alarm={alarm}
                   plant={props.plant}
                   client={props.client}
                   gateway={status}
@@ -296,7 +306,12 @@ function TableValue({ device, bad }: { device: Device; bad: boolean }) {
   const f = useFormats();
   const ref = useAnimateChange<HTMLSpanElement>(device.value);
   return (
-    <span data-testid="value" ref={ref} className="value-cell">
+    <span
+      data-testid="value"
+      ref={ref}
+      className="value-cell"
+      title={device.ts === null ? undefined : f.t('device.readAt', { at: f.dateTime(device.ts) })}
+    >
       {bad ? '—' : formatValue(f, device.value)}
     </span>
   );
