@@ -280,6 +280,7 @@ def test_the_event_log_is_pushed_live_to_the_clients_that_have_it_open_with_thei
 
 
 def test_bad_alarm_commands_are_clear_errors(
+    broker: LocalBroker,
     bridges: Callable[..., RunningBridge],
     clients: Callable[..., LiveClient],
     start_gateway: Callable[..., ManagedProcess],
@@ -307,6 +308,13 @@ def test_bad_alarm_commands_are_clear_errors(
     )
     viewer = bridge.post("/api/alarms/command", role="viewer", json={})
     assert viewer.status_code == 403
+    # A malformed alarm message is dropped and counted like any other, and changes nothing.
+    garbage = topics.alarm_state(GW, "oven", "hihi")
+    with MqttProbe(broker.url, [garbage]) as sender:
+        sender.publish(garbage, b'{"priority": "urgent", "state": "panic"}')
+    metric = 'factory_bridge_mqtt_dropped_total{reason="payload"}'
+    wait_until(lambda: bridge.metric(metric) == 1, what="the malformed alarm counted")
+    assert client.item("alarms", f"{GW}/oven/hihi") is None
 
 
 def test_a_gateway_offline_is_one_alarm_every_bridge_agrees_on_and_suppresses_its_devices(
