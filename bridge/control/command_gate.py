@@ -196,6 +196,7 @@ class CommandGate:
             "source": fields.get("device"),
             "condition": "service",
             "action": "return_to_service" if fields.get("in_service") else "out_of_service",
+            "reason": fields.get("reason"),
         }
         self._record(
             principal, audited, via, remote, outcome.error or "ok", outcome.detail, outcome
@@ -253,6 +254,7 @@ class CommandGate:
             action=action or alarm_action or "set_relay",
             confirmed=confirmed if isinstance(confirmed, bool) else None,
             alarm=alarm,
+            reason=text_or_none(fields.get("reason")),
         )
         # After ``stop`` (a request still in flight at shutdown) nothing is held any more.
         written = [entry] if self._stopped else self._windows.offer(entry, self.monotonic())

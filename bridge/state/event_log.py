@@ -179,6 +179,8 @@ def command_event(entry: AuditEntry) -> Event | None:
     if entry.action in ("out_of_service", "return_to_service"):
         device = (entry.alarm or "?").partition("/")[0]
         what = f"{entry.action.replace('_', ' ')}: {entry.gateway}/{device}"
+        if entry.action == "out_of_service" and entry.reason:
+            what += f" ({entry.reason})"  # why, for everyone who reads the log
         subject, action = device, entry.action
     elif entry.alarm is not None:
         what = f"{entry.action} alarm {entry.alarm} of {entry.gateway}"

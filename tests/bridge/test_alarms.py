@@ -436,4 +436,5 @@ def test_a_device_out_of_service_has_its_alarms_suppressed_on_every_bridge_until
     actions = {(e["action"], e["outcome"]) for e in audit if e.get("alarm") == "oven/service"}
     assert {("out_of_service", "ok"), ("return_to_service", "ok")} <= actions
     log = first.get("/api/event-log?kind=command", role="viewer").json()["entries"]
-    assert any(e["text"] == "token:test-operator: out of service: line9/oven: done" for e in log)
+    said = "token:test-operator: out of service: line9/oven (recalibration): done"
+    assert any(e["text"] == said for e in log)

@@ -321,7 +321,7 @@ def test_an_operator_takes_a_device_out_of_service_in_a_dialog_and_returns_it(
     page.get_by_test_id("event-kind").select_option("command")
     log = page.get_by_test_id("event-log")
     expect(log.get_by_test_id("event-text").first).to_have_text(
-        f"{user}: out of service: line1/oven: done"
+        f"{user}: out of service: line1/oven (recalibration): done"
     )
     expect(log.locator("tr[data-action=out_of_service]").first).to_contain_text(user)
 
