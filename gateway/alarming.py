@@ -75,9 +75,11 @@ class Alarming:
         self._restore()
         self._known = frozenset(self.book.alarm_keys())
         # Always, even with no alarms defined: those of an earlier config may be retained.
+        # noLocal: what it publishes now is not echoed back to it; Mosquitto still delivers
+        # the retained messages an earlier run left (as Home Assistant discovery relies on).
         link.route(
             self.topics.alarm_state_filter(self.gw),
-            SubscribeOptions(qos=1),
+            SubscribeOptions(qos=1, noLocal=True),
             self._on_retained_state,
         )
         if len(self.book):
