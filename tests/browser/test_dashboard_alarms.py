@@ -155,6 +155,9 @@ def test_an_alarm_is_announced_marked_listed_acknowledged_and_shelved(
     expect(high).to_contain_text("▲ High: 1")  # a shape and words, not colour alone
     expect(card).to_have_attribute("data-alarm", "high")
     expect(card.get_by_test_id("alarm-mark")).to_have_text("▲ High alarm: hi")
+    expect(card.get_by_test_id("alarm-mark")).to_have_attribute(
+        "title", re.compile(r"^Oven: hi \(above 25\) · raised at .*UTC$")
+    )
 
     page.get_by_test_id("view-alarms").click()
     expect(banner).to_be_visible()  # on every screen
@@ -262,7 +265,7 @@ def test_a_relay_in_alarm_is_marked_and_every_value_and_age_has_its_time_on_hove
     expect(fan).to_have_attribute("data-alarm", "high")
     mark = fan.get_by_test_id("alarm-mark")
     expect(mark).to_have_text("▲ High alarm: did not follow its command")  # shape and words
-    expect(mark).to_have_attribute("title", re.compile(r"^raised at .*UTC$"))
+    expect(mark).to_have_attribute("title", re.compile(r"^Fan: .* · raised at .*UTC$"))
     page.screenshot(path=str(ARTIFACTS / "11-relay-alarm.png"), full_page=True)
 
     page.get_by_test_id("layout-table").click()

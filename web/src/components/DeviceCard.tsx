@@ -4,6 +4,7 @@ import { useFormats } from '../i18n';
 import type { CardState } from '../plant';
 import type { Alarm, CommandOutcome, Device, HistoryPoint } from '../types';
 import { PRIORITY_ICON } from './AlarmBanner';
+import { alarmMarkTitle } from './RelayAlarmMark';
 import { ServiceControl } from './ServiceControl';
 import { Sparkline } from './Sparkline';
 
@@ -82,7 +83,7 @@ export function DeviceCard({
         </p>
       )}
       {alarm && (
-        <p className="card-alarm-mark" data-testid="alarm-mark" title={alarm.message ?? undefined}>
+        <p className="card-alarm-mark" data-testid="alarm-mark" title={alarmMarkTitle(f, alarm)}>
           <span aria-hidden="true">{PRIORITY_ICON[alarm.priority]}</span>{' '}
           {f.t('alarms.mark', {
             priority: f.t(`alarms.priority.${alarm.priority}`),

@@ -18,6 +18,7 @@ import type {
 import { PRIORITY_ICON } from './AlarmBanner';
 import { AllToSafeButton } from './AllToSafeButton';
 import { DeviceCard } from './DeviceCard';
+import { alarmMarkTitle } from './RelayAlarmMark';
 import { SafeguardedRelay } from './SafeguardedRelay';
 import { StatsPanel } from './StatsPanel';
 
@@ -250,7 +251,11 @@ function GatewayPanelView(props: Props) {
                         ? t(CARD_NOTE[card.state])
                         : t(`gateway.note.${card.gateway}`)}
                       {alarm && (
-                        <span className="row-alarm-mark" data-testid="alarm-mark">
+                        <span
+                          className="row-alarm-mark"
+                          data-testid="alarm-mark"
+                          title={alarmMarkTitle(f, alarm)}
+                        >
                           {' '}
                           <span aria-hidden="true">{PRIORITY_ICON[alarm.priority]}</span>{' '}
                           {t('alarms.mark', {
