@@ -27,6 +27,7 @@ from bridge.metrics import Metrics
 from bridge.mqtt.link import MqttLink
 from bridge.notifications import NotificationPlan, Notifications, Smtp
 from bridge.push.engineio_port import Flusher
+from bridge.push.event_log_stream import EventLogStream
 from bridge.push.fanout import Fanout, max_queued_for
 from bridge.push.realtime import Realtime
 from bridge.security.accounts import Accounts
@@ -316,7 +317,11 @@ def create_app(
         max_queued=max_queued_for(interval),
     )
     flusher = Flusher(socketio.server, store, metrics, fanout)
-    realtime = Realtime(socketio, store, gate, auth, flusher)
+    event_stream = EventLogStream(
+        lambda event, payload, to: socketio.server.emit(event, payload, to=to, namespace="/")
+    )
+    event_log.listen(event_stream.publish)
+    realtime = Realtime(socketio, store, gate, auth, flusher, event_log, event_stream)
     limiter = install_auth(
         app, settings, auth, secret, realtime.disconnect_session, audit_refused_commands(gate)
     )

@@ -657,6 +657,8 @@ def acl_rules(plant: Plant, user: User) -> list[str]:
                 f"topic read {t.lock_filter(user.name)}",
                 f"topic read {t.all_to_safe(user.name)}",
                 f"topic read {t.alarm_command_filter(user.name)}",
+                # Read back to clear the alarms that left its config (docs/mqtt-contract.md).
+                f"topic read {t.alarm_state_filter(user.name)}",
                 f"topic read {t.rebirth()}",
                 *(discovery if ha else []),
             ]

@@ -733,6 +733,11 @@ class Topics:
         """The alarm commands addressed to one gateway."""
         return f"{self._gw(gateway)}/alarms/+/+/set"
 
+    def alarm_state_filter(self, gateway: str) -> str:
+        """The retained alarm states of one gateway (it reads them back to clear those whose
+        definition left its config)."""
+        return f"{self._gw(gateway)}/alarms/+/+/state"
+
     def all_alarm_commands_filter(self) -> str:
         """The alarm commands addressed to any gateway (what bridges publish)."""
         return f"{self.prefix}/+/alarms/+/+/set"

@@ -352,8 +352,8 @@ def make_api(
             - {name: offset, in: query, schema: {type: integer, minimum: 0}}
           responses:
             200:
-              description: entries and paging
-              content: {application/json: {schema: {type: object}}}
+              description: entries (newest first) and paging
+              content: {application/json: {schema: {$ref: "#/components/schemas/EventLogPage"}}}
             400: {$ref: "#/components/responses/Invalid"}
         """
         query = parse_event_query(request.args)

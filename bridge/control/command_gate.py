@@ -250,6 +250,7 @@ class CommandGate:
             action=action,
             confirmed=confirmed if isinstance(confirmed, bool) else None,
             alarm=alarm,
+            reason=text_or_none(fields.get("reason")),
         )
         # After ``stop`` (a request still in flight at shutdown) nothing is held any more.
         written = [entry] if self._stopped else self._windows.offer(entry, self.monotonic())

@@ -77,7 +77,7 @@ class Delta:
     event: Event
     prev: int
     version: int
-    items: dict[str, Entry]
+    items: Mapping[str, Entry | None]  # None: removed (alarms only, their topic cleared)
 
     def payload(self) -> dict[str, Any]:
         return {"prev": self.prev, "version": self.version, FIELD[self.event]: self.items}
@@ -238,6 +238,8 @@ class Store:
                     deltas += self._gateway_alarms(gw)  # the outage's episode is its ts
             case AlarmStateTopic(gw, source, condition) if isinstance(payload, AlarmState):
                 deltas += self._alarm(gw, source, condition, payload)
+            case AlarmStateTopic(gw, source, condition) if payload is None:
+                deltas += self._alarm_removed(alarm_key(gw, source, condition))
             case ServiceTopic(gw, dev):
                 deltas += self._service(
                     gw, dev, payload if isinstance(payload, OutOfService) else None
@@ -550,6 +552,16 @@ class Store:
             "suppressed": self._suppressed(gw, source),
         }
         return self._change("alarms_update", {alarm_key(gw, source, condition): entry})
+
+    def _alarm_removed(self, k: str) -> list[Delta]:
+        """Its retained topic was cleared (its definition left the gateway's config): the
+        alarm is dropped, and the delta says so with ``null`` in its place."""
+        if self.alarms.pop(k, None) is None:
+            return []
+        self.version += 1
+        delta = Delta("alarms_update", self.version - 1, self.version, {k: None})
+        self._ring.append(delta)
+        return [delta]
 
     def _suppressed(self, gw: str, source: str) -> bool:
         entry = self.gateways.get(gw)

@@ -1,5 +1,6 @@
 // The plant as the dashboard holds it, and the pure reducers that change it. No I/O here:
 // the live client (client.ts) feeds these with what arrives over Socket.IO or HTTP.
+import { mergeAlarms } from './alarms';
 import type {
   Alarm,
   CommandOutcome,
@@ -156,7 +157,7 @@ export function applyDelta(state: PlantState, delta: Delta, limits: HistoryLimit
       relays: merge(state.relays, delta.relays),
       systemStats: merge(state.systemStats, delta.system_stats),
       gateways: merge(state.gateways, delta.gateways),
-      alarms: merge(state.alarms, delta.alarms),
+      alarms: mergeAlarms(state.alarms, delta.alarms),
     },
   };
 }

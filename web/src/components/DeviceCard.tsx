@@ -2,8 +2,10 @@ import { useAnimateChange } from '../animateChange';
 import { formatAge, formatValue } from '../format';
 import { useFormats } from '../i18n';
 import type { CardState } from '../plant';
-import type { Alarm, Device, HistoryPoint } from '../types';
+import type { Alarm, CommandOutcome, Device, HistoryPoint } from '../types';
 import { PRIORITY_ICON } from './AlarmBanner';
+import { alarmMarkTitle } from './RelayAlarmMark';
+import { ServiceControl } from './ServiceControl';
 import { Sparkline } from './Sparkline';
 
 interface Props {
@@ -15,8 +17,10 @@ interface Props {
   onOpen: () => void;
   /** Its most urgent active alarm, if any: marked with the priority's shape and words. */
   alarm?: Alarm | null;
-  /** Given to operators: take the device out of service (with a reason) or back. */
-  onService?: ((inService: boolean, reason?: string) => void) | undefined;
+  /** Take the device out of service (with a reason) or back; `canService` false for a viewer
+   * (the control then says why). */
+  onService?: ((inService: boolean, reason?: string) => Promise<CommandOutcome>) | undefined;
+  canService?: boolean;
 }
 
 const STATE_TEXT = {
@@ -34,6 +38,7 @@ export function DeviceCard({
   onOpen,
   alarm,
   onService,
+  canService = true,
 }: Props) {
   const f = useFormats();
   const name = device.name ?? device.id;
@@ -78,7 +83,7 @@ export function DeviceCard({
         </p>
       )}
       {alarm && (
-        <p className="card-alarm-mark" data-testid="alarm-mark" title={alarm.message ?? undefined}>
+        <p className="card-alarm-mark" data-testid="alarm-mark" title={alarmMarkTitle(f, alarm)}>
           <span aria-hidden="true">{PRIORITY_ICON[alarm.priority]}</span>{' '}
           {f.t('alarms.mark', {
             priority: f.t(`alarms.priority.${alarm.priority}`),
@@ -122,23 +127,7 @@ export function DeviceCard({
             : formatAge(f, nowMs - device.ts * 1000, freshMs, 'ago')}
         </span>
       </footer>
-      {onService && (
-        <button
-          type="button"
-          className="link card-service"
-          data-testid="service-toggle"
-          onClick={() => {
-            if (device.out_of_service) {
-              onService(true);
-              return;
-            }
-            const reason = window.prompt(f.t('device.reasonPrompt'))?.trim();
-            if (reason) onService(false, reason);
-          }}
-        >
-          {device.out_of_service ? f.t('device.returnToService') : f.t('device.takeOut')}
-        </button>
-      )}
+      {onService && <ServiceControl device={device} allowed={canService} onService={onService} />}
     </article>
   );
 }

@@ -94,6 +94,7 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
                     state: relaySwitchState(plant, key),
                     error: plant.commandErrors[key],
                     pending: plant.pending[key],
+                    alarm: worst[key] ?? null,
                   },
                 ];
           }),
@@ -112,7 +113,7 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
   );
   const onService = useCallback(
     (gateway: string, device: string, inService: boolean, reason?: string) =>
-      void client.setService({
+      client.setService({
         gateway,
         device,
         in_service: inService,
