@@ -36,7 +36,7 @@ def relay_set(gw: str) -> Any:
 
 
 def plant() -> Store:
-    store = Store(behind_edges={**BEHIND, "line4": "hall-c"})
+    store = Store(behind_edges={**BEHIND, "line4": "hall-c"}, first_version=0)
     for gw in ("line1", "line2", "line3"):
         store.apply(status(gw, True), 1.0)
     store.apply(status("line9", True), 1.0)  # on the central broker itself
@@ -103,7 +103,7 @@ def test_a_gateway_is_online_exactly_when_its_status_and_its_edge_link_say_so(
     history: list[tuple[str, str, bool]],
 ) -> None:
     """Whatever order the retained statuses and link states arrive in."""
-    store = Store(behind_edges=BEHIND)
+    store = Store(behind_edges=BEHIND, first_version=0)
     said: dict[str, bool] = {}
     up = {"hall-a": True, "hall-b": True}
     for n, (kind, name, value) in enumerate(history):

@@ -69,6 +69,7 @@ def test_each_role_gets_exactly_its_topics() -> None:
         f"read {p}/line1/relays/+/lock",
         f"read {p}/line1/all_to_safe",
         f"read {p}/line1/alarms/+/+/set",
+        f"read {p}/line1/alarms/+/+/state",  # its own retained alarms, to clear removed ones
         f"read {p}/rebirth",
         "readwrite homeassistant/+/factory_line1/+/config",
         "read homeassistant/status",
