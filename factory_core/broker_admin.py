@@ -127,6 +127,9 @@ class Plant:
     # Where gateways publish Home Assistant discovery; "" grants them nothing there.
     home_assistant_prefix: str = ha_topics.DEFAULT_DISCOVERY_PREFIX
     edges: tuple[Edge, ...] = ()
+    # Set on an edge broker's own plant (``edge_plant``): the edge whose broker it is. Its
+    # gateways may read that edge's link topic (their store and forward follows it).
+    own_edge: str | None = None
 
     def edge_of_login(self, username: str) -> Edge | None:
         return next((e for e in self.edges if e.username == username), None)
@@ -601,7 +604,7 @@ def edge_plant(plant: Plant, edge: Edge) -> Plant:
     """The edge broker's own users: its gateways, nothing else (its bridge to the central
     broker runs inside the broker and needs no login there)."""
     users = tuple(User(gw, Role.GATEWAY) for gw in edge.gateways)
-    return Plant(plant.prefix, users, plant.home_assistant_prefix)
+    return Plant(plant.prefix, users, plant.home_assistant_prefix, own_edge=edge.name)
 
 
 def render_edge_bridge(plant: Plant, edge: Edge, password: str) -> str:
@@ -660,6 +663,9 @@ def acl_rules(plant: Plant, user: User) -> list[str]:
                 # Read back to clear the alarms that left its config (docs/mqtt-contract.md).
                 f"topic read {t.alarm_state_filter(user.name)}",
                 f"topic read {t.rebirth()}",
+                # Behind an edge: whether the edge's link to the central broker is up, so
+                # that it keeps its samples while it is not (docs/mqtt-contract.md).
+                *([f"topic read {t.edge_link(plant.own_edge)}"] if plant.own_edge else []),
                 *(discovery if ha else []),
             ]
         case Role.BRIDGE:

@@ -214,6 +214,18 @@ class StoreForwardConfig(_Section):
         description="at least this long between two batches (and between two writes to disk): "
         "a long backlog leaves room for live states and commands",
     )
+    edge: Identifier | None = Field(
+        default=None,
+        description="the edge broker this gateway connects to, by its name in the plant "
+        "description ([edges.<name>]): while that edge's link to the central broker is down, "
+        "samples are kept too (and still published to the edge), forwarded once it is back",
+    )
+    edge_lookback_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)] = Field(
+        default=600.0,
+        description="behind an edge: what the gateway handed to the edge broker in the last this "
+        "many seconds is remembered (in memory), and kept when the edge's link turns out to "
+        "have been cut: a cut longer than this loses its beginning",
+    )
 
 
 class InterlockConfig(InterlockRule):
@@ -304,7 +316,21 @@ def find_conflicts(data: Mapping[str, Any]) -> list[str]:
     duplicates("id", items("relays"), "relay id")
     duplicates("id", items("sensors") + items("inputs"), "device id")
     problems.extend(_interlock_problems(data))
+    problems.extend(_store_forward_problems(data))
     return problems
+
+
+def _store_forward_problems(data: Mapping[str, Any]) -> list[str]:
+    section = data.get("store_forward")
+    if not isinstance(section, Mapping) or section.get("edge") is None:
+        return []
+    if section.get("enabled") is False:
+        return [
+            f"store_forward.edge: {section['edge']!r} is followed to keep samples while its "
+            "link is down, but store and forward is off (enabled = false): remove edge, or "
+            "turn store and forward on"
+        ]
+    return []
 
 
 def _interlock_problems(data: Mapping[str, Any]) -> list[str]:

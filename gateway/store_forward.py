@@ -11,6 +11,15 @@ bounded buffer on disk; once it is back they are forwarded as late samples, for 
   ``batch_interval_s``, each removed from disk only when the broker acknowledged it.
 * A buffered reading that the rebirth republishes live (a sensor's last one) is not forwarded
   too: it would count twice in history.
+* Behind an edge broker (``[store_forward] edge``) the gateway also follows the edge's link to
+  the central broker (``gateway.edge_link``), and remembers what it handed to the edge in the
+  last ``edge_lookback_s`` (live samples and acknowledged late batches). While the edge says
+  ``0``, every sample is published live to the edge broker as always *and* kept, the
+  look-back too; forwarding waits for ``1`` and the rebirth the bridge service then asks.
+  Mosquitto says ``0`` on the edge only before its bridge first connects (a later cut is
+  announced on the central broker alone, eclipse/mosquitto#2467); the bridge's *live* ``1``
+  when it reconnects tells of the cut afterwards: the look-back, which spans it, is kept
+  then and forwarded at once.
 """
 
 from __future__ import annotations
@@ -22,11 +31,13 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as paho
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from factory_core.contract import DeviceState, DeviceStateTopic, LateSample, TopicError, Topics
 from factory_core.ratelimited_log import RateLimitedLog
 from gateway.actuation import Outbound
 from gateway.config import GatewayConfig
+from gateway.edge_link import EdgeLink, LookBack, parse_link
 from gateway.forward_buffer import Entry, ForwardBuffer, Limits
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt_link import MqttLink
@@ -36,8 +47,13 @@ log = logging.getLogger(__name__)
 
 # A batch not acknowledged within this long (link up) is sent again.
 ACK_TIMEOUT_S = 30.0
+# Behind an edge: no word of its link this long after connecting is worth an error (it is
+# retained, so it arrives at once when the name and the ACL are right).
+EDGE_LINK_WAIT_S = 10.0
 
 _Pending = tuple[str, float, bytes]  # device, ts, the sample as sent
+# What the look-back holds: a live sample (serialised only if it is kept), or a late batch.
+_Handed = tuple[str, DeviceState] | list[_Pending]
 
 
 class StoreAndForward:
@@ -58,12 +74,24 @@ class StoreAndForward:
         self._pending: list[_Pending] = []
         self._newest_buffered: dict[str, float] = {}  # device -> ts of its newest kept sample
         self._republished: set[tuple[str, float]] = set()
+        # Behind an edge (None otherwise): what was handed to it lately; under ``_lock`` too,
+        # with ``_edge``, which paho's thread sets.
+        self.edge_topic: str | None = None
+        self._look_back: LookBack[_Handed] | None = None
+        self._edge = EdgeLink.UNKNOWN
+        self._connected_at: float | None = None  # monotonic, while the link is up
+        self._edge_silence_logged = False
         # Below: the worker's alone (``_may_forward`` is set by the actuator, read here).
         self._db: sqlite3.Connection | None = None
-        self._in_flight: tuple[paho.MQTTMessageInfo, float] | None = None
+        self._in_flight: tuple[paho.MQTTMessageInfo, float, list[_Pending]] | None = None
         self._may_forward = False
         self._usable = settings.enabled  # off, or its file could not be opened
         link.on_down(self._link_down)
+        if settings.enabled and settings.edge is not None:
+            self.edge_topic = self.topics.edge_link(settings.edge)
+            self._look_back = LookBack(settings.edge_lookback_s, settings.max_samples)
+            link.route(self.edge_topic, SubscribeOptions(qos=1), self._on_edge_link)
+            link.on_up(self._link_up)
 
     # --------------------------------------------------------------- component
 
@@ -84,9 +112,14 @@ class StoreAndForward:
     # ----------------------------------------------------------- sampling side
 
     def send(self, out: Outbound) -> None:
-        """Sampling's publish: live when the link takes it; a device sample is kept if not."""
+        """Sampling's publish: live when the link takes it; a device sample is kept if not
+        (and, behind an edge, while the edge's link is down)."""
         payload = out.payload
-        if self.link.publish(out) is not None:
+        live = self.link.publish(out) is not None
+        if self._look_back is not None and isinstance(payload, DeviceState):
+            self._send_behind_edge(out.topic, payload, live)
+            return
+        if live:
             # Only while something is kept (a dict's truth is atomic): no cost otherwise.
             if self._newest_buffered and isinstance(payload, DeviceState):
                 self._published_live(out.topic, payload)
@@ -96,12 +129,23 @@ class StoreAndForward:
         device = self._device(out.topic)
         if device is None:
             return
-        sample = LateSample(
-            device=device, ts=payload.ts, value=payload.value, quality=payload.quality
-        )
+        sample = _late(device, payload)
         with self._lock:
-            self._pending.append((device, payload.ts, sample.to_bytes()))
+            self._pending.append(sample)
             self._newest_buffered[device] = payload.ts
+
+    def _send_behind_edge(self, topic: str, state: DeviceState, live: bool) -> None:
+        device = self._device(topic)
+        if device is None or self._look_back is None or not self._usable:
+            return
+        with self._lock:  # against the edge's link changing meanwhile (paho's thread)
+            if live and self._edge is not EdgeLink.DOWN:
+                self._look_back.add(time.monotonic(), (device, state))
+                if self._newest_buffered.get(device) == state.ts:
+                    self._republished.add((device, state.ts))
+            else:
+                self._pending.append(_late(device, state))
+                self._newest_buffered[device] = state.ts
 
     def resume(self) -> None:
         """The current state has been republished after a connect: the backlog may follow."""
@@ -122,6 +166,91 @@ class StoreAndForward:
 
     def _link_down(self, _reason: object) -> None:
         self._may_forward = False
+        if self._look_back is None:
+            return
+        with self._lock:
+            # What the broker took just before may not have gone further; the edge's link is
+            # unknown until the retained notification arrives again.
+            self._hold_look_back()
+            self._edge = EdgeLink.UNKNOWN
+            self._connected_at = None
+
+    # -------------------------------------------------------- behind an edge
+
+    def _link_up(self) -> None:
+        self._connected_at = time.monotonic()
+        self._edge_silence_logged = False
+
+    def _on_edge_link(self, msg: paho.MQTTMessage) -> None:
+        """The edge's bridge notification (paho's thread): ``0`` keeps, ``1`` lets forward;
+        a live ``1`` (not the retained one a subscription gets) is a bridge that has just
+        reconnected, after a cut its edge may not have announced."""
+        try:
+            state = parse_link(bytes(msg.payload))
+        except ValueError as exc:
+            self.dropped_log.warning("edge_link", "ignored on %s: %s", msg.topic, exc)
+            return
+        reconnected = state is EdgeLink.UP and not msg.retain
+        with self._lock:
+            was, self._edge = self._edge, state
+            if state is EdgeLink.DOWN:
+                # Forwarding resumes with the rebirth the bridge service asks once it is back.
+                self._may_forward = False
+                self._hold_look_back()
+            elif reconnected and was is not EdgeLink.DOWN:
+                # The cut is over already, and the look-back spans it: keep it and forward it.
+                self._hold_look_back()
+        if state is EdgeLink.DOWN and was is not EdgeLink.DOWN:
+            log.warning(
+                "edge %r: its link to the central broker is down; keeping every sample "
+                "(the last %g s too) until it is back",
+                self.settings.edge,
+                self.settings.edge_lookback_s,
+            )
+        elif state is EdgeLink.UP and was is EdgeLink.DOWN:
+            log.info("edge %r: its link to the central broker is back", self.settings.edge)
+        elif reconnected and was is EdgeLink.UP:
+            log.warning(
+                "edge %r: its link to the central broker was cut and is back; forwarding "
+                "what was sent in the last %g s",
+                self.settings.edge,
+                self.settings.edge_lookback_s,
+            )
+
+    def _hold_look_back(self) -> None:
+        """Keep what was handed over lately (``_lock`` held): it may be lost on the way."""
+        if self._look_back is None:
+            return
+        for item in self._look_back.drain(time.monotonic()):
+            kept = [_late(*item)] if isinstance(item, tuple) else item
+            self._pending.extend(kept)
+            for device, ts, _ in kept:
+                self._newest_buffered[device] = max(ts, self._newest_buffered.get(device, ts))
+
+    def _upstream_up(self) -> bool:
+        """Forwarded samples would get through: no edge, or its link is up."""
+        return self._look_back is None or self._edge is EdgeLink.UP
+
+    def _check_edge_heard(self) -> None:
+        connected_at = self._connected_at
+        if (
+            self._look_back is None
+            or self._edge is not EdgeLink.UNKNOWN
+            or connected_at is None
+            or self._edge_silence_logged
+            or time.monotonic() - connected_at < EDGE_LINK_WAIT_S
+        ):
+            return
+        self._edge_silence_logged = True
+        log.error(
+            "no state of edge %r's link on %s %g s after connecting: late samples wait until "
+            "one arrives. Is [store_forward] edge the edge's name in the plant description, "
+            "this gateway connected to that edge's broker, and its ACL rendered by "
+            "factory-broker?",
+            self.settings.edge,
+            self.edge_topic,
+            EDGE_LINK_WAIT_S,
+        )
 
     # -------------------------------------------------------------- the worker
 
@@ -179,7 +308,8 @@ class StoreAndForward:
         try:
             self._store(time.time())
             self._check_in_flight()
-            if self._may_forward and self.link.connected:
+            self._check_edge_heard()
+            if self._may_forward and self.link.connected and self._upstream_up():
                 self._forward_next()
         except sqlite3.Error as exc:
             self.dropped_log.warning("disk", "store-and-forward buffer %s: %s", self.path, exc)
@@ -222,15 +352,21 @@ class StoreAndForward:
     def _check_in_flight(self) -> None:
         if self._in_flight is None or self._db is None:
             return
-        info, sent_at = self._in_flight
+        info, sent_at, sent = self._in_flight
         if info.is_published():
             self._in_flight = None
-            self._acknowledged()
+            self._acknowledged(sent)
         elif not self.link.connected or time.monotonic() - sent_at > ACK_TIMEOUT_S:
             self._in_flight = None
             self.buffer.requeue()
 
-    def _acknowledged(self) -> None:
+    def _acknowledged(self, sent: list[_Pending]) -> None:
+        if self._look_back is not None and sent:
+            with self._lock:
+                if self._edge is EdgeLink.DOWN:  # the cut was noticed while it was in flight
+                    self._pending.extend(sent)
+                else:
+                    self._look_back.add(time.monotonic(), sent)
         removed = self.buffer.acked()
         if removed and self._db is not None:
             with self._db:
@@ -256,16 +392,21 @@ class StoreAndForward:
         ).fetchall()
         with self._lock:
             republished = self._republished
-            samples = [bytes(s) for d, ts, s in rows if (d, ts) not in republished]
-        body = b",".join(samples)
+            sent = [(d, ts, bytes(s)) for d, ts, s in rows if (d, ts) not in republished]
+        body = b",".join(s for _, _, s in sent)
         # The samples are stored as sent: the batch is put together without parsing them.
         head = f'{{"seq":{batch[0].id},"dropped":{self.buffer.dropped},"samples":['.encode()
         out = Outbound(self.topic, head + body + b"]}", kind="late_samples")
-        if not samples:  # all of them went out live (the rebirth): nothing left to send
-            self._acknowledged()
+        if not sent:  # all of them went out live (the rebirth): nothing left to send
+            self._acknowledged([])
             return
         info = self.link.publish(out)
         if info is None:
             self.buffer.requeue()
             return
-        self._in_flight = (info, time.monotonic())
+        self._in_flight = (info, time.monotonic(), sent)
+
+
+def _late(device: str, state: DeviceState) -> _Pending:
+    sample = LateSample(device=device, ts=state.ts, value=state.value, quality=state.quality)
+    return device, state.ts, sample.to_bytes()

@@ -10,12 +10,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import socketio
+
 from devtools.dashboard_mirror import DashboardMirror
-from devtools.edge_topology import EdgeTopology
+from devtools.edge_topology import EDGE, EdgeTopology
 from devtools.procs import ManagedProcess, python_module
 from devtools.stack import http_json
 from tests.faults.faults_helpers import CELL_TOML, FAKES, GW, REPO, FakeBoard
@@ -24,6 +27,38 @@ from tests.faults.faults_helpers import CELL_TOML, FAKES, GW, REPO, FakeBoard
 EDGE_KEEPALIVE_S = 5
 # What a busy 2-core box may add to a step that takes milliseconds on an idle one.
 SLOW_BOX_S = 15.0
+# The gateway knows its edge: it keeps its samples while the edge's link is cut.
+STORE_FORWARD_TOML = f"""
+[store_forward]
+edge = "{EDGE}"
+"""
+
+
+class LiveReadings:
+    """A dashboard client written the way the seed client is (the full ``state`` on connect,
+    then ``devices_update``): every timestamp it showed for one device, in order."""
+
+    def __init__(self, base_url: str, token: str, key: str) -> None:
+        self.key = key
+        self.shown: list[float] = []
+        self._lock = threading.Lock()
+        self.client = socketio.Client(reconnection=True)
+        self.client.on("state", lambda data: self._show(data["devices"]))
+        self.client.on("devices_update", lambda data: self._show(data["devices"]))
+        self.client.connect(base_url, transports=["websocket"], auth={"token": token})
+
+    def _show(self, devices: dict[str, Any]) -> None:
+        entry = devices.get(self.key)
+        if entry and entry.get("ts") is not None:
+            with self._lock:
+                self.shown.append(entry["ts"])
+
+    def timestamps(self) -> list[float]:
+        with self._lock:
+            return list(self.shown)
+
+    def stop(self) -> None:
+        self.client.disconnect()
 
 
 @dataclass
@@ -79,7 +114,7 @@ def start_edge_rig(workdir: Path) -> EdgeRig:
     topology = EdgeTopology(workdir, GW, keepalive_s=EDGE_KEEPALIVE_S).start()
     board = FakeBoard(workdir / "board")
     config = workdir / "cell1.toml"
-    config.write_text(CELL_TOML)
+    config.write_text(CELL_TOML + STORE_FORWARD_TOML)
     gateway = ManagedProcess(
         "gateway",
         python_module("gateway", "--config", str(config)),
