@@ -24,6 +24,7 @@ from factory_core.broker_admin import (
     PlantError,
     Role,
     common_topic,
+    edge_plant,
     logins,
     parse_plant,
     password_env_var,
@@ -329,3 +330,39 @@ def test_every_contract_topic_of_a_gateway_crosses_in_its_direction_only() -> No
         assert carried(topic, into) and not carried(topic, out), topic
     for topic in [*bridges_only, t.status("line2"), t.relay_set("line2", "r1")]:
         assert not carried(topic, out) and not carried(topic, into), topic
+
+
+def test_a_gateway_behind_an_edge_reads_that_edges_link_and_nothing_more() -> None:
+    plant = parse_plant(tomllib.loads(PLANT_TOML))
+    (edge,) = plant.edges
+    on_edge = acl_blocks(render_acl(edge_plant(plant, edge)))
+    links = {gw: [r for r in rules if "$edges" in r] for gw, rules in on_edge.items()}
+    assert links == {
+        "line1": ["read factory/$edges/hall-a/link"],
+        "line2": ["read factory/$edges/hall-a/link"],
+    }
+    central = acl_blocks(render_acl(plant))
+    assert not [r for r in central["line3"] if "$edges" in r], "line3 is behind no edge"
+
+
+def test_the_edge_broker_lets_its_gateway_read_its_link_only(tmp_path: Path) -> None:
+    plant = parse_plant(tomllib.loads(PLANT_TOML))
+    (edge,) = plant.edges
+    with (
+        LocalBroker(tmp_path, plant=edge_plant(plant, edge), bind_client_ids=True) as broker,
+        MqttProbe(broker.url, ["factory/$edges/+/link"]) as admin,
+    ):
+        # What the edge's bridge publishes (retained), and another edge's link (not its own).
+        admin.publish(t.edge_link("hall-a"), "1", retain=True)
+        admin.publish(t.edge_link("hall-b"), "0", retain=True)
+        barrier(admin, admin, t.edge_link("zz"))
+        reads = ["factory/$edges/+/link", t.command_filter("line1")]
+        with MqttProbe(broker.url_for("line1"), reads) as line1:
+            line1.wait_for(lambda m: m.topic == t.edge_link("hall-a"), what="its edge's link")
+            line1.publish(t.edge_link("hall-a"), "0")  # a gateway may not say it
+            barrier(admin, line1, t.relay_set("line1", "barrier"))
+            assert [(m.topic, m.text) for m in line1.messages if "$edges" in m.topic] == [
+                (t.edge_link("hall-a"), "1")
+            ]
+        barrier(admin, admin, t.edge_link("zz"))
+        assert (t.edge_link("hall-a"), "0") not in [(m.topic, m.text) for m in admin.messages]

@@ -210,3 +210,33 @@ def test_store_and_forward_limits_are_validated_with_every_other_error(tmp_path:
         "store_forward.retries",
     ):
         assert fragment in text, text
+
+
+def test_the_edge_of_store_and_forward_is_validated_with_every_other_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'gateway_id = "Line 1"\n[hardware]\nbackend = "simulated"\n'
+        '[store_forward]\nenabled = false\nedge = "Hall A"\nedge_lookback_s = 0\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    text = "\n".join(caught.value.problems)
+    for fragment in (
+        "gateway_id: String should match pattern",
+        "store_forward.edge: String should match pattern '^[a-z0-9_-]{1,64}$' (got 'Hall A')",
+        "store_forward.edge_lookback_s: Input should be greater than 0 (got 0)",
+        "store_forward.edge: 'Hall A' is followed to keep samples while its link is down, but "
+        "store and forward is off (enabled = false)",
+    ):
+        assert fragment in text, text
+
+
+def test_a_gateway_behind_an_edge_names_it() -> None:
+    config = parse_config(
+        {"hardware": {"backend": "simulated"}, "store_forward": {"edge": "hall-a"}}
+    )
+    assert config.store_forward.edge == "hall-a"
+    assert config.store_forward.edge_lookback_s == 600.0
+    assert parse_config({"hardware": {"backend": "simulated"}}).store_forward.edge is None
