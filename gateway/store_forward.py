@@ -33,7 +33,14 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from factory_core.contract import DeviceState, DeviceStateTopic, LateSample, TopicError, Topics
+from factory_core.contract import (
+    DeviceState,
+    DeviceStateTopic,
+    LateSample,
+    Quality,
+    TopicError,
+    Topics,
+)
 from factory_core.ratelimited_log import RateLimitedLog
 from gateway.actuation import Outbound
 from gateway.config import GatewayConfig
@@ -52,8 +59,10 @@ ACK_TIMEOUT_S = 30.0
 EDGE_LINK_WAIT_S = 10.0
 
 _Pending = tuple[str, float, bytes]  # device, ts, the sample as sent
-# What the look-back holds: a live sample (serialised only if it is kept), or a late batch.
-_Handed = tuple[str, DeviceState] | list[_Pending]
+# What the look-back holds: a live sample (device, ts, value, quality: ~140 bytes, serialised
+# only if it is kept), or a late batch as sent.
+_Reading = tuple[str, float, bool | int | float | None, Quality]
+_Handed = _Reading | list[_Pending]
 
 
 class StoreAndForward:
@@ -129,7 +138,7 @@ class StoreAndForward:
         device = self._device(out.topic)
         if device is None:
             return
-        sample = _late(device, payload)
+        sample = _late(_reading(device, payload))
         with self._lock:
             self._pending.append(sample)
             self._newest_buffered[device] = payload.ts
@@ -140,11 +149,11 @@ class StoreAndForward:
             return
         with self._lock:  # against the edge's link changing meanwhile (paho's thread)
             if live and self._edge is not EdgeLink.DOWN:
-                self._look_back.add(time.monotonic(), (device, state))
+                self._look_back.add(time.monotonic(), _reading(device, state))
                 if self._newest_buffered.get(device) == state.ts:
                     self._republished.add((device, state.ts))
             else:
-                self._pending.append(_late(device, state))
+                self._pending.append(_late(_reading(device, state)))
                 self._newest_buffered[device] = state.ts
 
     def resume(self) -> None:
@@ -222,7 +231,7 @@ class StoreAndForward:
         if self._look_back is None:
             return
         for item in self._look_back.drain(time.monotonic()):
-            kept = [_late(*item)] if isinstance(item, tuple) else item
+            kept = [_late(item)] if isinstance(item, tuple) else item
             self._pending.extend(kept)
             for device, ts, _ in kept:
                 self._newest_buffered[device] = max(ts, self._newest_buffered.get(device, ts))
@@ -407,6 +416,10 @@ class StoreAndForward:
         self._in_flight = (info, time.monotonic(), sent)
 
 
-def _late(device: str, state: DeviceState) -> _Pending:
-    sample = LateSample(device=device, ts=state.ts, value=state.value, quality=state.quality)
-    return device, state.ts, sample.to_bytes()
+def _reading(device: str, state: DeviceState) -> _Reading:
+    return device, state.ts, state.value, state.quality
+
+
+def _late(reading: _Reading) -> _Pending:
+    device, ts, value, quality = reading
+    return device, ts, LateSample(device=device, ts=ts, value=value, quality=quality).to_bytes()

@@ -4,6 +4,7 @@ and retained state comes back across a link that returns."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,8 +39,15 @@ def test_a_commands_message_expiry_crosses_the_bridge(topology: EdgeTopology) ->
         MqttProbe(topology.url_edge(GW), [t.command_filter(GW)]) as gateway,
     ):
         link_up(central)
-        central.publish(t.relay_set(GW, "relay_1"), "{}", expiry=30)
-        got = gateway.wait_for(lambda m: m.topic == t.relay_set(GW, "relay_1"), timeout=15)
+        # The bridge announces its link before it subscribes to the commands on the central
+        # broker: a command published at once may pass it by (nothing is queued for it).
+        deadline = time.monotonic() + 30
+        while not gateway.on_topic(t.relay_set(GW, "relay_1")):
+            assert time.monotonic() < deadline, "no command crossed the bridge within 30 s"
+            central.publish(t.relay_set(GW, "relay_1"), "{}", expiry=30)
+            with contextlib.suppress(TimeoutError):
+                gateway.wait_for(lambda m: m.topic == t.relay_set(GW, "relay_1"), timeout=1)
+        got = gateway.on_topic(t.relay_set(GW, "relay_1"))[0]
     assert got.properties is not None
     assert 0 < got.properties.MessageExpiryInterval <= 30
 
