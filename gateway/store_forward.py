@@ -59,8 +59,8 @@ ACK_TIMEOUT_S = 30.0
 EDGE_LINK_WAIT_S = 10.0
 
 _Pending = tuple[str, float, bytes]  # device, ts, the sample as sent
-# What the look-back holds: a live sample (device, ts, value, quality: ~140 bytes, serialised
-# only if it is kept), or a late batch as sent.
+# What the look-back holds: a live sample (device, ts, value, quality: ~210 bytes measured,
+# serialised only if it is kept), or a late batch as sent.
 _Reading = tuple[str, float, bool | int | float | None, Quality]
 _Handed = _Reading | list[_Pending]
 

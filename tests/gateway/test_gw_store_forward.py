@@ -85,3 +85,24 @@ def test_behind_an_edge_whose_link_is_down_samples_go_live_and_are_kept_for_late
         wait_until(lambda: set(handed) <= late_ts(probe), 10, "the look-back forwarded")
     finally:
         probe.publish(link, "", retain=True)
+
+
+def test_an_edge_whose_link_is_never_heard_is_named_in_an_error(
+    start_gateway: GatewayFactory, probe: MqttProbe, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A wrong edge name (or broker, or ACL) hears nothing on the link topic: the gateway says
+    so, naming the topic, and runs on."""
+    with caplog.at_level(logging.ERROR, "gateway.store_forward"):
+        start_gateway(store_forward={"edge": "no-such-edge"})
+        probe.wait_for(is_online, 10, "gateway online")
+
+        def named() -> list[str]:
+            return [
+                r.getMessage()
+                for r in caplog.records
+                if "factory/$edges/no-such-edge/link" in r.getMessage()
+            ]
+
+        errors = wait_until(named, 10 + 15, "the error naming the edge's link topic", poll=0.2)
+    assert "[store_forward] edge" in errors[0], errors
+    probe.wait_for(lambda m: m.topic == Topics().device_state(GW, "oven"), 10, "live readings")
