@@ -109,7 +109,7 @@ def run_all(cfg: BenchConfig, workdir: Path) -> tuple[list[ScenarioResult], floa
             if name in wanted:
                 done[name] = attempt(name, _alternative(run, broker, design, name))
         if "plant_screen" in wanted:
-            done["plant_screen"] = attempt("plant_screen", lambda: _plant_screen(run, broker))
+            done["plant_screen"] = attempt("plant_screen", lambda: _plant_screen(run))
     if {"sensor_push", "ingest", "fan_out"} <= done.keys() and done.keys() & {"mqtt_ws", "seed"}:
         theirs = [done[n] for n in ("mqtt_ws", "seed") if n in done]
         clients = _compared_clients(cfg)
@@ -154,11 +154,10 @@ def _stack(run: sc.Run, broker: LocalBroker, name: str, bridge_env: dict[str, st
     return stack
 
 
-def _plant_screen(run: sc.Run, broker: LocalBroker) -> ScenarioResult:
+def _plant_screen(run: sc.Run) -> ScenarioResult:
     cfg = run.config
     return plant_screen(
         run.lab.workdir.parent,
-        broker,
         UNLIMITED,
         cfg.plant_gateways,
         cfg.plant_devices,
