@@ -180,19 +180,14 @@ function GatewayPanelView(props: Props) {
               {slice.devices.map(({ key, device, card, history, alarm }) => (
                 <DeviceCard
                   key={key}
+                  deviceKey={key}
                   device={device}
                   card={card}
                   history={history}
-                  nowMs={nowMs}
                   freshMs={freshMs}
-                  onOpen={() => props.onOpenTrend(key)}
+                  onOpen={props.onOpenTrend}
                   alarm={alarm}
-                  onService={
-                    canSwitch
-                      ? (inService, reason) =>
-                          props.onService(device.gateway, device.id, inService, reason)
-                      : undefined
-                  }
+                  onService={canSwitch ? props.onService : undefined}
                 />
               ))}
             </section>
