@@ -11,12 +11,12 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.ht
 BENCH_ARGS ?=
 SOAK_SECONDS ?= 600
 
-.PHONY: all setup setup-demo demo test check lint typecheck test-python test-web bench soak schemas screenshots wheel constraints clean
+.PHONY: all setup setup-demo demo test test-cluster check lint typecheck test-python test-web bench soak schemas screenshots wheel constraints clean
 
 all: setup
 
 setup: setup-demo
-	@bash devtools/system-deps.sh chromium nginx
+	@bash devtools/system-deps.sh chromium nginx erlang-base
 
 setup-demo: $(STAMP) web/dist/index.html
 	@bash devtools/system-deps.sh mosquitto
@@ -63,6 +63,12 @@ test-python: setup bench/node_modules/.package-lock.json
 
 # Web unit tests first, so that pytest's summary is the last line of the run.
 test: setup check test-web test-python
+
+# The MQTT contract on a two-node RabbitMQ cluster (Debian's 3.10): installs rabbitmq-server,
+# ~50 s to install and ~40 s to boot, so not part of `make test` (docs/scale-out.md).
+test-cluster: setup
+	@bash devtools/system-deps.sh rabbitmq-server
+	$(PY) -m pytest -m cluster tests/cluster --durations=5 -s $(PYTEST_ARGS)
 
 bench: setup-demo bench/node_modules/.package-lock.json
 	$(PY) -m bench $(BENCH_ARGS)

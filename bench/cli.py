@@ -23,6 +23,7 @@ from typing import Any
 from bench import alternatives as alt
 from bench import scenarios as sc
 from bench.config import BenchConfig, from_args, parser
+from bench.edge_hop import edge_hop
 from bench.lab import Lab
 from bench.plant_screen import plant_screen
 from bench.report import ScenarioResult, Target, document, render, write
@@ -111,6 +112,8 @@ def run_all(cfg: BenchConfig, workdir: Path) -> tuple[list[ScenarioResult], floa
                 done[name] = attempt(name, _alternative(run, broker, design, name))
         if "plant_screen" in wanted:
             done["plant_screen"] = attempt("plant_screen", lambda: _plant_screen(run))
+    if "edge_hop" in wanted:
+        done["edge_hop"] = attempt("edge_hop", lambda: _edge_hop(cfg, workdir))
     if {"sensor_push", "ingest", "fan_out"} <= done.keys() and done.keys() & {"mqtt_ws", "seed"}:
         theirs = [done[n] for n in ("mqtt_ws", "seed") if n in done]
         clients = _compared_clients(cfg)
@@ -119,7 +122,7 @@ def run_all(cfg: BenchConfig, workdir: Path) -> tuple[list[ScenarioResult], floa
         )
     order = [n for n in ("raw_mqtt", "gateway_cpu", "sensor_push", "relay", "relay_under_load",
                          "ingest", "fan_out", "polling", "mqtt_ws", "seed", "versus",
-                         "plant_screen")
+                         "plant_screen", "edge_hop")
              if n in done]  # fmt: skip
     return [done[n] for n in order], run.floor_ms
 
@@ -165,6 +168,19 @@ def _plant_screen(run: sc.Run) -> ScenarioResult:
         cfg.plant_relays,
         cfg.plant_rate,
         cfg.duration,
+    )
+
+
+def _edge_hop(cfg: BenchConfig, workdir: Path) -> ScenarioResult:
+    """On brokers of its own (edge and central), after the one-broker scenarios."""
+    return edge_hop(
+        workdir,
+        UNLIMITED,
+        min(cfg.clients),
+        cfg.push_rate,
+        cfg.duration,
+        cfg.push_devices,
+        cfg.clients_per_process,
     )
 
 

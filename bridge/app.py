@@ -27,6 +27,7 @@ from bridge.metrics import Metrics
 from bridge.mqtt.link import MqttLink
 from bridge.notifications import NotificationPlan, Notifications, Smtp
 from bridge.push.engineio_port import Flusher
+from bridge.push.event_log_stream import EventLogStream
 from bridge.push.fanout import Fanout, max_queued_for
 from bridge.push.realtime import Realtime
 from bridge.security.accounts import Accounts
@@ -36,16 +37,23 @@ from bridge.security.principals import CSRF_HEADER, Auth, origin_allowed
 from bridge.security.private_files import ensure_private_dir, secret_file
 from bridge.security.ratelimit import RateLimiter
 from bridge.security.sessions import Sessions
-from bridge.settings import BridgeSettings
+from bridge.settings import BridgeSettings, edges_behind
 from bridge.state import event_log as events
-from bridge.state.history_store import DB_NAME, HistoryStore, default_tiers, sample_of
+from bridge.state.history_store import (
+    DB_NAME,
+    HistoryStore,
+    default_tiers,
+    late_samples_of,
+    sample_of,
+)
 from bridge.state.silence import SilenceWatch
 from bridge.state.sparklines import History
-from bridge.state.store import Delta, Entry, Store, key
+from bridge.state.store import Delta, Entry, Store, first_version_for, key
 from factory_core.contract import (
     AlarmResultTopic,
     AllToSafeResultTopic,
     CommandResult,
+    LateSamplesTopic,
     Message,
     RelayResultTopic,
 )
@@ -118,6 +126,10 @@ class Bridge:
         results: list[CommandResult] = []
         alarm_results: list[CommandResult] = []
         for message in messages:
+            if isinstance(message.topic, LateSamplesTopic):
+                # Kept by the gateway through an outage: history only, never the live view.
+                self._record_late(message)
+                continue
             # Results too: they change no state, but prove their gateway alive.
             applied = self.store.apply(message, now)
             if isinstance(message.topic, RelayResultTopic | AllToSafeResultTopic):
@@ -132,12 +144,20 @@ class Bridge:
             deltas += applied
         self.metrics.deltas.inc(len(deltas))
         self.publish(deltas)
+        if self.store.take_rebirth_request():
+            # An edge's link is back: its gateways' state converges through a rebirth.
+            self.mqtt.publish_rebirth()
         # After the pushes are queued: the state that confirms a command reaches every
         # client before the sender's acknowledgement is sent.
         for result in results:
             self.commands.resolve(result)
         for result in alarm_results:
             self.alarm_commands.resolve(result)
+
+    def _record_late(self, message: Message) -> None:
+        known = self.store.knows_device
+        samples = [s for s in late_samples_of(message) if known(s[0][1], s[0][2])]
+        self.history.record_late(samples)
 
     def on_broker_lost(self) -> None:
         self.publish(self.store.broker_lost(self.clock()))
@@ -188,7 +208,10 @@ def create_app(
 ) -> Bridge:
     metrics = Metrics()
     store = Store(
-        History(settings.history_window_s, settings.history_points), settings.event_buffer
+        History(settings.history_window_s, settings.history_points),
+        settings.event_buffer,
+        edges_behind(settings.plant_file),
+        first_version=first_version_for(time.time_ns()),  # the real start, never a test's clock
     )
     link = mqtt or MqttLink(
         settings.broker,
@@ -294,7 +317,11 @@ def create_app(
         max_queued=max_queued_for(interval),
     )
     flusher = Flusher(socketio.server, store, metrics, fanout)
-    realtime = Realtime(socketio, store, gate, auth, flusher)
+    event_stream = EventLogStream(
+        lambda event, payload, to: socketio.server.emit(event, payload, to=to, namespace="/")
+    )
+    event_log.listen(event_stream.publish)
+    realtime = Realtime(socketio, store, gate, auth, flusher, event_log, event_stream)
     limiter = install_auth(
         app, settings, auth, secret, realtime.disconnect_session, audit_refused_commands(gate)
     )

@@ -207,7 +207,71 @@ class Delta(TypedDict):
     relays: NotRequired[dict[str, RelayEntry]]
     system_stats: NotRequired[dict[str, SystemStatsEntry]]
     gateways: NotRequired[dict[str, GatewayEntry]]
-    alarms: NotRequired[dict[str, AlarmEntry]]
+    # An alarm whose value is null was removed: its retained topic was cleared because its
+    # definition left the gateway's config (docs/mqtt-contract.md "Alarms").
+    alarms: NotRequired[dict[str, AlarmEntry | None]]
+
+
+# --------------------------------------------------------------------------- the event log
+
+EventKind: TypeAlias = Literal["alarm", "command", "gateway", "bridge"]
+# Pushed to the clients that subscribed to the event log, coalesced (docs/api.md).
+EVENT_LOG_EVENT: Final = "event_log_update"
+
+
+class EventLogEntry(TypedDict):
+    """One entry of the operators' event log."""
+
+    id: int  # increasing: a client merging a page and pushes keeps each id once
+    time: str  # ISO 8601, UTC
+    ts: float
+    kind: EventKind
+    gateway: str | None
+    subject: str | None  # "oven/hi", a relay id, a device id...
+    action: str  # raised, acknowledged, cleared, normal, shelved, switch_on, offline, started...
+    user: str | None
+    text: str
+
+
+class EventLogPage(TypedDict):
+    """``GET /api/event-log``'s answer, and the page ``subscribe_event_log`` answers with:
+    newest first."""
+
+    entries: list[EventLogEntry]
+    total: int
+    offset: int
+    next_offset: int | None
+
+
+class EventLogFilter(TypedDict):
+    """``subscribe_event_log``'s argument: the filters of ``GET /api/event-log`` (all
+    optional); the pushes that follow carry only entries that pass them."""
+
+    gateway: NotRequired[str]
+    kind: NotRequired[EventKind]
+    since: NotRequired[float]  # Unix s, inclusive
+    until: NotRequired[float]  # Unix s, exclusive
+    limit: NotRequired[int]  # of the first page, 1-1000 (100)
+
+
+class EventLogSubscription(TypedDict):
+    """``subscribe_event_log``'s answer: the first page, or why not (``invalid`` names the
+    filter that was wrong)."""
+
+    ok: bool
+    error: Literal["invalid"] | None
+    detail: str | None
+    page: EventLogPage | None
+
+
+class EventLogUpdate(TypedDict):
+    """``event_log_update``: the entries written since the last push that pass the client's
+    filters, newest first; at most one push per flush of the log (1 s by default) however
+    many events a flood brings. ``skipped`` entries passed too but were left out of this
+    push (only the newest ``MAX_PUSHED`` go out); the page's total grows by both."""
+
+    entries: list[EventLogEntry]
+    skipped: int
 
 
 class SetRelayRequest(TypedDict):
@@ -348,6 +412,10 @@ class BridgeApi(TypedDict):
     api_error: ApiError
     events_answer: EventsAnswer
     history_point: HistoryPoint
+    event_log_page: EventLogPage
+    event_log_filter: EventLogFilter
+    event_log_subscription: EventLogSubscription
+    event_log_update: EventLogUpdate
 
 
 SCHEMA_PATH: Final = Path("web/src/generated/contract.schema.json")
@@ -363,6 +431,7 @@ _NAMED_ALIASES: Final[dict[str, Any]] = {
     "DeviceValue": DeviceValue,
     "HistoryPoint": HistoryPoint,
     "Event": Event,
+    "EventKind": EventKind,
     "ErrorCode": ErrorCode,
     "ApiErrorCode": ApiErrorCode,
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tomllib
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ from limits import parse_many
 from pydantic import AfterValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from factory_core.broker_admin import PlantError, parse_plant
 from factory_core.errors import shown
 from factory_core.logs import LogFormat
 from factory_core.settings import CommonSettings, default_state_dir
@@ -77,6 +79,28 @@ def _client_id(value: str) -> str:
     if value and not all(c.isalnum() or c in "-_." for c in value):
         raise ValueError(f"bridge id {value!r} may only hold letters, digits, '-', '_' and '.'")
     return value
+
+
+def _plant_file(value: Path | None) -> Path | None:
+    if value is not None:
+        edges_behind(value)  # every problem of the file, now rather than at the first cut
+    return value
+
+
+def edges_behind(plant_file: Path | None) -> dict[str, str]:
+    """Gateway id -> the edge broker it is behind, from the plant description."""
+    if plant_file is None:
+        return {}
+    try:
+        data = tomllib.loads(plant_file.read_text())
+    except OSError as exc:
+        raise ValueError(f"cannot read the plant description ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"the plant description is not valid TOML ({exc})") from None
+    try:
+        return parse_plant(data).behind_edges()
+    except PlantError as exc:
+        raise ValueError("; ".join(exc.problems)) from None
 
 
 class BridgeSettings(CommonSettings):
@@ -195,6 +219,11 @@ class BridgeSettings(CommonSettings):
         max_length=64,
         description="MQTT client id (the samples connection adds -samples); default "
         "bridge-<host>-<random>",
+    )
+    plant_file: Annotated[Path | None, AfterValidator(_plant_file)] = Field(
+        default=None,
+        description="The plant description (factory-broker's TOML): which gateways are behind "
+        "which edge broker, so that an edge link down shows them offline",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: LogFormat = Field(default="text", description="text, or json: one object a line")

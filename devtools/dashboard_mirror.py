@@ -27,7 +27,12 @@ def apply_delta(state: dict[str, Any], event: str, data: dict[str, Any]) -> bool
         return None
     if data["prev"] != state["version"]:
         return False
-    state[FIELDS[event]].update(data[FIELDS[event]])
+    held = state[FIELDS[event]]
+    for key, entry in data[FIELDS[event]].items():
+        if entry is None:  # an alarm removed (its retained topic cleared)
+            held.pop(key, None)
+        else:
+            held[key] = entry
     state["version"] = data["version"]
     return True
 

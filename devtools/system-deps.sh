@@ -3,8 +3,8 @@
 # As root, missing ones are installed with apt-get; otherwise it says how, in one line, and fails.
 set -euo pipefail
 
-declare -A binary_of=([mosquitto]=mosquitto [mosquitto-clients]=mosquitto_pub [chromium]=chromium [nginx]=nginx)
-declare -A path_hint=([mosquitto]=/usr/sbin/mosquitto [mosquitto-clients]=/usr/bin/mosquitto_pub [chromium]=/usr/bin/chromium [nginx]=/usr/sbin/nginx)
+declare -A binary_of=([mosquitto]=mosquitto [mosquitto-clients]=mosquitto_pub [chromium]=chromium [nginx]=nginx [erlang-base]=erl [rabbitmq-server]=rabbitmq-server)
+declare -A path_hint=([mosquitto]=/usr/sbin/mosquitto [mosquitto-clients]=/usr/bin/mosquitto_pub [chromium]=/usr/bin/chromium [nginx]=/usr/sbin/nginx [erlang-base]=/usr/bin/erl [rabbitmq-server]=/usr/lib/rabbitmq/bin/rabbitmq-server)
 
 missing=()
 for pkg in "$@"; do
@@ -27,9 +27,9 @@ echo "Installing system packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The Debian packages enable a system-wide broker on :1883 and a web server on :80; the
-# project runs its own (tests start nginx on loopback ports).
-for service in mosquitto nginx; do
+# The Debian packages enable a system-wide broker on :1883, a web server on :80 and a
+# RabbitMQ node on :5672; the project runs its own (tests start them on loopback ports).
+for service in mosquitto nginx rabbitmq-server; do
   if [[ " ${missing[*]} " == *" $service "* ]] && command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now "$service" >/dev/null 2>&1 || true
   fi

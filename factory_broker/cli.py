@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from factory_broker.emqx import add_emqx_command, run_emqx_command
 from factory_broker.provision import load_plant, render
+from factory_broker.reachability import DEFAULT_TIMEOUT_S, unreachable
 from factory_core.broker_admin import PlantError, password_env_var, render_acl
 
 EXIT_INVALID: Final = 2
@@ -22,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser(
         "render",
-        help="write DIR/passwd and DIR/acl from a plant description",
+        help="write DIR/passwd and DIR/acl (and DIR/edges/<edge>/) from a plant description",
         description=(
             "Passwords come from FACTORY_BROKER_PASSWORD_<USER> (user name upper-cased, '-' as "
             "'_'), else from --secrets, else are generated: stored in --secrets (0600) when "
@@ -34,6 +36,18 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--secrets", type=Path, help="env file holding generated passwords (0600)")
     c = sub.add_parser("check", help="validate a plant description and print its ACL")
     c.add_argument("--plant", type=Path, required=True)
+    c.add_argument(
+        "--connect",
+        action="store_true",
+        help="also open a TCP connection to each edge's central broker (run it on the edge)",
+    )
+    c.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help="seconds to wait for each connection (default %(default)s)",
+    )
+    add_emqx_command(sub)
     return p
 
 
@@ -42,8 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         plant = load_plant(args.plant)
         if args.command == "check":
+            if args.connect and (problems := unreachable(plant, args.timeout)):
+                raise PlantError(problems)
             print(render_acl(plant), end="")
             return 0
+        if args.command == "emqx":
+            return run_emqx_command(plant, args.out, args.secrets)
         done = render(plant, args.out, os.environ, args.secrets)
     except PlantError as exc:
         print(f"factory-broker: {exc}", file=sys.stderr)
@@ -52,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"factory-broker: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {done.passwd} ({len(done.passwords)} users) and {done.acl}")
+    for name, where in done.edges.items():
+        print(f"wrote edge {name}'s passwd, acl and conf.d/bridge.conf in {where}")
     if done.generated and args.secrets:
         print(f"new passwords for {', '.join(done.generated)} stored in {args.secrets}")
     elif done.generated:

@@ -13,21 +13,28 @@ import subprocess
 import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 from factory_core.broker_admin import (
     Plant,
     PlantError,
+    edge_plant,
     logins,
     parse_plant,
     password_env_var,
     render_acl,
+    render_edge_bridge,
 )
 
 PASSWD_FILE: Final = "passwd"
 ACL_FILE: Final = "acl"
+# OUT/edges/<edge>/ holds one edge broker's passwd and acl, and in conf.d/ its bridge to the
+# central broker (mosquitto.conf: include_dir pointing there).
+EDGES_DIR: Final = "edges"
+BRIDGE_CONF_DIR: Final = "conf.d"
+BRIDGE_CONF_FILE: Final = "bridge.conf"
 
 
 def load_plant(path: Path) -> Plant:
@@ -146,6 +153,23 @@ class Rendered:
     acl: Path
     passwords: dict[str, str]
     generated: list[str]
+    edges: dict[str, Path] = field(default_factory=dict)  # edge name -> its directory
+
+
+def edge_dir(out: Path, edge: str) -> Path:
+    return out / EDGES_DIR / edge
+
+
+def _check_bridge_passwords(plant: Plant, passwords: Mapping[str, str]) -> None:
+    """A bridge password is a word of the edge's mosquitto.conf: no spaces in it."""
+    problems = [
+        f"edges.{e.name}: the password of {e.username!r} contains white space, which a "
+        "Mosquitto config line cannot hold"
+        for e in plant.edges
+        if any(c.isspace() for c in passwords[e.username])
+    ]
+    if problems:
+        raise PlantError(problems)
 
 
 def render(
@@ -162,13 +186,14 @@ def render(
     known = read_secrets(secrets_file) if secrets_file else {}
     given = {password_env_var(u): pw for u, pw in (passwords or {}).items()}
     resolved, generated = resolve_passwords(plant, {**env, **given}, known)
-    out.mkdir(parents=True, exist_ok=True)
-    write_password_file(
-        out / PASSWD_FILE, {login.name: resolved[login.user.name] for login in logins(plant)}
-    )
-    acl = out / ACL_FILE
-    _write_private(acl, render_acl(plant))
-    acl.chmod(0o644)
+    _check_bridge_passwords(plant, resolved)
+    acl = _write_broker_files(plant, out, resolved)
+    edges: dict[str, Path] = {}
+    for edge in plant.edges:
+        where = edges[edge.name] = edge_dir(out, edge.name)
+        _write_broker_files(edge_plant(plant, edge), where, resolved)
+        bridge = where / BRIDGE_CONF_DIR / BRIDGE_CONF_FILE
+        _write_private(bridge, render_edge_bridge(plant, edge, resolved[edge.username]))
     if secrets_file is not None and generated:
         # Passwords supplied from outside stay out of the file: it holds only what we made up.
         from_outside = {u.name for u in plant.users if password_env_var(u.name) in {**env, **given}}
@@ -177,4 +202,16 @@ def render(
             Plant(plant.prefix, tuple(u for u in plant.users if u.name not in from_outside)),
             resolved,
         )
-    return Rendered(out / PASSWD_FILE, acl, resolved, generated)
+    return Rendered(out / PASSWD_FILE, acl, resolved, generated, edges)
+
+
+def _write_broker_files(plant: Plant, out: Path, passwords: Mapping[str, str]) -> Path:
+    """One broker's ``passwd`` and ``acl``; returns the ACL's path."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_password_file(
+        out / PASSWD_FILE, {login.name: passwords[login.user.name] for login in logins(plant)}
+    )
+    acl = out / ACL_FILE
+    _write_private(acl, render_acl(plant))
+    acl.chmod(0o644)
+    return acl

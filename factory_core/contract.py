@@ -29,6 +29,9 @@ from factory_core.errors import problems
 CONTRACT_VERSION: Final = "1"
 DEFAULT_PREFIX: Final = "factory"
 ID_PATTERN: Final = r"^[a-z0-9_-]{1,64}$"
+# The topic level under the prefix where edge brokers report their links: not an id, so no
+# gateway can be named like it.
+EDGE_LINKS_LEVEL: Final = "$edges"
 COMMAND_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{1,128}$"
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
 # Silence: a connected gateway that has sent nothing for this many of the system stats
@@ -352,6 +355,37 @@ class OutOfService(ContractModel):
     reason: Reason
 
 
+# A batch of late samples stays well under MAX_PAYLOAD_BYTES: ~110 bytes a sample at most.
+MAX_LATE_BATCH: Final = 500
+
+
+class LateSample(ContractModel):
+    """One reading taken while the gateway could not reach its broker."""
+
+    device: Identifier
+    ts: Timestamp
+    value: StrictBool | Number | None = Field(description="null when quality is bad")
+    quality: Quality = "good"
+
+
+class LateSamples(ContractModel):
+    """Readings a gateway kept while its broker was unreachable, published once the link is
+    back on ``<prefix>/<gw>/late_samples`` (QoS 1, never retained): they belong in history,
+    never on the live view. At least once: a batch may come again (same ``seq``), and readers
+    store each ``(device, ts)`` once."""
+
+    seq: Annotated[int, Field(ge=0)] = Field(
+        description="the buffer's number of the batch's first sample: grows across batches and "
+        "gateway restarts; a repeated seq is a redelivery"
+    )
+    samples: list[LateSample] = Field(min_length=1, max_length=MAX_LATE_BATCH)
+    dropped: Annotated[int, Field(ge=0)] = Field(
+        default=0,
+        description="samples the gateway's buffer has dropped (oldest first, over its limits) "
+        "over its life: a reader knows the history has holes",
+    )
+
+
 PAYLOAD_MODELS: Final[dict[str, type[ContractModel]]] = {
     "meta": GatewayMeta,
     "device_state": DeviceState,
@@ -366,6 +400,7 @@ PAYLOAD_MODELS: Final[dict[str, type[ContractModel]]] = {
     "alarm_result": CommandResult,
     "gateway_alarm_ack": GatewayAlarmAck,
     "out_of_service": OutOfService,
+    "late_samples": LateSamples,
 }
 
 
@@ -466,8 +501,21 @@ class ServiceTopic:
 
 
 @dataclass(frozen=True, slots=True)
+class LateSamplesTopic:
+    gateway: str
+
+
+@dataclass(frozen=True, slots=True)
 class RebirthTopic:
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeLinkTopic:
+    """An edge broker's link to the central one, as Mosquitto's bridge notifications say
+    (docs/broker.md, "Edge and central brokers"): ``1`` up, ``0`` down (its last will)."""
+
+    edge: str
 
 
 Topic: TypeAlias = (
@@ -486,7 +534,9 @@ Topic: TypeAlias = (
     | AlarmResultTopic
     | GatewayAlarmAckTopic
     | ServiceTopic
+    | LateSamplesTopic
     | RebirthTopic
+    | EdgeLinkTopic
 )
 
 
@@ -558,8 +608,19 @@ class Topics:
     def service(self, gateway: str, device: str) -> str:
         return self._gw(gateway, "service", device)
 
+    def late_samples(self, gateway: str) -> str:
+        """Samples kept through an outage (history only; QoS 1, never retained)."""
+        return self._gw(gateway, "late_samples")
+
     def rebirth(self) -> str:
         return f"{self.prefix}/rebirth"
+
+    def edge_link(self, edge: str) -> str:
+        """Where an edge broker's bridge says whether its link to the central broker is up.
+        ``$`` keeps it apart from every gateway: a gateway id never contains one."""
+        if not is_identifier(edge):
+            raise ValueError(f"edge id {edge!r} does not match {ID_PATTERN}")
+        return f"{self.prefix}/{EDGE_LINKS_LEVEL}/{edge}/link"
 
     def build(self, topic: Topic) -> str:
         match topic:
@@ -593,8 +654,12 @@ class Topics:
                 return self.gateway_alarm_ack(gw, condition)
             case ServiceTopic(gw, dev):
                 return self.service(gw, dev)
+            case LateSamplesTopic(gw):
+                return self.late_samples(gw)
             case RebirthTopic():
                 return self.rebirth()
+            case EdgeLinkTopic(edge):
+                return self.edge_link(edge)
         raise AssertionError(topic)  # pragma: no cover
 
     # Subscriptions ---------------------------------------------------------
@@ -614,6 +679,8 @@ class Topics:
             f"{p}/+/alarms/+/+/result",
             f"{p}/+/gateway_alarms/+/ack",
             f"{p}/+/service/+",
+            f"{p}/+/late_samples",
+            self.edge_links_filter(),
         ]
 
     def sample_filters(self) -> list[str]:
@@ -621,6 +688,32 @@ class Topics:
         message (device and system states, retained): a live reader may take it at QoS 0."""
         p = self.prefix
         return [f"{p}/+/devices/+/state", f"{p}/+/system"]
+
+    def gateway_output_filters(self, gateway: str) -> list[str]:
+        """What one gateway publishes for others to read (an edge broker bridges them out):
+        the telemetry filters for it alone, less what bridges publish under a gateway and
+        the edges' links."""
+        not_the_gateways = {
+            self.gateway_alarm_acks_filter(),
+            self.service_filter(),
+            self.edge_links_filter(),
+        }
+        any_gateway, this_one = f"{self.prefix}/+/", f"{self._gw(gateway)}/"
+        return [
+            this_one + f.removeprefix(any_gateway)
+            for f in self.telemetry_filters()
+            if f not in not_the_gateways
+        ]
+
+    def gateway_input_filters(self, gateway: str) -> list[str]:
+        """The commands one gateway takes (an edge broker bridges them in); the plant-wide
+        rebirth request is not among them (``rebirth()``)."""
+        return [
+            self.command_filter(gateway),
+            self.lock_filter(gateway),
+            self.all_to_safe(gateway),
+            self.alarm_command_filter(gateway),
+        ]
 
     def command_filter(self, gateway: str) -> str:
         """The relay commands addressed to one gateway."""
@@ -639,6 +732,11 @@ class Topics:
     def alarm_command_filter(self, gateway: str) -> str:
         """The alarm commands addressed to one gateway."""
         return f"{self._gw(gateway)}/alarms/+/+/set"
+
+    def alarm_state_filter(self, gateway: str) -> str:
+        """The retained alarm states of one gateway (it reads them back to clear those whose
+        definition left its config)."""
+        return f"{self._gw(gateway)}/alarms/+/+/state"
 
     def all_alarm_commands_filter(self) -> str:
         """The alarm commands addressed to any gateway (what bridges publish)."""
@@ -660,6 +758,10 @@ class Topics:
         """The relay commands addressed to any gateway."""
         return f"{self.prefix}/+/relays/+/set"
 
+    def edge_links_filter(self) -> str:
+        """Every edge broker's link state (bridge notifications, retained)."""
+        return f"{self.prefix}/{EDGE_LINKS_LEVEL}/+/link"
+
     def everything_filter(self) -> str:
         """Every topic under the prefix."""
         return f"{self.prefix}/#"
@@ -674,6 +776,9 @@ class Topics:
         rest = levels[self._levels :]
         if rest == ["rebirth"]:
             return RebirthTopic()
+        if len(rest) == 3 and rest[0] == EDGE_LINKS_LEVEL and rest[2] == "link":
+            self._check_id(topic, "edge", rest[1])
+            return EdgeLinkTopic(rest[1])
         if not rest or not is_identifier(rest[0]):
             raise TopicError(topic, f"gateway id must match {ID_PATTERN}")
         gw, tail = rest[0], rest[1:]
@@ -686,6 +791,8 @@ class Topics:
                 return SystemTopic(gw)
             case ["all_to_safe"]:
                 return AllToSafeTopic(gw)
+            case ["late_samples"]:
+                return LateSamplesTopic(gw)
             case ["all_to_safe", "result"]:
                 return AllToSafeResultTopic(gw)
             case ["devices", dev, "state"]:
@@ -745,6 +852,7 @@ Payload: TypeAlias = (
     | AlarmCommand
     | GatewayAlarmAck
     | OutOfService
+    | LateSamples
     | None
 )
 
@@ -772,6 +880,7 @@ _PAYLOAD_FOR_TOPIC: Final[dict[type, type[ContractModel]]] = {
     AlarmResultTopic: CommandResult,
     GatewayAlarmAckTopic: GatewayAlarmAck,
     ServiceTopic: OutOfService,
+    LateSamplesTopic: LateSamples,
 }
 
 
@@ -810,6 +919,11 @@ def decode(topics: Topics, topic: str, payload: bytes) -> Message:
         return Message(parsed, "online" if text == "online" else "offline")
     if isinstance(parsed, RebirthTopic):
         return Message(parsed, None)
+    if isinstance(parsed, EdgeLinkTopic):
+        flag = payload.strip()
+        if flag not in (b"0", b"1"):
+            raise PayloadError(topic, f"edge link state must be '1' or '0', got {flag[:40]!r}")
+        return Message(parsed, "online" if flag == b"1" else "offline")
     if isinstance(parsed, AlarmStateTopic | GatewayAlarmAckTopic | ServiceTopic) and not payload:
         return Message(parsed, None)  # a retained alarm removed (its definition is gone)
     model = _PAYLOAD_FOR_TOPIC[type(parsed)]

@@ -6,6 +6,10 @@ thread); an alarm whose state changed is published retained on
 unshelve) arrive on ``.../set`` and follow the relay command rules: refused once expired,
 each id run at most once (also across a restart), answered on ``.../result``. What operators
 did is kept in the state dir, so that a restart does not raise acknowledged alarms anew.
+
+The gateway also reads back its own retained alarm states: one whose definition is no longer
+in its config (a limit or a device removed since an earlier run) is cleared with an empty
+retained payload, so that no reader keeps an alarm that nothing evaluates any more.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from factory_core.command_expiry import expires_at, expiry_problem
 from factory_core.contract import (
     AlarmCommand,
     AlarmSetTopic,
+    AlarmStateTopic,
     CommandResult,
     ContractError,
     ErrorCode,
@@ -68,6 +73,15 @@ class Alarming:
         self._path: Path = config.state_dir / f"{self.gw}-alarms.json"
         self._done = CommandLog(config.state_dir / f"{self.gw}-alarm-commands.log")
         self._restore()
+        self._known = frozenset(self.book.alarm_keys())
+        # Always, even with no alarms defined: those of an earlier config may be retained.
+        # noLocal: what it publishes now is not echoed back to it; Mosquitto still delivers
+        # the retained messages an earlier run left (as Home Assistant discovery relies on).
+        link.route(
+            self.topics.alarm_state_filter(self.gw),
+            SubscribeOptions(qos=1, noLocal=True),
+            self._on_retained_state,
+        )
         if len(self.book):
             link.route(
                 self.topics.alarm_command_filter(self.gw),
@@ -109,6 +123,24 @@ class Alarming:
     def _tick(self) -> None:
         with self._lock:
             self._publish(self.book.tick(self.clock()))
+
+    def _on_retained_state(self, msg: paho.MQTTMessage) -> None:
+        """A retained alarm of ours (paho's thread): cleared when its definition is gone."""
+        if not (msg.retain and msg.payload):
+            return  # what we publish live, or a removal (ours, echoed)
+        try:
+            parsed = self.topics.parse(msg.topic)
+        except ContractError:
+            return  # not an alarm topic of the contract: not ours to judge
+        if not isinstance(parsed, AlarmStateTopic):
+            return
+        if (parsed.source, parsed.condition) in self._known:
+            return
+        log.info("clearing the retained alarm %s: it is no longer in the config", msg.topic)
+        topic = msg.topic
+        self.actuator.call_soon(
+            lambda: self.send(Outbound(topic, b"", retain=True, kind="alarm_removed"))
+        )
 
     def _on_command(self, msg: paho.MQTTMessage) -> None:
         props = getattr(msg, "properties", None)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from factory_core.alarms import Priority
-from factory_core.contract import PREFIX_PATTERN, Identifier, InterlockRule
+from factory_core.contract import MAX_LATE_BATCH, PREFIX_PATTERN, Identifier, InterlockRule
 from factory_core.errors import problems as validation_problems
 from factory_core.settings import CommonSettings, default_state_dir, parse_mqtt_url
 from gateway import interlock_decision
@@ -191,6 +191,31 @@ class HomeAssistantConfig(_Section):
     )
 
 
+class StoreForwardConfig(_Section):
+    """``[store_forward]``: samples kept on disk while the broker is unreachable, forwarded
+    (as late samples, for history only) once it is back."""
+
+    enabled: bool = True
+    max_samples: Annotated[int, Field(gt=0, le=10_000_000)] = Field(
+        default=100_000, description="at most this many samples kept; the oldest go first"
+    )
+    max_bytes: Annotated[int, Field(gt=0)] = Field(
+        default=16 * 1024 * 1024,
+        description="at most this many bytes of samples kept (as sent); the oldest go first",
+    )
+    max_age_s: Seconds = Field(
+        default=86_400.0, description="a sample taken longer ago than this is dropped"
+    )
+    batch_size: Annotated[int, Field(gt=0, le=MAX_LATE_BATCH)] = Field(
+        default=200, description="samples in one late_samples message"
+    )
+    batch_interval_s: Seconds = Field(
+        default=0.1,
+        description="at least this long between two batches (and between two writes to disk): "
+        "a long backlog leaves room for live states and commands",
+    )
+
+
 class InterlockConfig(InterlockRule):
     """An interlock as written in the TOML: the contract's rule, nothing more or less."""
 
@@ -221,6 +246,7 @@ class GatewayConfig(CommonSettings):
     )
     metrics_host: str = Field(default="0.0.0.0", description="address the metrics listen on")
     home_assistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
+    store_forward: StoreForwardConfig = Field(default_factory=StoreForwardConfig)
     hardware: HardwareConfig
     relays: list[RelayConfig] = Field(default_factory=list)
     inputs: list[InputConfig] = Field(default_factory=list)

@@ -66,6 +66,21 @@ class GatewayMetrics:
             "Times the broker stayed unreachable past link_loss_timeout_s (relay policy applied)",
             registry=r,
         )
+        self.buffered = Gauge(
+            "factory_gateway_buffered_samples",
+            "Samples in the store-and-forward buffer, not yet forwarded",
+            registry=r,
+        )
+        self.buffer_dropped = Counter(
+            "factory_gateway_buffer_dropped_samples",
+            "Samples the store-and-forward buffer dropped over its limits (oldest first)",
+            registry=r,
+        )
+        self.late_forwarded = Counter(
+            "factory_gateway_late_samples_forwarded",
+            "Buffered samples forwarded as late samples and acknowledged by the broker",
+            registry=r,
+        )
         info = Gauge("factory_gateway_info", "Constant 1, labelled", ["gateway"], registry=r)
         info.labels(**labels).set(1)
         self._server: WSGIServer | None = None

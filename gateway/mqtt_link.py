@@ -140,6 +140,10 @@ class MqttLink:
     def send(self, out: Outbound) -> None:
         self.publisher.send(out)
 
+    def publish(self, out: Outbound) -> paho.MQTTMessageInfo | None:
+        """Like ``send``, but says what happened: None when the link is down (nothing sent)."""
+        return self.publisher.send(out)
+
     # ----------------------------------------------------------------- lifecycle
 
     def connect(self) -> None:

@@ -2,13 +2,14 @@
 
 Shared parts it owns: the MQTT link, the actuator worker (every relay action, in order, plus
 the timers that act on relays), the metrics endpoint and the systemd notifier. Components
-(:mod:`gateway.component`): the relays, sampling, link-loss supervision, rebirth and, when
-enabled, Home Assistant discovery, and the alarms of its devices (``alarming``). Interlocks,
-locks and wear live with the relays (:mod:`gateway.actuation`), since they decide every pin
-move.
+(:mod:`gateway.component`): the relays, store and forward (samples kept through an outage),
+sampling, link-loss supervision, rebirth and, when enabled, Home Assistant discovery, and the
+alarms of its devices (``alarming``). Interlocks, locks and wear live with the relays
+(:mod:`gateway.actuation`), since they decide every pin move.
 
 Threads: paho's network loop (never blocked: it only parses and hands work over), the
-actuator worker, the sampler worker and the pin backend's edge-callback thread.
+actuator worker, the sampler worker, the store-and-forward worker and the pin backend's
+edge-callback thread.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from gateway.relay_control import RelayControl
 from gateway.sampling import Sampling
 from gateway.sdnotify import Notifier
 from gateway.sensors import Sensor
+from gateway.store_forward import StoreAndForward
 from gateway.system_stats import HostStats
 from gateway.worker import Worker
 
@@ -61,10 +63,12 @@ class Gateway:
         self.relays = RelayControl(
             config, backend, self.link, self.actuator, self.metrics, self.alarms.relay_result
         )
+        # Samples taken while the broker is unreachable are kept and forwarded late.
+        self.store_forward = StoreAndForward(config, self.link, self.metrics)
         self.sampling = Sampling(
             config,
             backend,
-            self.link.send,
+            self.store_forward.send,
             self.metrics,
             sensors=sensors,
             host_stats=host_stats,
@@ -77,6 +81,7 @@ class Gateway:
         self.components: list[Component] = [
             self.relays,
             self.alarms,
+            self.store_forward,  # open before the first sample, closed after the last
             self.sampling,
             LinkSupervision(
                 self.link,
@@ -91,7 +96,13 @@ class Gateway:
                 meta,
                 self.link,
                 self.actuator,
-                [self.relays.republish, self.sampling.republish, self.alarms.republish],
+                # The backlog of late samples last: the live view is whole first.
+                [
+                    self.relays.republish,
+                    self.sampling.republish,
+                    self.alarms.republish,
+                    self.store_forward.resume,
+                ],
             ),
         ]
         if config.home_assistant.enabled:

@@ -37,6 +37,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
             "Events": contract.EventsAnswer,
             "AllToSafe": contract.AllToSafeOutcome,
             "AlarmRequest": contract.AlarmRequest,
+            "EventLogPage": contract.EventLogPage,
         }
     ),
     "SetRelayBody": {

@@ -90,7 +90,9 @@ def make_api(
             200:
               description: >-
                 {"version", "events": [{"event", "data"}]}, or {"version", "resync": true}
-                when the bridge no longer holds what came after ``since``
+                when the bridge no longer holds what came after ``since``, or ``since`` is
+                not a version this bridge process issued (another bridge's, or from
+                before a restart)
               content:
                 application/json:
                   schema: {$ref: "#/components/schemas/Events"}
@@ -350,8 +352,8 @@ def make_api(
             - {name: offset, in: query, schema: {type: integer, minimum: 0}}
           responses:
             200:
-              description: entries and paging
-              content: {application/json: {schema: {type: object}}}
+              description: entries (newest first) and paging
+              content: {application/json: {schema: {$ref: "#/components/schemas/EventLogPage"}}}
             400: {$ref: "#/components/responses/Invalid"}
         """
         query = parse_event_query(request.args)
@@ -482,27 +484,22 @@ def audit_refused_commands(gate: CommandGate) -> OnRefused:
         fields = body if isinstance(body, dict) else {}
         path = request.view_args or {}
         remote = request.remote_addr
+        # Each with what its view would have given the gate.
         match request.endpoint:
             case "api.alarm_command":
-                gate.refused(caller, body, "http", remote, error_code, detail)
+                gate.refused("alarm_command", caller, body, "http", remote, error_code, detail)
             case "api.set_relay":
                 fields = _audited(body, path["gateway"], path["relay"])
-                gate.refused(caller, fields, "http", remote, error_code, detail)
+                gate.refused("set_relay", caller, fields, "http", remote, error_code, detail)
             case "api.lock_relay":
-                action = "unlock" if fields.get("lock") is False else "lock"
-                target = {"gateway": path["gateway"], "relay": path["relay"]}
-                gate.refused(caller, target, "http", remote, error_code, detail, action)
+                target = {**fields, "gateway": path["gateway"], "relay": path["relay"]}
+                gate.refused("lock_relay", caller, target, "http", remote, error_code, detail)
             case "api.all_to_safe":
                 target = {"gateway": fields.get("gateway")}
-                gate.refused(caller, target, "http", remote, error_code, detail, "all_to_safe")
-            case "api.set_service":  # audited as the gate audits a service command
-                target = {
-                    "gateway": path["gateway"],
-                    "source": path["device"],
-                    "condition": "service",
-                    "action": "return_to_service" if fields.get("in_service") else "out_of_service",
-                }
-                gate.refused(caller, target, "http", remote, error_code, detail)
+                gate.refused("all_to_safe", caller, target, "http", remote, error_code, detail)
+            case "api.set_service":
+                target = {**fields, "gateway": path["gateway"], "device": path["device"]}
+                gate.refused("set_service", caller, target, "http", remote, error_code, detail)
 
     return audit
 

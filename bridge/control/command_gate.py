@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, Literal, TypeAlias, get_args
 
 from bridge.control.alarm_commands import (
     AlarmCommands,
@@ -33,11 +33,20 @@ from bridge.control.relay_commands import (
 from bridge.security.audit import AuditEntry, AuditLog, RefusalWindows, text_or_none
 from bridge.security.principals import Principal
 from bridge.security.ratelimit import RateLimiter
-from factory_core.contract import ErrorCode
+from factory_core.contract import AlarmAction, ErrorCode
 
 log = logging.getLogger(__name__)
 
 Parse = Callable[[object], SetRelay | Outcome]
+# What a command is, by the way it came in (the Socket.IO event; each has its HTTP path): the
+# audit records it from this, never from the fields a client chose to send.
+CommandKind: TypeAlias = Literal[
+    "set_relay", "lock_relay", "all_to_safe", "alarm_command", "set_service"
+]
+ALARM_ACTIONS: Final[frozenset[str]] = frozenset(get_args(AlarmAction))
+# The audit's action for an alarm command that named none of those (it is refused as invalid;
+# its detail says what it named): a client's text must not pass for another kind's action.
+UNKNOWN_ALARM_ACTION: Final = "alarm_command"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +100,8 @@ class CommandGate:
     ) -> Decision:
         decision = self._decide(principal, data, via, parse)
         outcome = decision.outcome
-        self._record(principal, data, via, remote, outcome.error or "ok", outcome.detail, outcome)
+        error = outcome.error or "ok"
+        self._record("set_relay", principal, data, via, remote, error, outcome.detail, outcome)
         return decision
 
     def submit_lock(
@@ -100,7 +110,6 @@ class CommandGate:
         """Lock or unlock a relay as the caller: the gateway records the caller as the
         lock's author and lets only that user or an admin lift it."""
         fields = data if isinstance(data, dict) else {}
-        action = "unlock" if fields.get("lock") is False else "lock"
         refused = self._caller_refusal(principal, "lock relays")
         if refused is not None:
             decision = refused
@@ -117,7 +126,7 @@ class CommandGate:
         reason = text_or_none(fields.get("reason"))
         detail = f"reason: {reason}; {outcome.detail}" if reason else outcome.detail
         self._record(
-            principal, data, via, remote, outcome.error or "ok", detail, outcome, action=action
+            "lock_relay", principal, data, via, remote, outcome.error or "ok", detail, outcome
         )
         return decision
 
@@ -129,22 +138,22 @@ class CommandGate:
         refused = self._caller_refusal(principal, "send all to safe")
         parsed = parse_all_to_safe(data) if refused is None else refused.outcome
         if isinstance(parsed, Outcome):
-            self._record(principal, data, via, remote, parsed.error or "invalid",
-                         parsed.detail, parsed, action="all_to_safe")  # fmt: skip
+            self._record("all_to_safe", principal, data, via, remote, parsed.error or "invalid",
+                         parsed.detail, parsed)  # fmt: skip
             return Decision(parsed)
         assert principal is not None and isinstance(parsed, AllToSafe)
         known = sorted(self.commands.store.meta)
         if parsed.gateway is not None and parsed.gateway not in known:
             detail = f"gateway: no gateway {parsed.gateway!r} (known: {', '.join(known)})"
             outcome = Outcome(False, None, None, "invalid", detail)
-            self._record(principal, data, via, remote, "invalid", detail, outcome,
-                         action="all_to_safe")  # fmt: skip
+            self._record("all_to_safe", principal, data, via, remote, "invalid", detail,
+                         outcome)  # fmt: skip
             return Decision(outcome)
         targets = [parsed.gateway] if parsed.gateway is not None else known
         outcomes = self.commands.all_to_safe(targets, by=principal.name)
         for gw, outcome in outcomes.items():
-            self._record(principal, {"gateway": gw}, via, remote, outcome.error or "ok",
-                         outcome.detail, outcome, action="all_to_safe")  # fmt: skip
+            self._record("all_to_safe", principal, {"gateway": gw}, via, remote,
+                         outcome.error or "ok", outcome.detail, outcome)  # fmt: skip
         return {gw: Decision(o) for gw, o in outcomes.items()}
 
     def _caller_refusal(self, principal: Principal | None, what: str) -> Decision | None:
@@ -181,7 +190,8 @@ class CommandGate:
         """An alarm command: the same rules as a relay command (role, rate, audit)."""
         decision = self._decide_alarm(principal, data, via)
         outcome = decision.outcome
-        self._record(principal, data, via, remote, outcome.error or "ok", outcome.detail, outcome)
+        error = outcome.error or "ok"
+        self._record("alarm_command", principal, data, via, remote, error, outcome.detail, outcome)
         return decision
 
     def submit_service(
@@ -190,33 +200,27 @@ class CommandGate:
         """A device out of service or back: the rules of an alarm command (it silences them)."""
         decision = self._decide_alarm(principal, data, via, service=True)
         outcome = decision.outcome
-        fields = data if isinstance(data, dict) else {}
-        audited = {
-            "gateway": fields.get("gateway"),
-            "source": fields.get("device"),
-            "condition": "service",
-            "action": "return_to_service" if fields.get("in_service") else "out_of_service",
-        }
-        self._record(
-            principal, audited, via, remote, outcome.error or "ok", outcome.detail, outcome
-        )
+        error = outcome.error or "ok"
+        self._record("set_service", principal, data, via, remote, error, outcome.detail, outcome)
         return decision
 
     def refused(
         self,
+        kind: CommandKind,
         principal: Principal,
         data: object,
         via: str,
         remote: str | None,
         error: str,
         detail: str,
-        action: str | None = None,
     ) -> None:
-        """Audit a command refused before it reached ``submit`` (by the HTTP gate)."""
-        self._record(principal, data, via, remote, error, detail, None, action)
+        """Audit a command refused before it reached its ``submit_*`` (by the HTTP gate);
+        ``data`` is what that ``submit_*`` would have been given."""
+        self._record(kind, principal, data, via, remote, error, detail, None)
 
     def _record(
         self,
+        kind: CommandKind,
         principal: Principal | None,
         data: object,
         via: str,
@@ -224,19 +228,12 @@ class CommandGate:
         error: str,
         detail: str | None,
         outcome: Outcome | None,
-        action: str | None = None,
     ) -> None:
         fields = data if isinstance(data, dict) else {}
-        requested = fields.get("on")
-        confirmed = fields.get("confirmed")
-        # An alarm command names its own action (acknowledge, shelve, out_of_service, ...);
-        # a relay command's is given: set_relay, lock, unlock or all_to_safe.
-        alarm_action = text_or_none(fields.get("action")) if action is None else None
-        alarm = (
-            text_or_none(f"{fields.get('source')}/{fields.get('condition')}")
-            if alarm_action is not None
-            else None
-        )
+        action, alarm = audited_as(kind, fields)
+        relay_command = kind in ("set_relay", "lock_relay")
+        requested = fields.get("on") if kind == "set_relay" else None
+        confirmed = fields.get("confirmed") if kind == "set_relay" else None
         entry = AuditEntry(
             ts=self.clock(),
             user=principal.name if principal else None,
@@ -244,15 +241,16 @@ class CommandGate:
             via=via,
             remote=remote,
             gateway=text_or_none(fields.get("gateway")),
-            relay=text_or_none(fields.get("relay")),
+            relay=text_or_none(fields.get("relay")) if relay_command else None,
             on=requested if isinstance(requested, bool) else None,
             outcome=error,
             ok=outcome is not None and outcome.ok,
             id=outcome.id if outcome is not None else None,
             detail=text_or_none(detail),
-            action=action or alarm_action or "set_relay",
+            action=action,
             confirmed=confirmed if isinstance(confirmed, bool) else None,
             alarm=alarm,
+            reason=text_or_none(fields.get("reason")),
         )
         # After ``stop`` (a request still in flight at shutdown) nothing is held any more.
         written = [entry] if self._stopped else self._windows.offer(entry, self.monotonic())
@@ -329,3 +327,22 @@ class CommandGate:
         outcome = Outcome(False, None, None, error, detail)
         self.commands.observe(outcome, 0.0)
         return Decision(outcome, retry_after)
+
+
+def audited_as(kind: CommandKind, fields: dict[Any, Any]) -> tuple[str, str | None]:
+    """The audit's ``action`` and ``alarm`` for a command of this kind (docs/api.md, "Audit
+    log"). Only the kind says whether it was an alarm command: a stray ``action`` field in a
+    relay command does not make it one."""
+    match kind:
+        case "set_relay" | "all_to_safe":
+            return kind, None
+        case "lock_relay":
+            return ("unlock" if fields.get("lock") is False else "lock"), None
+        case "alarm_command":
+            action = fields.get("action")
+            named = action if isinstance(action, str) and action in ALARM_ACTIONS else None
+            alarm = text_or_none(f"{fields.get('source')}/{fields.get('condition')}")
+            return named or UNKNOWN_ALARM_ACTION, alarm
+        case "set_service":
+            action = "return_to_service" if fields.get("in_service") else "out_of_service"
+            return action, text_or_none(f"{fields.get('device')}/service")

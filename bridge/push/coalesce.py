@@ -48,12 +48,14 @@ class RateMeter:
 def merge(deltas: Iterable[Delta]) -> list[Delta]:
     """One delta per event holding the newest value of each key (done once for all clients)."""
     merged: dict[Event, Delta] = {}
+    items: dict[Event, dict[str, Entry | None]] = {}
     for delta in deltas:
         known = merged.get(delta.event)
         if known is None:
-            merged[delta.event] = Delta(delta.event, delta.prev, delta.version, dict(delta.items))
+            items[delta.event] = dict(delta.items)
+            merged[delta.event] = Delta(delta.event, delta.prev, delta.version, items[delta.event])
         else:
-            known.items.update(delta.items)
+            items[delta.event].update(delta.items)
             merged[delta.event] = Delta(delta.event, known.prev, delta.version, known.items)
     return sorted(merged.values(), key=lambda d: d.version)
 
@@ -72,7 +74,7 @@ class Coalescer:
         self.sent_version = version
         # Per event: the newest value of each key not yet sent, and the newest version among
         # them. Plain dicts: this runs per client per flush.
-        self._pending: dict[Event, dict[str, Entry]] = {}
+        self._pending: dict[Event, dict[str, Entry | None]] = {}
         self._pending_version: dict[Event, int] = {}
         self._last_sent: dict[Event, float] = {}
 

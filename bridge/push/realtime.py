@@ -15,9 +15,12 @@ from typing import Any
 from flask import request, session
 from flask_socketio import ConnectionRefusedError, SocketIO
 
+from bridge.contract import EventLogSubscription
 from bridge.control.command_gate import CommandGate, all_to_safe_answer
 from bridge.push.engineio_port import Flusher
+from bridge.push.event_log_stream import EventLogStream
 from bridge.security.principals import Auth, Principal, socket_token
+from bridge.state.event_log import EventLog, EventQuery, parse_event_query
 from bridge.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -25,13 +28,22 @@ log = logging.getLogger(__name__)
 
 class Realtime:
     def __init__(
-        self, socketio: SocketIO, store: Store, gate: CommandGate, auth: Auth, flusher: Flusher
+        self,
+        socketio: SocketIO,
+        store: Store,
+        gate: CommandGate,
+        auth: Auth,
+        flusher: Flusher,
+        event_log: EventLog,
+        event_stream: EventLogStream,
     ) -> None:
         self.socketio = socketio
         self.store = store
         self.gate = gate
         self.auth = auth
         self.flusher = flusher
+        self.event_log = event_log
+        self.event_stream = event_stream
         self._principals: dict[str, Principal] = {}
         self._register()
 
@@ -59,6 +71,8 @@ class Realtime:
         on("all_to_safe", self._on_all_to_safe)
         on("alarm_command", self._on_alarm_command)
         on("set_service", self._on_set_service)
+        on("subscribe_event_log", self._on_subscribe_event_log)
+        on("unsubscribe_event_log", self._on_unsubscribe_event_log)
 
     def _on_connect(self, auth: Any = None) -> bool:
         token = socket_token(auth, request.headers.get("Authorization"))
@@ -97,6 +111,7 @@ class Realtime:
     def _forget(self, sid: str) -> None:
         self._principals.pop(sid, None)
         self.flusher.disconnect(sid)
+        self.event_stream.unsubscribe(sid)
 
     def _on_request_state(self, sid: str, *_args: Any) -> dict[str, Any]:
         state = self.store.snapshot()
@@ -144,3 +159,23 @@ class Realtime:
     def _on_set_service(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
         caller, remote = self._caller(sid)
         return self.gate.submit_service(caller, data, "socketio", remote).outcome.to_dict()
+
+    def _on_subscribe_event_log(self, sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
+        """Everyone with a login may read the event log (the connection proved one)."""
+        query = parse_event_query(data if data is not None else {})
+        if not isinstance(data, dict | None):
+            query = "the filters must be an object"
+        if not isinstance(query, EventQuery):
+            answer: EventLogSubscription = {
+                "ok": False, "error": "invalid", "detail": query, "page": None,
+            }  # fmt: skip
+            return dict(answer)
+        # Subscribed before the page is read: an entry written meanwhile is in the page and
+        # pushed as well, never in neither (the client keeps each id once).
+        self.event_stream.subscribe(sid, query)
+        answer = {"ok": True, "error": None, "detail": None, "page": self.event_log.query(query)}
+        return dict(answer)
+
+    def _on_unsubscribe_event_log(self, sid: str, *_args: Any) -> dict[str, Any]:
+        self.event_stream.unsubscribe(sid)
+        return {"ok": True}

@@ -54,6 +54,7 @@ class AuditEntry:
     action: str = "set_relay"
     confirmed: bool | None = None  # set_relay: the operator confirmed it in the dashboard
     alarm: str | None = None  # an alarm command's "<source>/<condition>"
+    reason: str | None = None  # the reason given (a lock, a shelf, out of service), cut short
 
     def to_dict(self) -> dict[str, Any]:
         time = datetime.fromtimestamp(self.ts, UTC).isoformat(timespec="milliseconds")

@@ -18,16 +18,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, TypeAlias
+from typing import Annotated, Any, Final, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bridge.contract import EventKind, EventLogEntry, EventLogPage
 from bridge.security.audit import AuditEntry, DiskWorker
 from bridge.state.store import GATEWAY_SOURCE, Delta, Entry
 from factory_core.contract import describe_validation_error
 
 DB_NAME: Final = "events.sqlite3"
-Kind: TypeAlias = Literal["alarm", "command", "gateway", "bridge"]
+Kind: TypeAlias = EventKind
 KINDS: Final = ("alarm", "command", "gateway", "bridge")
 CSV_FIELDS: Final = ("time", "ts", "kind", "gateway", "subject", "action", "user", "text")
 
@@ -88,10 +89,14 @@ class EventWatch:
         for delta in deltas:
             if delta.event == "alarms_update":
                 for key, entry in delta.items.items():
-                    out += self._alarm(key, entry, now)
+                    if entry is None:  # removed from the gateway's config: nothing happened
+                        self._alarms.pop(key, None)
+                    else:
+                        out += self._alarm(key, entry, now)
             elif delta.event == "gateways_update":
-                for gw, entry in delta.items.items():
-                    out += self._gateway(gw, entry, now)
+                for gw, gateway in delta.items.items():
+                    if gateway is not None:
+                        out += self._gateway(gw, gateway, now)
         return out
 
     def _alarm(self, key: str, e: Entry, now: float) -> list[Event]:
@@ -174,6 +179,8 @@ def command_event(entry: AuditEntry) -> Event | None:
     if entry.action in ("out_of_service", "return_to_service"):
         device = (entry.alarm or "?").partition("/")[0]
         what = f"{entry.action.replace('_', ' ')}: {entry.gateway}/{device}"
+        if entry.action == "out_of_service" and entry.reason:
+            what += f" ({entry.reason})"  # why, for everyone who reads the log
         subject, action = device, entry.action
     elif entry.alarm is not None:
         what = f"{entry.action} alarm {entry.alarm} of {entry.gateway}"
@@ -208,7 +215,7 @@ class EventQuery(BaseModel):
     offset: Annotated[int, Field(ge=0)] = 0
 
 
-def parse_event_query(args: Mapping[str, str]) -> EventQuery | str:
+def parse_event_query(args: Mapping[str, Any]) -> EventQuery | str:
     try:
         return EventQuery.model_validate(dict(args))
     except ValidationError as exc:
@@ -227,6 +234,7 @@ class EventLog:
         self.clock = clock
         self.keep_s = keep_s
         self.watch = EventWatch()
+        self._listeners: list[Callable[[list[EventLogEntry]], None]] = []
         self._pending: list[Event] = []
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()  # the connection is used on the disk thread only
@@ -240,6 +248,11 @@ class EventLog:
         self._db = db
         self._prune()
 
+    def listen(self, listener: Callable[[list[EventLogEntry]], None]) -> None:
+        """Told of the entries each flush wrote (oldest first; a repeat, ignored by its
+        dedupe key, is not among them), on the flushing greenlet."""
+        self._listeners.append(listener)
+
     def add(self, events: list[Event]) -> None:
         """Queued; written on the disk thread at the next ``flush``."""
         self._pending.extend(events)
@@ -249,8 +262,12 @@ class EventLog:
 
     def flush(self) -> None:
         batch, self._pending = self._pending, []
-        if batch:
-            self.worker.apply(lambda: self._write(batch))
+        if not batch:
+            return
+        written = self.worker.apply(lambda: self._write(batch))
+        if written:
+            for listener in self._listeners:
+                listener(written)
 
     def prune(self) -> None:
         self.worker.apply(self._prune)
@@ -259,7 +276,7 @@ class EventLog:
         self.flush()
         self.worker.apply(self._close)
 
-    def query(self, q: EventQuery) -> dict[str, Any]:
+    def query(self, q: EventQuery) -> EventLogPage:
         self.flush()  # what happened a moment ago is part of the answer
         return self.worker.apply(lambda: self._query(q))
 
@@ -274,16 +291,22 @@ class EventLog:
 
     # On the disk thread -------------------------------------------------------
 
-    def _write(self, batch: list[Event]) -> None:
+    def _write(self, batch: list[Event]) -> list[EventLogEntry]:
+        written: list[EventLogEntry] = []
         with self._lock:
             assert self._db is not None
             with self._db:
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO events (ts, kind, gateway, subject, action, user, text, "
-                    "dedupe) VALUES (:ts, :kind, :gateway, :subject, :action, :user, :text, "
-                    ":dedupe)",
-                    [asdict(e) for e in batch],
-                )
+                for e in batch:
+                    cursor = self._db.execute(
+                        "INSERT OR IGNORE INTO events (ts, kind, gateway, subject, action, user, "
+                        "text, dedupe) VALUES (:ts, :kind, :gateway, :subject, :action, :user, "
+                        ":text, :dedupe)",
+                        asdict(e),
+                    )
+                    if cursor.rowcount == 1 and cursor.lastrowid is not None:
+                        row = (cursor.lastrowid, e.ts, e.kind, e.gateway, e.subject, e.action)
+                        written.append(_entry((*row, e.user, e.text)))
+        return written
 
     def _prune(self) -> None:
         with self._lock:
@@ -297,7 +320,7 @@ class EventLog:
                 self._db.close()
                 self._db = None
 
-    def _query(self, q: EventQuery, paged: bool = True) -> dict[str, Any]:
+    def _query(self, q: EventQuery, paged: bool = True) -> EventLogPage:
         where, params = ["1 = 1"], []
         for column in ("gateway", "kind"):
             value = getattr(q, column)
@@ -319,19 +342,21 @@ class EventLog:
             page = " LIMIT ? OFFSET ?" if paged else ""
             args = [*params, q.limit, q.offset] if paged else params
             rows = self._db.execute(
-                "SELECT ts, kind, gateway, subject, action, user, text FROM events "
+                "SELECT id, ts, kind, gateway, subject, action, user, text FROM events "
                 f"WHERE {condition} ORDER BY ts DESC, id DESC{page}",
                 args,
             ).fetchall()
-        entries = [
-            {
-                "time": datetime.fromtimestamp(r[0], UTC).isoformat(timespec="milliseconds")
-                .replace("+00:00", "Z"),
-                "ts": r[0], "kind": r[1], "gateway": r[2], "subject": r[3], "action": r[4],
-                "user": r[5], "text": r[6],
-            }
-            for r in rows
-        ]  # fmt: skip
+        entries = [_entry(r) for r in rows]
         following = q.offset + len(entries)
         next_offset = following if paged and following < total else None
         return {"entries": entries, "total": total, "offset": q.offset, "next_offset": next_offset}
+
+
+def _entry(row: tuple[Any, ...]) -> EventLogEntry:
+    """A row ``(id, ts, kind, gateway, subject, action, user, text)`` as the API gives it."""
+    id_, ts, kind, gateway, subject, action, user, text = row
+    time = datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+    return {
+        "id": id_, "time": time.replace("+00:00", "Z"), "ts": ts, "kind": kind,
+        "gateway": gateway, "subject": subject, "action": action, "user": user, "text": text,
+    }  # fmt: skip

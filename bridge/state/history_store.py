@@ -39,6 +39,8 @@ from bridge.state.rollup import (
 from factory_core.contract import (
     DeviceState,
     DeviceStateTopic,
+    LateSamples,
+    LateSamplesTopic,
     Message,
     RelayState,
     RelayStateTopic,
@@ -74,6 +76,22 @@ def sample_of(message: Message) -> Sample | None:
     if isinstance(topic, RelayStateTopic) and isinstance(payload, RelayState):
         return (("relay", topic.gateway, topic.relay), payload.ts, float(payload.on), True)
     return None
+
+
+def late_samples_of(message: Message) -> list[Sample]:
+    """What a gateway's late samples (kept through an outage) add to the history: the good
+    readings, each as a sample of its device's series."""
+    topic, payload = message.topic, message.payload
+    if not (isinstance(topic, LateSamplesTopic) and isinstance(payload, LateSamples)):
+        return []
+    out: list[Sample] = []
+    for late in payload.samples:
+        value = late.value
+        if late.quality != "good" or value is None or not math.isfinite(value):
+            continue
+        key: SeriesKey = ("device", topic.gateway, late.device)
+        out.append((key, late.ts, float(value), isinstance(value, bool)))
+    return out
 
 
 def default_tiers(
@@ -122,6 +140,7 @@ class HistoryStore:
         self.written = 0  # samples stored
         self.skipped = 0  # repeats, readings older than the latest stored, or from the future
         self._buffer: list[Sample] = []
+        self._late: list[Sample] = []
         # Below: the disk thread's alone.
         self._db: sqlite3.Connection | None = None
         self._ids: dict[SeriesKey, int] = {}
@@ -134,14 +153,22 @@ class HistoryStore:
         if len(self._buffer) >= MAX_BATCH:
             self.flush()
 
+    def record_late(self, samples: list[Sample]) -> None:
+        """Readings a gateway kept through an outage: older than what is stored, perhaps
+        sent twice (QoS 1), each stored once in its own buckets of every tier."""
+        self._late.extend(samples)
+        if len(self._late) >= MAX_BATCH:
+            self.flush()
+
     def pending(self) -> int:
-        return len(self._buffer)
+        return len(self._buffer) + len(self._late)
 
     def flush(self) -> None:
         """Queue what was recorded for the disk, and the deletion by age when it is due."""
         batch, self._buffer = self._buffer, []
-        if batch:
-            self.worker.spawn(lambda: self._logged(lambda: self._write(batch)))
+        late, self._late = self._late, []
+        if batch or late:
+            self.worker.spawn(lambda: self._logged(lambda: self._write(batch, late)))
         self.worker.spawn(lambda: self._logged(self._prune_if_due))
 
     def open(self) -> None:
@@ -194,6 +221,12 @@ class HistoryStore:
                 "sum REAL NOT NULL, count INTEGER NOT NULL, last REAL NOT NULL, "
                 "last_ts REAL NOT NULL, PRIMARY KEY (series, start)) WITHOUT ROWID"
             )
+        # Every late reading stored, by its series and ts: a batch sent again (QoS 1 is at
+        # least once) must not count twice. Live readings need none: they only go forward.
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS late_seen (series INTEGER NOT NULL, ts REAL NOT NULL, "
+            "PRIMARY KEY (series, ts)) WITHOUT ROWID"
+        )
         self._load_series(db)
         self._db = db
         self._measure()
@@ -223,10 +256,11 @@ class HistoryStore:
             self._last_ts[sid] = -math.inf
         return int(sid)
 
-    def _write(self, batch: list[Sample]) -> None:
+    def _write(self, batch: list[Sample], late: list[Sample]) -> None:
         db = self._db
         if db is None:
-            log.warning("history %s is closed: %d samples not written", self.path, len(batch))
+            lost = len(batch) + len(late)
+            log.warning("history %s is closed: %d samples not written", self.path, lost)
             return
         # IMMEDIATE: the write lock first, so that what _load_series reads stays true until
         # the commit even when another bridge writes the same file.
@@ -247,6 +281,7 @@ class HistoryStore:
                     continue
                 last_ts[sid] = ts
                 fresh.append((sid, ts, value))
+            fresh += self._fresh_late(db, late, latest)
             # Each tier from the one before: few aggregates instead of every reading again.
             buckets = roll_up_samples(fresh, self.tiers[0].width)
             for tier in self.tiers:
@@ -264,6 +299,35 @@ class HistoryStore:
         self.written += len(fresh)
         self._measure()
 
+    def _fresh_late(
+        self, db: sqlite3.Connection, late: list[Sample], latest: float
+    ) -> list[tuple[int, float, float]]:
+        """The late readings not stored before, now marked stored (in the open transaction).
+
+        They go into the buckets of their own ts, merged with what those buckets hold (the
+        aggregates keep sums and counts: a minute rolled up before they came is merged, not
+        recomputed). One newer than the latest stored moves that mark on, so that the same
+        reading coming again as a retained state is a repeat.
+        """
+        fresh: list[tuple[int, float, float]] = []
+        oldest = self.clock() - max(t.keep_s for t in self.tiers)
+        last_ts = self._last_ts
+        for key, ts, value, step in late:
+            if not oldest <= ts <= latest:
+                self.skipped += 1
+                continue
+            sid = self._series_id(db, key, step)
+            seen = db.execute(
+                "INSERT INTO late_seen (series, ts) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (sid, ts),
+            )
+            if seen.rowcount == 0:
+                self.skipped += 1
+                continue
+            last_ts[sid] = max(last_ts[sid], ts)
+            fresh.append((sid, ts, value))
+        return fresh
+
     def _prune_if_due(self) -> None:
         now = self.clock()
         # Often enough that no tier holds much more than its retention; at most once a minute.
@@ -279,6 +343,12 @@ class HistoryStore:
                     f"DELETE FROM {_table(tier)} WHERE series = ? AND start < ?",
                     [(sid, cutoff) for sid in self._ids.values()],
                 )
+            # Kept as long as any tier holds the readings it guards.
+            cutoff = now - max(t.keep_s for t in self.tiers)
+            self._db.executemany(
+                "DELETE FROM late_seen WHERE series = ? AND ts < ?",
+                [(sid, cutoff) for sid in self._ids.values()],
+            )
         self._measure()
 
     def _measure(self) -> None:

@@ -4,11 +4,22 @@ Every change the store applies raises ``version`` by one and yields a ``Delta`` 
 what changed. The last deltas are kept in a bounded ring so that a polling client can ask
 for what it missed (``events_since``) or learn that it must fetch the full state again.
 Entries are replaced, never mutated, so a snapshot may share them safely.
+
+Versions are per bridge process, and a version one process issued must never be taken for
+one of another's (docs/api.md, "Versions"): a client that moves to another bridge, or
+outlives a restart, would apply deltas that do not follow from what it holds. So a store
+does not count from 0 but from ``first_version_for`` the time its process started, in
+microseconds: a restarted bridge starts above every version its predecessor issued (unless
+that one made more than a million changes a second, or the clock was set back), and two
+bridges' counters are as far apart as their starts. ``events_since`` answers only versions
+this store issued itself, from ``first_version`` on, as a continuation; anything else is a
+resync. Versions stay below 2**53, exact as JavaScript numbers.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
@@ -23,6 +34,7 @@ from factory_core.contract import (
     DeviceInfo,
     DeviceState,
     DeviceStateTopic,
+    EdgeLinkTopic,
     GatewayAlarmAck,
     GatewayAlarmAckTopic,
     GatewayMeta,
@@ -42,6 +54,8 @@ from factory_core.contract import (
 )
 
 Entry: TypeAlias = dict[str, Any]
+# The largest integer a JavaScript number holds exactly: the dashboard compares versions.
+MAX_VERSION: Final = 2**53 - 1
 BRIDGE_KEY: Final = "bridge"
 # Ids a gateway publishes without listing them in its meta are shown (a field device may be
 # sloppy), but only this many per gateway: memory must not grow with a device's mistakes.
@@ -52,15 +66,27 @@ GATEWAY_SOURCE: Final = "gateway"
 GATEWAY_ALARM_PRIORITY: Final = "high"
 
 
+# Topics under a gateway that bridges (or plant systems) publish, never the gateway itself.
+_SENT_BY_BRIDGES: Final = (
+    RelaySetTopic | RelayLockTopic | AllToSafeTopic | AlarmSetTopic | GatewayAlarmAckTopic
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Delta:
     event: Event
     prev: int
     version: int
-    items: dict[str, Entry]
+    items: Mapping[str, Entry | None]  # None: removed (alarms only, their topic cleared)
 
     def payload(self) -> dict[str, Any]:
         return {"prev": self.prev, "version": self.version, FIELD[self.event]: self.items}
+
+
+def first_version_for(started_ns: int) -> int:
+    """The first version of a bridge process that started at this Unix time (ns): its start
+    in microseconds, so that no other process's versions are near its own (module doc)."""
+    return started_ns // 1_000
 
 
 def key(gateway: str, item: str) -> str:
@@ -72,8 +98,20 @@ def alarm_key(gateway: str, source: str, condition: str) -> str:
 
 
 class Store:
-    def __init__(self, history: History | None = None, event_buffer: int = 1000) -> None:
-        self.version = 0
+    def __init__(
+        self,
+        history: History | None = None,
+        event_buffer: int = 1000,
+        behind_edges: Mapping[str, str] | None = None,
+        *,
+        first_version: int,
+    ) -> None:
+        """``first_version``: the version of the empty state, ``first_version_for`` the
+        process's start (any number from 0 to ``MAX_VERSION`` for a test)."""
+        if not 0 <= first_version <= MAX_VERSION:
+            raise ValueError(f"first_version must be from 0 to 2**53 - 1, got {first_version}")
+        self.first_version = first_version
+        self.version = first_version
         self.gateways: dict[str, Entry] = {}
         self.devices: dict[str, Entry] = {}
         self.relays: dict[str, Entry] = {}
@@ -96,6 +134,16 @@ class Store:
         self._before_silence: dict[str, dict[str, dict[str, str]]] = {}
         # Per offline gateway, per field: the quality each value arrived with meanwhile.
         self._while_offline: dict[str, dict[str, dict[str, str]]] = {}
+        # Gateways behind an edge broker (-> its name), the edges whose link to this broker
+        # is down, and each gateway's own retained status: a gateway is online when its
+        # status says so and its edge's link is up (docs/mqtt-contract.md, "Edge brokers").
+        self._behind_edges = dict(behind_edges or {})
+        self._edges_down: set[str] = set()
+        self._says_online: dict[str, bool] = {}
+        # Edges whose link came back and carried nothing from a gateway since, and whether a
+        # rebirth is to be asked (take_rebirth_request).
+        self._edges_back: set[str] = set()
+        self._rebirth_requested = False
 
     # Queries ---------------------------------------------------------------
 
@@ -118,9 +166,13 @@ class Store:
         return {"version": self.version, field: dict(getattr(self, field))}
 
     def events_since(self, since: int) -> list[Delta] | None:
-        """The deltas after version ``since``, or None when they are no longer all known."""
+        """The deltas after version ``since``, or None (resync) when they are no longer all
+        known, or ``since`` is no version this store issued (another process's)."""
         if since == self.version:
             return []
+        # Every version from first_version to version was issued here, each by one delta:
+        # the ring's first ``prev`` is first_version or later, so another process's version
+        # below ours is refused by the same test as one too old to be remembered.
         if since > self.version or not self._ring or self._ring[0].prev > since:
             return None
         return [d for d in self._ring if d.version > since]
@@ -139,6 +191,14 @@ class Store:
         """Connected and speaking: a silent gateway is not counted."""
         return sorted(g for g, e in self.gateways.items() if e["status"] == "online")
 
+    def take_rebirth_request(self) -> bool:
+        """Whether a rebirth is due since the last call: an edge's link is back and carries
+        its gateways' messages again. Not at its ``1`` already: the edge bridge subscribes to
+        the commands (and the rebirth request) after announcing itself, so a rebirth sent at
+        once could pass it by; the messages it re-sends from its store come after that."""
+        requested, self._rebirth_requested = self._rebirth_requested, False
+        return requested
+
     def gateways_silent(self) -> list[str]:
         return sorted(self._before_silence)
 
@@ -152,10 +212,18 @@ class Store:
     def apply(self, message: Message, now: float) -> list[Delta]:
         """Apply one contract message; return the deltas it caused (often one, maybe none)."""
         topic, payload = message.topic, message.payload
+        if self._edges_back and not isinstance(topic, _SENT_BY_BRIDGES):
+            edge = self._behind_edges.get(getattr(topic, "gateway", ""))
+            if edge in self._edges_back:
+                self._edges_back.discard(edge)
+                self._rebirth_requested = True
         deltas = self._heard(topic, payload, now)
         match topic:
             case StatusTopic(gw) if payload in ("online", "offline"):
-                deltas += self._status(gw, payload == "online", now)
+                self._says_online[gw] = payload == "online"
+                deltas += self._status(gw, self._seen_online(gw), now)
+            case EdgeLinkTopic(edge) if payload in ("online", "offline"):
+                deltas += self._edge_link(edge, payload == "online", now)
             case MetaTopic(gw) if isinstance(payload, GatewayMeta):
                 deltas += self._meta(gw, payload, now)
             case DeviceStateTopic(gw, dev) if isinstance(payload, DeviceState):
@@ -170,6 +238,8 @@ class Store:
                     deltas += self._gateway_alarms(gw)  # the outage's episode is its ts
             case AlarmStateTopic(gw, source, condition) if isinstance(payload, AlarmState):
                 deltas += self._alarm(gw, source, condition, payload)
+            case AlarmStateTopic(gw, source, condition) if payload is None:
+                deltas += self._alarm_removed(alarm_key(gw, source, condition))
             case ServiceTopic(gw, dev):
                 deltas += self._service(
                     gw, dev, payload if isinstance(payload, OutOfService) else None
@@ -252,6 +322,27 @@ class Store:
         self._while_offline.setdefault(gateway, {}).setdefault(field, {})[k] = reported
         return "stale"
 
+    def _seen_online(self, gw: str) -> bool:
+        edge = self._behind_edges.get(gw)
+        return self._says_online.get(gw, False) and edge not in self._edges_down
+
+    def _edge_link(self, edge: str, up: bool, now: float) -> list[Delta]:
+        """An edge's link went down: its gateways' last wills cannot reach us, so each is
+        offline (its own alarm raised) until the link is back; then each is what its
+        retained status says, until the statuses re-sent across the link arrive."""
+        if up and edge in self._edges_down:
+            self._edges_back.add(edge)
+        if up:
+            self._edges_down.discard(edge)
+        else:
+            self._edges_down.add(edge)
+            self._edges_back.discard(edge)
+        deltas: list[Delta] = []
+        for gw, behind in self._behind_edges.items():
+            if behind == edge and gw in self.gateways:
+                deltas += self._status(gw, self._seen_online(gw), now)
+        return deltas
+
     def _gateway_entry(
         self, gw: str, online: bool, ts: float, silent_since: float | None = None
     ) -> Entry:
@@ -278,10 +369,7 @@ class Store:
     def _heard(self, topic: object, payload: object, now: float) -> list[Delta]:
         """Any message a gateway itself sent proves it alive (not its last will, which the
         broker sends, nor commands, which bridges send)."""
-        if isinstance(
-            topic,
-            RelaySetTopic | RelayLockTopic | AllToSafeTopic | AlarmSetTopic | GatewayAlarmAckTopic,
-        ):
+        if isinstance(topic, _SENT_BY_BRIDGES):
             return []  # sent by bridges, not by the gateway
         if payload == "offline":
             return []
@@ -464,6 +552,16 @@ class Store:
             "suppressed": self._suppressed(gw, source),
         }
         return self._change("alarms_update", {alarm_key(gw, source, condition): entry})
+
+    def _alarm_removed(self, k: str) -> list[Delta]:
+        """Its retained topic was cleared (its definition left the gateway's config): the
+        alarm is dropped, and the delta says so with ``null`` in its place."""
+        if self.alarms.pop(k, None) is None:
+            return []
+        self.version += 1
+        delta = Delta("alarms_update", self.version - 1, self.version, {k: None})
+        self._ring.append(delta)
+        return [delta]
 
     def _suppressed(self, gw: str, source: str) -> bool:
         entry = self.gateways.get(gw)

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
-from bridge_helpers import RunningBridge
+from bridge_helpers import LiveClient, RunningBridge
 
+from bridge.contract import EVENT_LOG_EVENT
 from devtools.alarm_flood import (
     DEVICE,
     clear_flood,
@@ -40,11 +42,33 @@ def test_a_thousand_alarms_at_once_reach_every_client_exactly_and_coalesced(
         for transports, role in ((["websocket"], "operator"), (["websocket"], "viewer"),
                                  (["polling"], "viewer"))
     ]  # fmt: skip
+    # A client with the event log open, as the dashboard's page has it.
+    reader = LiveClient(bridge.url).connect(auth={"token": bridge.tokens["viewer"]})
+    updates: list[dict[str, Any]] = []
+
+    def on_update(data: dict[str, Any]) -> None:
+        with reader.cond:
+            updates.append(data)
+            reader.cond.notify_all()
+
+    reader.sio.on(EVENT_LOG_EVENT, on_update)
+    opened = reader.call("subscribe_event_log", {"gateway": DEVICE, "kind": "alarm"})
+    assert opened["ok"] is True
     messages = flood_messages(COUNT, time.time(), topics)
     with flood_probe(broker.url) as device:
         try:
             flood(device, bridge, watchers, messages)
+            # The open event log got every entry, in a few pushes (one per flush, the newest
+            # 200 each, the rest counted as skipped), not one message per alarm.
+            reader.wait(
+                lambda: sum(len(u["entries"]) + u["skipped"] for u in updates) == COUNT,
+                "every logged alarm pushed or counted",
+                timeout=60,
+            )
+            assert 0 < len(updates) < COUNT // 20, f"{len(updates)} event log pushes"
+            assert all(len(u["entries"]) <= 200 for u in updates)
         finally:
+            reader.close()
             clear_flood(device, messages)
             device.publish(topics.status(DEVICE), b"", retain=True)
             for watcher in watchers:

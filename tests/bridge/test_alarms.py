@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from bridge_helpers import LiveClient, RunningBridge
 
+from bridge.contract import EVENT_LOG_EVENT
 from devtools.local_broker import REPO, LocalBroker
 from devtools.mqtt_probe import MqttProbe
 from devtools.procs import ManagedProcess, python_module
@@ -32,6 +33,11 @@ clock_skew_s = 1.0
 
 [hardware]
 backend = "simulated"
+
+[[relays]]
+id = "fan"
+name = "Fan"
+pin = 5
 
 [[sensors]]
 type = "cpu_temp"
@@ -66,15 +72,19 @@ def oven(tmp_path: Path) -> Oven:
     return sensor
 
 
+# The same gateway after its oven's limit was taken out of the config.
+WITHOUT_LIMIT = CONFIG[: CONFIG.index("[sensors.alarms]")]
+
+
 @pytest.fixture
 def start_gateway(
     broker: LocalBroker, tmp_path: Path, oven: Oven
-) -> Iterator[Callable[[], ManagedProcess]]:
+) -> Iterator[Callable[..., ManagedProcess]]:
     config = tmp_path / "line9.toml"
-    config.write_text(CONFIG.format(zone=oven.path))
     started: list[ManagedProcess] = []
 
-    def start() -> ManagedProcess:
+    def start(text: str = CONFIG) -> ManagedProcess:
+        config.write_text(text.format(zone=oven.path))
         proc = ManagedProcess(
             f"gateway{len(started)}",
             python_module("gateway", "--config", str(config)),
@@ -98,6 +108,18 @@ def alarm_is(client: LiveClient, key: str, **expected: Any) -> Callable[[], bool
     return check
 
 
+def follow_event_log(client: LiveClient) -> Callable[[], list[dict[str, Any]]]:
+    """Record the client's ``event_log_update`` pushes; returns what they brought so far."""
+
+    def on_update(data: dict[str, Any]) -> None:
+        with client.cond:
+            client.events.append((EVENT_LOG_EVENT, data))
+            client.cond.notify_all()
+
+    client.sio.on(EVENT_LOG_EVENT, on_update)
+    return lambda: [e for d in client.received(EVENT_LOG_EVENT) for e in d["entries"]]
+
+
 def retained_alarm(broker: LocalBroker, topic: str) -> AlarmState:
     """What a plant system that connects now reads: the retained alarm, without any bridge."""
     with MqttProbe(broker.url, [topic]) as fresh:
@@ -111,7 +133,7 @@ def test_a_limit_crossed_is_seen_everywhere_acknowledged_once_audited_and_cleare
     broker: LocalBroker,
     bridges: Callable[..., RunningBridge],
     clients: Callable[..., LiveClient],
-    start_gateway: Callable[[], ManagedProcess],
+    start_gateway: Callable[..., ManagedProcess],
     oven: Oven,
 ) -> None:
     first, second = bridges(), bridges()
@@ -175,10 +197,93 @@ def test_a_limit_crossed_is_seen_everywhere_acknowledged_once_audited_and_cleare
     assert bad.status_code == 400 and "kind" in bad.json()["detail"]
 
 
-def test_bad_alarm_commands_are_clear_errors(
+def test_an_alarm_removed_from_the_config_is_cleared_on_the_broker_and_on_every_bridge(
+    broker: LocalBroker,
     bridges: Callable[..., RunningBridge],
     clients: Callable[..., LiveClient],
-    start_gateway: Callable[[], ManagedProcess],
+    start_gateway: Callable[..., ManagedProcess],
+    oven: Oven,
+) -> None:
+    bridge = bridges()
+    gateway = start_gateway()
+    client = clients(bridge)
+    oven.set(30.0)
+    client.wait(alarm_is(client, HI, state="unacked"), "hi raised")
+    topic = topics.alarm_state(GW, "oven", "hi")
+    assert retained_alarm(broker, topic).active
+    gateway.stop()
+    client.wait(alarm_is(client, OFFLINE, active=True), "the gateway offline")
+
+    start_gateway(WITHOUT_LIMIT)  # the limit is gone; the oven still reads 30
+    # The connected client (no bridge restart) drops it, and the banner counts with it.
+    client.wait(lambda: client.item("alarms", HI) is None, "the hi alarm dropped", timeout=30)
+    assert client.wait(alarm_is(client, OFFLINE, state="normal"), "online again")
+    unacked = [k for k, a in (client.state or {})["alarms"].items() if a["state"] == "unacked"]
+    assert unacked == []
+    # A plant system connecting now reads no retained alarm there: the marker published after
+    # the SUBACK arrives after every retained message of the subscription.
+    marker = "test/marker"
+    with MqttProbe(broker.url, [topic, marker]) as fresh:
+        fresh.publish(marker, b"x")
+        fresh.wait_for(lambda m: m.topic == marker, what="the marker")
+        assert [m for m in fresh.on_topic(topic) if m.payload] == []
+    # A bridge that starts now never lists it either.
+    late = clients(bridges())
+    late.wait(alarm_is(late, OFFLINE, state="normal"), "the late bridge sees the gateway")
+    assert late.item("alarms", HI) is None
+
+
+def test_the_event_log_is_pushed_live_to_the_clients_that_have_it_open_with_their_filters(
+    bridges: Callable[..., RunningBridge],
+    clients: Callable[..., LiveClient],
+    start_gateway: Callable[..., ManagedProcess],
+    oven: Oven,
+) -> None:
+    bridge = bridges()
+    start_gateway()
+    operator, viewer, closed = clients(bridge), clients(bridge, role="viewer"), clients(bridge)
+    operator.wait(alarm_is(operator, HI, state="normal"), "the hi alarm exists")
+    pushed, commands_pushed, closed_pushed = (
+        follow_event_log(c) for c in (operator, viewer, closed)
+    )
+    first = operator.call("subscribe_event_log", {"gateway": GW})
+    assert first["ok"] is True and first["page"]["entries"] == []  # nothing of line9 yet
+    assert viewer.call("subscribe_event_log", {"kind": "command"})["ok"] is True  # viewers too
+    closed.call("subscribe_event_log", {})
+    assert closed.call("unsubscribe_event_log") == {"ok": True}
+
+    oven.set(30.0)
+    raised = operator.wait(
+        lambda: [e for e in pushed() if (e["kind"], e["action"]) == ("alarm", "raised")],
+        "the alarm pushed as an entry",
+    )
+    assert raised[0]["subject"] == "oven/hi" and raised[0]["gateway"] == GW
+    assert operator.call("set_relay", {"gateway": GW, "relay": "fan", "on": True})["ok"] is True
+    switched = operator.wait(
+        lambda: [e for e in pushed() if e["action"] == "switch_on"], "the command pushed"
+    )
+    assert switched[0]["user"] == "token:test-operator" and switched[0]["text"].endswith("done")
+    viewer.wait(lambda: any(e["action"] == "switch_on" for e in commands_pushed()), "to viewer")
+    # Each client got only what its filters pass; the one that closed the page got nothing.
+    assert {e["kind"] for e in commands_pushed()} == {"command"}
+    assert {e["gateway"] for e in pushed()} == {GW}
+    assert closed_pushed() == []
+    # What was pushed is what the page says (same ids), and each entry came once.
+    ids = [e["id"] for e in pushed()]
+    assert len(ids) == len(set(ids))
+    page = bridge.get(f"/api/event-log?gateway={GW}", role="viewer").json()["entries"]
+    assert set(ids) <= {e["id"] for e in page}
+
+    bad = operator.call("subscribe_event_log", {"kind": "weather", "limit": 0})
+    assert bad["ok"] is False and bad["error"] == "invalid"
+    assert "kind" in bad["detail"] and "limit" in bad["detail"]
+
+
+def test_bad_alarm_commands_are_clear_errors(
+    broker: LocalBroker,
+    bridges: Callable[..., RunningBridge],
+    clients: Callable[..., LiveClient],
+    start_gateway: Callable[..., ManagedProcess],
 ) -> None:
     bridge = bridges()
     start_gateway()
@@ -203,12 +308,19 @@ def test_bad_alarm_commands_are_clear_errors(
     )
     viewer = bridge.post("/api/alarms/command", role="viewer", json={})
     assert viewer.status_code == 403
+    # A malformed alarm message is dropped and counted like any other, and changes nothing.
+    garbage = topics.alarm_state(GW, "oven", "hihi")
+    with MqttProbe(broker.url, [garbage]) as sender:
+        sender.publish(garbage, b'{"priority": "urgent", "state": "panic"}')
+    metric = 'factory_bridge_mqtt_dropped_total{reason="payload"}'
+    wait_until(lambda: bridge.metric(metric) == 1, what="the malformed alarm counted")
+    assert client.item("alarms", f"{GW}/oven/hihi") is None
 
 
 def test_a_gateway_offline_is_one_alarm_every_bridge_agrees_on_and_suppresses_its_devices(
     bridges: Callable[..., RunningBridge],
     clients: Callable[..., LiveClient],
-    start_gateway: Callable[[], ManagedProcess],
+    start_gateway: Callable[..., ManagedProcess],
     oven: Oven,
 ) -> None:
     first, second = bridges(), bridges()
@@ -263,7 +375,7 @@ def test_a_gateway_offline_is_one_alarm_every_bridge_agrees_on_and_suppresses_it
 def test_the_event_log_survives_a_restart_of_the_bridge(
     bridges: Callable[..., RunningBridge],
     clients: Callable[..., LiveClient],
-    start_gateway: Callable[[], ManagedProcess],
+    start_gateway: Callable[..., ManagedProcess],
     oven: Oven,
 ) -> None:
     bridge = bridges()
@@ -290,7 +402,7 @@ def test_the_event_log_survives_a_restart_of_the_bridge(
 def test_a_device_out_of_service_has_its_alarms_suppressed_on_every_bridge_until_returned(
     bridges: Callable[..., RunningBridge],
     clients: Callable[..., LiveClient],
-    start_gateway: Callable[[], ManagedProcess],
+    start_gateway: Callable[..., ManagedProcess],
     oven: Oven,
 ) -> None:
     first, second = bridges(), bridges()
@@ -324,4 +436,5 @@ def test_a_device_out_of_service_has_its_alarms_suppressed_on_every_bridge_until
     actions = {(e["action"], e["outcome"]) for e in audit if e.get("alarm") == "oven/service"}
     assert {("out_of_service", "ok"), ("return_to_service", "ok")} <= actions
     log = first.get("/api/event-log?kind=command", role="viewer").json()["entries"]
-    assert any(e["text"] == "token:test-operator: out of service: line9/oven: done" for e in log)
+    said = "token:test-operator: out of service: line9/oven (recalibration): done"
+    assert any(e["text"] == said for e in log)

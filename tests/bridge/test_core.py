@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from bridge.contract import EVENTS, FIELD
 from bridge.push.coalesce import Coalescer, RateMeter, merge
 from bridge.state.sparklines import History
-from bridge.state.store import MAX_UNLISTED_PER_GATEWAY, Delta, Store
+from bridge.state.store import MAX_UNLISTED_PER_GATEWAY, Delta, Store, first_version_for
 from factory_core.contract import Topics, decode
 
 T = Topics()
+# A bridge process's first version: its start in microseconds, not 0 (docs/api.md, "Versions").
+FIRST = first_version_for(1_796_083_200_123_456_789)
 
 
 def msg(topic: str, payload: bytes | str) -> Any:
@@ -39,14 +41,15 @@ def device(value: float, seq: int = 1, ts: float = 100.0) -> Any:
 
 
 def test_store_builds_entries_from_meta_and_states_and_counts_versions() -> None:
-    store = Store()
+    store = Store(first_version=FIRST)
     store.apply(msg(T.status("line1"), "online"), now=1)
     deltas = store.apply(meta(), now=2)
     # The gateway's own alarms follow what its meta says (its name, its silence window).
     assert [d.event for d in deltas] == [
         "gateways_update", "devices_update", "relays_update", "alarms_update"
     ]  # fmt: skip
-    assert store.version == 6 and deltas[-1].version == 6 and deltas[-1].prev == 5
+    assert store.version == FIRST + 6
+    assert deltas[-1].version == FIRST + 6 and deltas[-1].prev == FIRST + 5
     (delta,) = store.apply(device(21.5), now=3)
     entry = delta.items["line1/temperature"]
     assert entry["value"] == 21.5 and entry["name"] == "Oven" and entry["unit"] == "C"
@@ -56,7 +59,7 @@ def test_store_builds_entries_from_meta_and_states_and_counts_versions() -> None
 
 
 def test_store_marks_everything_of_an_offline_gateway_stale() -> None:
-    store = Store()
+    store = Store(first_version=FIRST)
     store.apply(msg(T.status("line1"), "online"), now=1)
     store.apply(meta(), now=1)
     store.apply(device(3), now=1)
@@ -77,7 +80,7 @@ def test_store_marks_everything_of_an_offline_gateway_stale() -> None:
 def test_values_that_overtook_the_gateways_online_are_current_once_it_arrives() -> None:
     """Samples come on their own connection: a reconnecting gateway's first readings can reach
     the bridge before its "online" (found by a browser test on a busy box)."""
-    store = Store()
+    store = Store(first_version=FIRST)
     store.apply(msg(T.status("line1"), "online"), now=1)
     store.apply(meta(), now=1)
     store.apply(device(3), now=1)
@@ -110,7 +113,7 @@ def test_values_that_overtook_the_gateways_online_are_current_once_it_arrives() 
 
 
 def test_losing_the_broker_shows_no_gateway_as_live_until_it_says_so_again() -> None:
-    store = Store()
+    store = Store(first_version=FIRST)
     store.apply(msg(T.status("line1"), "online"), now=1)
     store.apply(meta(), now=1)
     store.apply(device(3), now=1)
@@ -127,7 +130,7 @@ def test_losing_the_broker_shows_no_gateway_as_live_until_it_says_so_again() -> 
 
 
 def test_ids_missing_from_meta_are_shown_but_bounded_per_gateway() -> None:
-    store = Store()
+    store = Store(first_version=FIRST)
     store.apply(meta(), now=1)
     for i in range(MAX_UNLISTED_PER_GATEWAY + 50):
         store.apply(msg(T.device_state("line1", f"stray{i}"), '{"value": 1, "ts": 1, "seq": 1}'), 1)
@@ -141,14 +144,15 @@ def test_ids_missing_from_meta_are_shown_but_bounded_per_gateway() -> None:
 
 
 def test_store_events_since_and_resync() -> None:
-    store = Store(event_buffer=3)
+    store = Store(event_buffer=3, first_version=FIRST)
     for i in range(5):
         store.apply(device(i, seq=i), now=i)
-    assert store.version == 5
-    assert [d.version for d in store.events_since(3) or []] == [4, 5]
-    assert store.events_since(5) == []
-    assert store.events_since(1) is None  # older than the ring remembers
-    assert store.events_since(6) is None  # from another bridge process
+    assert store.version == FIRST + 5
+    assert [d.version for d in store.events_since(FIRST + 3) or []] == [FIRST + 4, FIRST + 5]
+    assert store.events_since(FIRST + 5) == []
+    assert store.events_since(FIRST + 1) is None  # older than the ring remembers
+    assert store.events_since(FIRST + 6) is None  # from a bridge process started later
+    assert store.events_since(FIRST - 1) is None  # from one started earlier
 
 
 # --------------------------------------------------------------------------- coalescer

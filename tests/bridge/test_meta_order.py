@@ -14,7 +14,7 @@ T = Topics()
 
 def test_readings_before_the_meta_do_not_decide_the_order() -> None:
     plan = PlantPlan(gateways=1, devices=5, relays=3)
-    store = Store()
+    store = Store(first_version=0)
     # Readings of the last devices first: the order they reach the bridge in.
     for d in reversed(range(5)):
         topic, payload, _ = plan.reading(0, d, now=100.0)

@@ -142,7 +142,9 @@ def test_the_gate_writes_a_floods_count_on_its_timer_and_when_stopped(tmp_path: 
     now = [0.0]
     path = tmp_path / "audit.jsonl"
     audit = AuditLog(path)
-    commands = Commands(Store(), _MustNotPublish(), lambda: None, lambda: now[0], ttl=1)  # type: ignore[arg-type]
+    commands = Commands(
+        Store(first_version=0), _MustNotPublish(), lambda: None, lambda: now[0], ttl=1
+    )  # type: ignore[arg-type]
     gate = CommandGate(
         commands, audit, RateLimiter(per_minute=6, burst=2), lambda: now[0], lambda: now[0]
     )
@@ -162,7 +164,9 @@ def test_the_gate_writes_a_floods_count_on_its_timer_and_when_stopped(tmp_path: 
 
     # The same caller over HTTP, refused by the HTTP gate: merged on its own.
     for _ in range(5):
-        gate.refused(viewer, command, "http", "10.0.0.9", "csrf_failed", "missing X-CSRF-Token")
+        gate.refused(
+            "set_relay", viewer, command, "http", "10.0.0.9", "csrf_failed", "missing X-CSRF-Token"
+        )
     gate.stop()  # mid-window: what it holds is written
     lines = _lines(path)
     assert sum(e["count"] for e in lines) == 55

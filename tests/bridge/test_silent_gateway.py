@@ -59,7 +59,7 @@ def stats(ts: float = 1.0) -> Any:
 
 
 def speaking_gateway(now: float = 0.0, stats_interval_s: float | None = 2.0) -> Store:
-    store = Store()
+    store = Store(first_version=0)
     store.apply(msg(T.status(GW), "online"), now)
     store.apply(meta(stats_interval_s), now)
     store.apply(msg(T.device_state(GW, "temperature"), '{"value": 20, "ts": 1, "seq": 1}'), now)

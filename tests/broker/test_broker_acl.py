@@ -144,3 +144,22 @@ def test_alarm_commands_go_from_bridges_to_their_gateway_and_gateway_acks_are_br
         assert [m.topic for m in line1.messages if "line2" in m.topic] == []
         assert [m for m in admin.messages if m.text == "forged by a reader"] == []
         admin.publish(shared, b"", retain=True)
+
+
+def test_a_gateway_reads_back_its_own_retained_alarms_only(
+    plant_broker: LocalBroker, admin: MqttProbe
+) -> None:
+    """So that it can clear the alarms that left its config, and learns nothing of others'."""
+    own = t.alarm_state("line1", "temperature", "hi")
+    other = t.alarm_state("line2", "temperature", "hi")
+    admin.publish(own, "line1's", retain=True)
+    admin.publish(other, "line2's", retain=True)
+    try:
+        with MqttProbe(plant_broker.url_for("line1"), [f"{t.prefix}/+/alarms/+/+/state"]) as line1:
+            line1.wait_for(lambda m: m.topic == own and m.retain, what="its own retained alarm")
+            line1.publish(own, b"", retain=True)  # and may clear it
+            barrier(admin, line1, t.alarm_state("line1", "temperature", "lo"))
+            assert [m.topic for m in line1.messages if "line2" in m.topic] == []
+        admin.wait_for(lambda m: m.topic == own and not m.payload, what="line1 cleared it")
+    finally:
+        admin.publish(other, b"", retain=True)

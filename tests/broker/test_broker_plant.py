@@ -69,6 +69,7 @@ def test_each_role_gets_exactly_its_topics() -> None:
         f"read {p}/line1/relays/+/lock",
         f"read {p}/line1/all_to_safe",
         f"read {p}/line1/alarms/+/+/set",
+        f"read {p}/line1/alarms/+/+/state",  # its own retained alarms, to clear removed ones
         f"read {p}/rebirth",
         "readwrite homeassistant/+/factory_line1/+/config",
         "read homeassistant/status",
@@ -101,8 +102,10 @@ def test_each_role_gets_exactly_its_topics() -> None:
             "alarms/+/+/result",
             "gateway_alarms/+/ack",
             "service/+",
+            "late_samples",
         )
-    ]  # fmt: skip  (a plant system reads the alarms as every bridge does)
+    ]  # fmt: skip  (a plant system reads the alarms and late samples as every bridge does)
+    telemetry.append(f"read {p}/$edges/+/link")  # which edge brokers' links are up
     assert acl["historian"] == telemetry
     assert acl["scada"] == [*telemetry, f"write {p}/line1/relays/relay_1/set"]
     assert all(not rule.startswith(("write", "readwrite")) for rule in acl["historian"])

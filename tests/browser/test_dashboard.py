@@ -323,7 +323,7 @@ def test_bridge_restart_shows_reconnecting_then_recovers(
 
     expect(status(page)).to_contain_text("Real-time Connected", timeout=30_000)
     expect(status(page)).to_contain_text("live")
-    # The new bridge process counts versions from zero again; the page follows it anyway.
+    # The new bridge process counts versions from its own start; the page follows it.
     gateway_probe.publish(topics.device_state(GW, "probe_gauge"), reading(33.3, unit="bar"))
     expect(page.locator(value_selector("probe_gauge"))).to_have_text("33.3")
 

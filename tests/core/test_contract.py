@@ -19,6 +19,8 @@ from factory_core.contract import (
     DeviceState,
     DeviceStateTopic,
     GatewayMeta,
+    LateSamples,
+    LateSamplesTopic,
     PayloadError,
     RebirthTopic,
     RelayCommand,
@@ -83,6 +85,7 @@ def test_every_built_topic_parses_back(gw: str, item: str) -> None:
         topics.relay_state(gw, item),
         topics.relay_set(gw, item),
         topics.relay_result(gw, item),
+        topics.late_samples(gw),
     ):
         assert topics.build(topics.parse(built)) == built
     assert topics.parse(topics.relay_set(gw, item)) == RelaySetTopic(gw, item)
@@ -181,7 +184,9 @@ def test_every_payload_model_has_a_schema_with_its_required_fields() -> None:
         "alarm_result",
         "gateway_alarm_ack",
         "out_of_service",
+        "late_samples",
     }
+    assert set(schemas["late_samples"]["required"]) == {"seq", "samples"}
     assert set(schemas["lock_command"]["required"]) == {"lock", "id", "by", "role", "deadline"}
     assert set(schemas["alarm_command"]["required"]) == {"action", "id", "deadline"}
 
@@ -197,6 +202,24 @@ def test_alarm_topics_parse_back(gw: str, source: str, condition: Condition) -> 
     assert topics.parse(topics.alarm_state(gw, source, condition)) == AlarmStateTopic(
         gw, source, condition
     )
+
+
+def test_late_samples_are_history_only_and_validated_naming_the_sample() -> None:
+    topic = topics.late_samples("gw")
+    assert topic == "factory/gw/late_samples"
+    # Read by every reader of the plant, but not a sample: superseded by nothing, QoS 1.
+    assert "factory/+/late_samples" in topics.telemetry_filters()
+    assert "factory/+/late_samples" not in topics.sample_filters()
+    good = b'{"seq": 7, "samples": [{"device": "t", "ts": 5.5, "value": 21.5}], "dropped": 3}'
+    message = decode(topics, topic, good)
+    assert message.topic == LateSamplesTopic("gw")
+    assert isinstance(message.payload, LateSamples)
+    assert message.payload.samples[0].quality == "good"
+    with pytest.raises(PayloadError, match=r"samples\[1\]\.device.*'T!'"):
+        decode(topics, topic, b'{"seq": 1, "samples": [{"device": "t", "ts": 1, "value": 1},'
+               b' {"device": "T!", "ts": 1, "value": 1}]}')  # fmt: skip
+    with pytest.raises(PayloadError, match="samples"):
+        decode(topics, topic, b'{"seq": 1, "samples": []}')
 
 
 def test_alarm_topics_follow_the_contract() -> None:

@@ -211,13 +211,15 @@ def start_rig(
     workdir: Path,
     gateway_env: dict[str, str] | None = None,
     bridge_env: dict[str, str] | None = None,
+    gateway_toml: str = "",
 ) -> Rig:
+    """``gateway_toml``: more of the gateway's config (sections), after the cell's."""
     broker = LocalBroker(workdir / "broker").start()
     gw_link = TcpProxy(broker.port).start()
     bridge_link = TcpProxy(broker.port).start()
     board = FakeBoard(workdir / "board")
     config = workdir / "cell1.toml"
-    config.write_text(CELL_TOML)
+    config.write_text(CELL_TOML + gateway_toml)
     stack = Stack(
         workdir,
         broker=broker,

@@ -21,6 +21,7 @@ from gw_helpers import (
     write_ds18b20,
 )
 
+from devtools.local_broker import LocalBroker
 from devtools.mqtt_probe import MqttProbe, Received
 from factory_core.contract import AlarmState, CommandResult, decode
 from gateway.config import ConfigError, parse_config
@@ -205,3 +206,27 @@ def test_a_lock_neither_clears_nor_raises_a_relay_alarm(
     # Back to normal only after the switching command's result, not after the lock's.
     assert phases.index(("alarm", "rtn_unacked")) > phases.index(("result", "unstuck-2"))
     assert phases.index(("result", "unlock-2")) < phases.index(("result", "unstuck-2"))
+
+
+def test_retained_alarms_no_longer_in_the_config_are_cleared_and_defined_ones_kept(
+    start_gateway: GatewayFactory, probe: MqttProbe, broker: LocalBroker, tmp_path: Path
+) -> None:
+    """Left on the broker by an earlier run whose config had a lolo limit and a mixer."""
+    earlier = AlarmState(
+        priority="high", active=True, acked=False, state="unacked", since=1.0, raised=1.0, ts=1.0
+    ).to_bytes()
+    gone = [back_topic("oven", "lolo"), back_topic("mixer", "hi")]
+    for topic in gone:
+        probe.publish(topic, earlier, retain=True)
+    start_gateway(**{k: v for k, v in with_alarms(tmp_path).items() if k in ("sensors", "inputs")})
+    probe.wait_for(is_online)
+    for topic in gone:
+        probe.wait_for(lambda m, t=topic: m.topic == t and not m.payload, what=f"{topic} cleared")
+    assert alarm(probe, "oven", "hi", "normal").priority == "high"  # its own stays
+    assert [m for m in probe.on_topic(back_topic("oven", "hi")) if not m.payload] == []
+    # Whoever subscribes now finds none of them: the marker, published after the SUBACK,
+    # arrives after every retained message of the subscription.
+    with MqttProbe(broker.url, [*gone, "test/marker"]) as fresh:
+        fresh.publish("test/marker", b"x")
+        fresh.wait_for(lambda m: m.topic == "test/marker", what="the marker")
+        assert [m.topic for m in fresh.messages if m.topic in gone] == []

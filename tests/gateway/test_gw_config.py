@@ -188,3 +188,25 @@ def test_fuzz_the_config_parser(data: dict[str, object]) -> None:
         parse_config({"hardware": {"backend": "simulated"}, **data})
     except ConfigError as exc:
         assert str(exc)
+
+
+def test_store_and_forward_limits_are_validated_with_every_other_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'gateway_id = "Line 1"\n[hardware]\nbackend = "simulated"\n'
+        "[store_forward]\nmax_samples = -5\nmax_bytes = 0\nmax_age_s = 0\n"
+        'batch_size = 501\nbatch_interval_s = "soon"\nretries = 3\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    text = "\n".join(caught.value.problems)
+    for fragment in (
+        "gateway_id: String should match pattern",
+        "store_forward.max_samples: Input should be greater than 0 (got -5)",
+        "store_forward.max_bytes: Input should be greater than 0 (got 0)",
+        "store_forward.max_age_s: Input should be greater than 0 (got 0)",
+        "store_forward.batch_size: Input should be less than or equal to 500 (got 501)",
+        "store_forward.batch_interval_s: Input should be a valid number",
+        "store_forward.retries",
+    ):
+        assert fragment in text, text

@@ -3,6 +3,7 @@ import {
   compareAlarms,
   countsByPriority,
   limitsByDevice,
+  mergeAlarms,
   newlyRaised,
   sortedAlarms,
   worstAlarmOf,
@@ -54,6 +55,16 @@ describe('alarm list', () => {
     };
     expect(sortedAlarms(shelved, 40)).toHaveLength(1);
     expect(sortedAlarms(shelved, 60)).toHaveLength(0);
+  });
+});
+
+describe('alarms after a delta', () => {
+  it('replaces what changed and drops an alarm removed from its gateway (null)', () => {
+    const held = { a: alarm({ priority: 'low' }), b: alarm({ priority: 'high' }) };
+    const after = mergeAlarms(held, { a: null, c: alarm({ priority: 'critical' }) });
+    expect(Object.keys(after).sort()).toEqual(['b', 'c']);
+    expect(after.c?.priority).toBe('critical');
+    expect(mergeAlarms(held, undefined)).toBe(held);
   });
 });
 

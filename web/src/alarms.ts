@@ -6,6 +6,23 @@ export const PRIORITIES: readonly Priority[] = ['critical', 'high', 'medium', 'l
 
 const RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 
+/**
+ * The alarms after a delta: an entry replaces the one held; `null` removes it (its retained
+ * topic was cleared because its definition left the gateway's config).
+ */
+export function mergeAlarms(
+  held: Record<string, Alarm>,
+  changed: Record<string, Alarm | null> | undefined,
+): Record<string, Alarm> {
+  if (changed === undefined) return held;
+  const out = { ...held };
+  for (const [key, alarm] of Object.entries(changed)) {
+    if (alarm === null) delete out[key];
+    else out[key] = alarm;
+  }
+  return out;
+}
+
 /** Shown in the list: anything not normal, and every shelved or suppressed one (with its note). */
 export function listed(alarm: Alarm, nowS: number): boolean {
   return alarm.state !== 'normal' || isShelved(alarm, nowS);

@@ -21,6 +21,10 @@ import type {
   AlarmRequest,
   CommandOutcome,
   Delta,
+  EventLogFilter,
+  EventLogPage,
+  EventLogSubscription,
+  EventLogUpdate,
   EventsAnswer,
   FullState,
   ServiceRequest,
@@ -36,23 +40,7 @@ export interface Snapshot {
   auth: AuthState;
 }
 
-export interface LoggedEvent {
-  time: string;
-  ts: number;
-  kind: 'alarm' | 'command' | 'gateway' | 'bridge';
-  gateway: string | null;
-  subject: string | null;
-  action: string;
-  user: string | null;
-  text: string;
-}
-
-export interface EventLogPage {
-  entries: LoggedEvent[];
-  total: number;
-  offset: number;
-  next_offset: number | null;
-}
+export type { EventLogPage } from './types';
 
 export interface ClientDeps {
   io: typeof ioFn;
@@ -78,6 +66,7 @@ export class LiveClient {
     auth: initialAuth,
   };
   private readonly listeners = new Set<() => void>();
+  private readonly eventLogListeners = new Set<(update: EventLogUpdate) => void>();
   private socket: Socket | null = null;
   private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -124,6 +113,9 @@ export class LiveClient {
       this.retryIfAbandoned();
     });
     socket.on('state', (full: unknown) => this.receiveState(full));
+    socket.on('event_log_update', (update: EventLogUpdate) => {
+      for (const listener of this.eventLogListeners) listener(update);
+    });
     for (const event of DELTA_EVENTS) {
       socket.on(event, (delta: unknown) => this.queueDelta(delta));
     }
@@ -283,6 +275,33 @@ export class LiveClient {
       throw new ProblemError(`http_${res.status}`, detailOf(body));
     }
     return body as unknown as EventLogPage;
+  }
+
+  /**
+   * Opens the live event log with these filters: answered with its first page, then the
+   * bridge pushes `event_log_update` (see `onEventLogUpdate`). Null while the socket is down
+   * (the caller polls `eventLog` in fallback mode).
+   */
+  async subscribeEventLog(filter: EventLogFilter): Promise<EventLogSubscription | null> {
+    const socket = this.socket;
+    if (!socket?.connected) return null;
+    try {
+      return await socket
+        .timeout(this.config.requestTimeoutMs)
+        .emitWithAck('subscribe_event_log', filter);
+    } catch {
+      return null;
+    }
+  }
+
+  unsubscribeEventLog(): void {
+    // Never queued for a later connection: a new connection starts unsubscribed.
+    if (this.socket?.connected) this.socket.emit('unsubscribe_event_log');
+  }
+
+  onEventLogUpdate(listener: (update: EventLogUpdate) => void): () => void {
+    this.eventLogListeners.add(listener);
+    return () => this.eventLogListeners.delete(listener);
   }
 
   /** Where the event log with these filters is downloaded as CSV. */

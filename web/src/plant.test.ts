@@ -15,7 +15,7 @@ import {
   resolveCommand,
   silentGateways,
 } from './plant';
-import type { Device, FullState, Gateway, Relay } from './types';
+import type { Alarm, Device, FullState, Gateway, Relay } from './types';
 
 const limits = { maxPoints: 5, windowS: 3600 };
 
@@ -239,6 +239,41 @@ describe('applyDeltas (one batch of what arrived)', () => {
     );
     expect(added.state.shape).not.toBe(held.shape);
     expect(applyState(held, full(20), limits).shape).not.toBe(held.shape);
+  });
+
+  it('replaces alarms whole and drops one the bridge removed (null) within the batch', () => {
+    const raised: Alarm = {
+      gateway: 'line1',
+      source: 'temperature',
+      condition: 'hi',
+      priority: 'high',
+      active: true,
+      acked: false,
+      state: 'unacked',
+      since: 100,
+      raised: 100,
+      value: 81,
+      limit: 80,
+      message: null,
+      acked_by: null,
+      acked_at: null,
+      shelved_until: null,
+      shelved_by: null,
+      shelve_reason: null,
+      suppressed: false,
+      ts: 100,
+    };
+    const key = 'line1/temperature/hi';
+    const r = applyDeltas(
+      loaded(),
+      [
+        { prev: 10, version: 11, alarms: { [key]: raised } },
+        { prev: 11, version: 12, alarms: { [key]: null } },
+      ],
+      limits,
+    );
+    expect(r.state.alarms).toEqual({});
+    expect(r.state.version).toBe(12);
   });
 
   it('leaves the state as it was when nothing applied', () => {

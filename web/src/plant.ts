@@ -1,5 +1,6 @@
 // The plant as the dashboard holds it, and the pure reducers that change it. No I/O here:
 // the live client (client.ts) feeds these with what arrives over Socket.IO or HTTP.
+import { mergeAlarms } from './alarms';
 import type {
   Alarm,
   CommandOutcome,
@@ -118,7 +119,8 @@ export function applyState(state: PlantState, full: FullState, limits: HistoryLi
   };
 }
 
-type Tables = Pick<PlantState, 'devices' | 'relays' | 'systemStats' | 'gateways' | 'alarms'>;
+// Tables whose entries a delta merges field by field (alarms are replaced whole: mergeAlarms).
+type Tables = Pick<PlantState, 'devices' | 'relays' | 'systemStats' | 'gateways'>;
 
 /** A shallow copy. For a record of thousands of keys, half the time of `{ ...record }` in V8
  * (which must also look for symbols and getters): 2.7-3.3 vs 5.1-5.9 ms for 5,000 keys. */
@@ -134,7 +136,6 @@ const CHANGES = {
   relays: 'relays',
   systemStats: 'system_stats',
   gateways: 'gateways',
-  alarms: 'alarms',
 } as const satisfies Record<keyof Tables, keyof Delta>;
 
 /**
@@ -161,6 +162,7 @@ export function applyDeltas(
   let outcome: DeltaOutcome = 'ignored';
   let applied = false;
   let shape = state.shape;
+  let alarms = state.alarms;
   const copies: Partial<Record<keyof Tables | 'history', Record<string, unknown>>> = {};
   const copyOf = <K extends keyof Tables | 'history'>(name: K): PlantState[K] => {
     let copy = copies[name];
@@ -192,11 +194,12 @@ export function applyDeltas(
       for (const [key, value] of Object.entries(changed)) {
         const held = table[key];
         // A new gateway, device or relay (or stats of a gateway known only through them)
-        // changes what is listed; a new alarm does not.
-        if (held === undefined && name !== 'alarms') shape += 1;
+        // changes what is listed.
+        if (held === undefined) shape += 1;
         table[key] = { ...held, ...value };
       }
     }
+    alarms = mergeAlarms(alarms, delta.alarms);
     if (delta.devices !== undefined) {
       const devices = copyOf('devices');
       const history = copyOf('history');
@@ -209,7 +212,7 @@ export function applyDeltas(
   if (!applied) return { state, outcome };
   return {
     outcome,
-    state: { ...state, ...(copies as Partial<PlantState>), version, shape },
+    state: { ...state, ...(copies as Partial<PlantState>), version, shape, alarms },
   };
 }
 

@@ -108,7 +108,7 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
       )}
       {mayRead(auth) && view === 'events' && (
         <main className="plant">
-          <EventLogView client={client} gateways={ids} />
+          <EventLogView client={client} gateways={ids} mode={snap.mode} />
         </main>
       )}
       {!mayRead(auth) && (

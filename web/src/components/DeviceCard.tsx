@@ -4,8 +4,10 @@ import { formatAge, formatValue } from '../format';
 import { useFormats } from '../i18n';
 import type { CardState } from '../plant';
 import { useTickingText } from '../tickingText';
-import type { Alarm, Device, HistoryPoint } from '../types';
+import type { Alarm, CommandOutcome, Device, HistoryPoint } from '../types';
 import { PRIORITY_ICON } from './AlarmBanner';
+import { alarmMarkTitle } from './RelayAlarmMark';
+import { ServiceControl } from './ServiceControl';
 import { Sparkline } from './Sparkline';
 
 interface Props {
@@ -18,10 +20,17 @@ interface Props {
   onOpen: (deviceKey: string) => void;
   /** Its most urgent active alarm, if any: marked with the priority's shape and words. */
   alarm?: Alarm | null;
-  /** Given to operators: take the device out of service (with a reason) or back. */
+  /** Take the device out of service (with a reason) or back; `canService` false for a viewer
+   * (the control then says why). The same function for every card, so the memo holds. */
   onService?:
-    | ((gateway: string, device: string, inService: boolean, reason?: string) => void)
+    | ((
+        gateway: string,
+        device: string,
+        inService: boolean,
+        reason?: string,
+      ) => Promise<CommandOutcome>)
     | undefined;
+  canService?: boolean;
 }
 
 const STATE_TEXT = {
@@ -39,11 +48,19 @@ function DeviceCardView({
   onOpen,
   alarm,
   onService,
+  canService = true,
 }: Props) {
   const f = useFormats();
   const name = device.name ?? device.id;
   const valueRef = useAnimateChange<HTMLSpanElement>(device.value);
   const ts = device.ts;
+  const { gateway, id } = device;
+  const serviceThisDevice = useCallback(
+    (inService: boolean, reason?: string) =>
+      // Drawn only with onService (below); the fallback never runs.
+      onService ? onService(gateway, id, inService, reason) : Promise.reject(new Error('none')),
+    [onService, gateway, id],
+  );
   const ageRef = useTickingText<HTMLSpanElement>(
     useCallback(
       (nowMs: number) =>
@@ -91,7 +108,7 @@ function DeviceCardView({
         </p>
       )}
       {alarm && (
-        <p className="card-alarm-mark" data-testid="alarm-mark" title={alarm.message ?? undefined}>
+        <p className="card-alarm-mark" data-testid="alarm-mark" title={alarmMarkTitle(f, alarm)}>
           <span aria-hidden="true">{PRIORITY_ICON[alarm.priority]}</span>{' '}
           {f.t('alarms.mark', {
             priority: f.t(`alarms.priority.${alarm.priority}`),
@@ -134,21 +151,7 @@ function DeviceCardView({
         />
       </footer>
       {onService && (
-        <button
-          type="button"
-          className="link card-service"
-          data-testid="service-toggle"
-          onClick={() => {
-            if (device.out_of_service) {
-              onService(device.gateway, device.id, true);
-              return;
-            }
-            const reason = window.prompt(f.t('device.reasonPrompt'))?.trim();
-            if (reason) onService(device.gateway, device.id, false, reason);
-          }}
-        >
-          {device.out_of_service ? f.t('device.returnToService') : f.t('device.takeOut')}
-        </button>
+        <ServiceControl device={device} allowed={canService} onService={serviceThisDevice} />
       )}
     </article>
   );

@@ -1,17 +1,22 @@
 import { useEffect, useState } from 'react';
 import type { EventLogPage, LiveClient } from '../client';
+import { type Mode, polls } from '../connection';
+import { filterOf, withPushed } from '../eventLog';
 import { useFormats } from '../i18n';
 import { ProblemError, problemText } from '../problems';
+import type { EventLogUpdate } from '../types';
 
 const KINDS = ['alarm', 'command', 'gateway', 'bridge'] as const;
 const COLUMNS = ['time', 'kind', 'gateway', 'what', 'who'] as const;
 
-// While the page is open it is re-read this often: the log is live without a push of its own.
+// In HTTP fallback mode the open page is re-read this often; over the socket it is pushed.
 const REFRESH_MS = 2000;
+const LIMIT = 200;
 
 interface Props {
   client: LiveClient;
   gateways: string[];
+  mode: Mode;
 }
 
 /** "2026-12-01T10:00" from a datetime-local input, read as UTC, as Unix seconds. */
@@ -21,7 +26,7 @@ function utcSeconds(value: string): number | null {
   return Number.isFinite(ms) ? ms / 1000 : null;
 }
 
-export function EventLogView({ client, gateways }: Props) {
+export function EventLogView({ client, gateways, mode }: Props) {
   const f = useFormats();
   const { t } = f;
   const [gateway, setGateway] = useState('');
@@ -38,9 +43,42 @@ export function EventLogView({ client, gateways }: Props) {
   const to = utcSeconds(until);
   if (from !== null) query.set('since', String(from));
   if (to !== null) query.set('until', String(to));
-  query.set('limit', '200');
+  query.set('limit', String(LIMIT));
   const key = query.toString();
+  const realtime = mode === 'realtime';
+  const polling = polls(mode);
+  // Over the socket: subscribe with the filters; the answer is the first page, pushes follow
+  // (those that arrive before the answer are kept and added to it).
   useEffect(() => {
+    if (!realtime) return;
+    let live = true;
+    let early: EventLogUpdate[] | null = [];
+    const off = client.onEventLogUpdate((update) => {
+      if (!live) return;
+      if (early !== null) early.push(update);
+      else setPage((p) => p && withPushed(p, update.entries, update.skipped, LIMIT));
+    });
+    void client.subscribeEventLog(filterOf(new URLSearchParams(key))).then((answer) => {
+      if (!live || answer === null) return;
+      if (answer.ok && answer.page !== null) {
+        let first = answer.page;
+        for (const u of early ?? []) first = withPushed(first, u.entries, u.skipped, LIMIT);
+        early = null;
+        setPage(first);
+        setError(null);
+      } else {
+        setError(new ProblemError('http_400', answer.detail));
+      }
+    });
+    return () => {
+      live = false;
+      off();
+      client.unsubscribeEventLog();
+    };
+  }, [client, key, realtime]);
+  // In HTTP fallback mode only: re-read the page.
+  useEffect(() => {
+    if (!polling) return;
     let live = true;
     const load = () =>
       client
@@ -58,7 +96,7 @@ export function EventLogView({ client, gateways }: Props) {
       live = false;
       clearInterval(timer);
     };
-  }, [client, key]);
+  }, [client, key, polling]);
   return (
     <section className="event-log" data-testid="event-log" aria-labelledby="event-log-title">
       <header className="alarm-list-head">
@@ -129,12 +167,7 @@ export function EventLogView({ client, gateways }: Props) {
             </thead>
             <tbody>
               {page.entries.map((e) => (
-                <tr
-                  key={`${e.ts}|${e.kind}|${e.subject}|${e.action}|${e.text}`}
-                  data-testid="event-row"
-                  data-kind={e.kind}
-                  data-action={e.action}
-                >
+                <tr key={e.id} data-testid="event-row" data-kind={e.kind} data-action={e.action}>
                   <td>{f.dateTime(e.ts)}</td>
                   <td>{KINDS.includes(e.kind) ? t(`events.kinds.${e.kind}`) : e.kind}</td>
                   <td>{e.gateway ?? ''}</td>

@@ -7,6 +7,7 @@ import { type Formats, useFormats } from '../i18n';
 import type { CardState, CommandError, PendingCommand, PlantState, SwitchState } from '../plant';
 import type {
   Alarm,
+  CommandOutcome,
   Device,
   Gateway,
   GatewayStatus,
@@ -17,6 +18,7 @@ import type {
 import { PRIORITY_ICON } from './AlarmBanner';
 import { AllToSafeButton } from './AllToSafeButton';
 import { DeviceCard } from './DeviceCard';
+import { alarmMarkTitle } from './RelayAlarmMark';
 import { SafeguardedRelay } from './SafeguardedRelay';
 import { StatsPanel } from './StatsPanel';
 
@@ -46,6 +48,8 @@ export interface GatewaySlice {
     state: SwitchState;
     error: CommandError | undefined;
     pending: PendingCommand | undefined;
+    /** Its most urgent active alarm (did not follow, command failed), if any. */
+    alarm: Alarm | null;
   }[];
   stats: SystemStats | undefined;
 }
@@ -66,7 +70,12 @@ interface Props {
   onCollapse: (id: string) => void;
   onOpenTrend: (deviceKey: string) => void;
   /** Take a device out of service (with a reason) or back; offered to operators only. */
-  onService: (gateway: string, device: string, inService: boolean, reason?: string) => void;
+  onService: (
+    gateway: string,
+    device: string,
+    inService: boolean,
+    reason?: string,
+  ) => Promise<CommandOutcome>;
 }
 
 // Text and a shape for each status, never colour alone (ISA-101).
@@ -187,7 +196,8 @@ function GatewayPanelView(props: Props) {
                   freshMs={freshMs}
                   onOpen={props.onOpenTrend}
                   alarm={alarm}
-                  onService={canSwitch ? props.onService : undefined}
+                  canService={canSwitch}
+                  onService={props.onService}
                 />
               ))}
             </section>
@@ -226,7 +236,10 @@ function GatewayPanelView(props: Props) {
                       <TableValue device={device} bad={card.state === 'bad'} />
                     </td>
                     <td>{typeof device.value === 'boolean' ? '' : (device.unit ?? '')}</td>
-                    <td>
+                    <td
+                      data-testid="age"
+                      title={device.ts === null ? undefined : f.dateTime(device.ts)}
+                    >
                       {device.ts === null
                         ? t('device.noReading')
                         : formatAge(f, nowMs - device.ts * 1000, freshMs, 'ago')}
@@ -236,7 +249,11 @@ function GatewayPanelView(props: Props) {
                         ? t(CARD_NOTE[card.state])
                         : t(`gateway.note.${card.gateway}`)}
                       {alarm && (
-                        <span className="row-alarm-mark" data-testid="alarm-mark">
+                        <span
+                          className="row-alarm-mark"
+                          data-testid="alarm-mark"
+                          title={alarmMarkTitle(f, alarm)}
+                        >
                           {' '}
                           <span aria-hidden="true">{PRIORITY_ICON[alarm.priority]}</span>{' '}
                           {t('alarms.mark', {
@@ -256,11 +273,12 @@ function GatewayPanelView(props: Props) {
               <h3 className="stats-title" id={`gw-${id}-relays`}>
                 {t('gateway.relays')}
               </h3>
-              {slice.relays.map(({ key, relay }) => (
+              {slice.relays.map(({ key, relay, alarm }) => (
                 <SafeguardedRelay
                   key={key}
                   relayKey={key}
                   relay={relay}
+                  alarm={alarm}
                   plant={props.plant}
                   client={props.client}
                   gateway={status}
@@ -291,7 +309,12 @@ function TableValue({ device, bad }: { device: Device; bad: boolean }) {
   const f = useFormats();
   const ref = useAnimateChange<HTMLSpanElement>(device.value);
   return (
-    <span data-testid="value" ref={ref} className="value-cell">
+    <span
+      data-testid="value"
+      ref={ref}
+      className="value-cell"
+      title={device.ts === null ? undefined : f.t('device.readAt', { at: f.dateTime(device.ts) })}
+    >
       {bad ? '—' : formatValue(f, device.value)}
     </span>
   );

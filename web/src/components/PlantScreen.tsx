@@ -93,6 +93,7 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
                     state: relaySwitchState(plant, key),
                     error: plant.commandErrors[key],
                     pending: plant.pending[key],
+                    alarm: worst[key] ?? null,
                   },
                 ];
           }),
@@ -111,7 +112,7 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
   );
   const onService = useCallback(
     (gateway: string, device: string, inService: boolean, reason?: string) =>
-      void client.setService({
+      client.setService({
         gateway,
         device,
         in_service: inService,

@@ -94,7 +94,12 @@ export function RelaySwitch(props: Props) {
       >
         <span className="switch-knob" aria-hidden="true" />
       </button>
-      <span className="relay-status" id={`${id}-status`} data-testid="relay-status">
+      <span
+        className="relay-status"
+        id={`${id}-status`}
+        data-testid="relay-status"
+        title={relay.ts === null ? undefined : t('relay.stateAt', { at: f.dateTime(relay.ts) })}
+      >
         {status}
       </span>
       {explained && !canSwitch && (

@@ -3,8 +3,9 @@ import type { LiveClient } from '../client';
 import { useFormats } from '../i18n';
 import { type PlantState, relaySwitchState } from '../plant';
 import { blockedOn, lockText, wearText } from '../safeguards';
-import type { CommandOutcome, GatewayStatus, Relay } from '../types';
+import type { Alarm, CommandOutcome, GatewayStatus, Relay } from '../types';
 import { ConfirmDialog } from './ConfirmDialog';
+import { RelayAlarmMark } from './RelayAlarmMark';
 import { RelaySwitch } from './RelaySwitch';
 
 interface Props {
@@ -14,11 +15,14 @@ interface Props {
   client: LiveClient;
   gateway: GatewayStatus;
   canSwitch: boolean;
+  /** Its most urgent active alarm, if any: marked like a device card's. */
+  alarm?: Alarm | null;
 }
 
 /** A relay with its safeguards: the confirmation it asks for, its lock, the interlock that
  * holds it off, its wear. The gateway enforces all of them; this shows them beforehand. */
-export function SafeguardedRelay({ relayKey, relay, plant, client, gateway, canSwitch }: Props) {
+export function SafeguardedRelay(props: Props) {
+  const { relayKey, relay, plant, client, gateway, canSwitch, alarm = null } = props;
   const f = useFormats();
   const { t } = f;
   const [confirming, setConfirming] = useState<boolean | null>(null);
@@ -42,7 +46,11 @@ export function SafeguardedRelay({ relayKey, relay, plant, client, gateway, canS
         ? t('safeguards.heldInterlocked')
         : null;
   return (
-    <div className="safeguarded-relay" data-testid={`safeguarded-${relay.gateway}-${relay.id}`}>
+    <div
+      className={`safeguarded-relay${alarm ? ` relay-alarm priority-${alarm.priority}` : ''}`}
+      data-testid={`safeguarded-${relay.gateway}-${relay.id}`}
+      data-alarm={alarm?.priority}
+    >
       <RelaySwitch
         relay={relay}
         state={relaySwitchState(plant, relayKey)}
@@ -54,6 +62,7 @@ export function SafeguardedRelay({ relayKey, relay, plant, client, gateway, canS
         onToggle={(on) => (relay.confirm ? setConfirming(on) : switchTo(on, false))}
         onDismiss={() => client.dismissError(relay.gateway, relay.id)}
       />
+      {alarm !== null && <RelayAlarmMark alarm={alarm} />}
       {lock !== null && (
         <p className="relay-lock" data-testid="relay-lock">
           <bdi>{lockText(f, lock)}</bdi>

@@ -24,6 +24,8 @@ export function StatsPanel({ id, title, ownerTitleId, stats, stale, nowMs }: Pro
     uptime: formatUptime(f, stats?.uptime),
   };
   const isStale = stale || stats?.quality === 'stale';
+  // Every value says when it was measured, on hover.
+  const measured = stats?.ts ? f.t('stats.readAt', { at: f.dateTime(stats.ts) }) : undefined;
   return (
     <section
       className={`stats${isStale ? ' stats-stale' : ''}`}
@@ -46,14 +48,16 @@ export function StatsPanel({ id, title, ownerTitleId, stats, stale, nowMs }: Pro
         {ROWS.map((row) => (
           <div key={row} className="stat">
             <dt>{f.t(`stats.${row}`)}</dt>
-            <dd data-testid={`stat-${row}`}>{values[row]}</dd>
+            <dd data-testid={`stat-${row}`} title={measured}>
+              {values[row]}
+            </dd>
           </div>
         ))}
         {typeof stats?.command_latency_s === 'number' && (
           // A gateway's own measure of its last relay command: receipt to pin read back.
           <div className="stat">
             <dt>{f.t('stats.command')}</dt>
-            <dd data-testid="stat-command">
+            <dd data-testid="stat-command" title={measured}>
               {f.t('stats.commandMs', { ms: f.number(stats.command_latency_s * 1000, 1) })}
             </dd>
           </div>

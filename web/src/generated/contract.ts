@@ -104,6 +104,11 @@ export type ApiErrorCode =
   | 'request_entity_too_large'
   | 'rate_limited'
   | 'internal_server_error';
+/**
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "EventKind".
+ */
+export type EventKind = 'alarm' | 'command' | 'gateway' | 'bridge';
 
 /**
  * Every type of the API, so that one schema (and one generated file) holds them all.
@@ -124,6 +129,10 @@ export interface BridgeApi {
   api_error: ApiError;
   events_answer: EventsAnswer;
   history_point: HistoryPoint;
+  event_log_page: EventLogPage;
+  event_log_filter: EventLogFilter;
+  event_log_subscription: EventLogSubscription;
+  event_log_update: EventLogUpdate;
 }
 /**
  * The ``state`` event, ``request_state``'s answer and ``GET /api/state``.
@@ -319,7 +328,7 @@ export interface Delta {
     [k: string]: GatewayEntry;
   };
   alarms?: {
-    [k: string]: AlarmEntry;
+    [k: string]: AlarmEntry | null;
   };
 }
 /**
@@ -436,4 +445,74 @@ export interface EventsAnswer {
 export interface TimedEvent {
   event: Event;
   data: Delta;
+}
+/**
+ * ``GET /api/event-log``'s answer, and the page ``subscribe_event_log`` answers with:
+ * newest first.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "EventLogPage".
+ */
+export interface EventLogPage {
+  entries: EventLogEntry[];
+  total: number;
+  offset: number;
+  next_offset: number | null;
+}
+/**
+ * One entry of the operators' event log.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "EventLogEntry".
+ */
+export interface EventLogEntry {
+  id: number;
+  time: string;
+  ts: number;
+  kind: EventKind;
+  gateway: string | null;
+  subject: string | null;
+  action: string;
+  user: string | null;
+  text: string;
+}
+/**
+ * ``subscribe_event_log``'s argument: the filters of ``GET /api/event-log`` (all
+ * optional); the pushes that follow carry only entries that pass them.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "EventLogFilter".
+ */
+export interface EventLogFilter {
+  gateway?: string;
+  kind?: EventKind;
+  since?: number;
+  until?: number;
+  limit?: number;
+}
+/**
+ * ``subscribe_event_log``'s answer: the first page, or why not (``invalid`` names the
+ * filter that was wrong).
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "EventLogSubscription".
+ */
+export interface EventLogSubscription {
+  ok: boolean;
+  error: 'invalid' | null;
+  detail: string | null;
+  page: EventLogPage | null;
+}
+/**
+ * ``event_log_update``: the entries written since the last push that pass the client's
+ * filters, newest first; at most one push per flush of the log (1 s by default) however
+ * many events a flood brings. ``skipped`` entries passed too but were left out of this
+ * push (only the newest ``MAX_PUSHED`` go out); the page's total grows by both.
+ *
+ * This interface was referenced by `BridgeApi`'s JSON-Schema
+ * via the `definition` "EventLogUpdate".
+ */
+export interface EventLogUpdate {
+  entries: EventLogEntry[];
+  skipped: number;
 }
