@@ -111,7 +111,7 @@ def run_all(cfg: BenchConfig, workdir: Path) -> tuple[list[ScenarioResult], floa
             if name in wanted:
                 done[name] = attempt(name, _alternative(run, broker, design, name))
         if "plant_screen" in wanted:
-            done["plant_screen"] = attempt("plant_screen", lambda: _plant_screen(run, broker))
+            done["plant_screen"] = attempt("plant_screen", lambda: _plant_screen(run))
     if "edge_hop" in wanted:
         done["edge_hop"] = attempt("edge_hop", lambda: _edge_hop(cfg, workdir))
     if {"sensor_push", "ingest", "fan_out"} <= done.keys() and done.keys() & {"mqtt_ws", "seed"}:
@@ -158,11 +158,10 @@ def _stack(run: sc.Run, broker: LocalBroker, name: str, bridge_env: dict[str, st
     return stack
 
 
-def _plant_screen(run: sc.Run, broker: LocalBroker) -> ScenarioResult:
+def _plant_screen(run: sc.Run) -> ScenarioResult:
     cfg = run.config
     return plant_screen(
         run.lab.workdir.parent,
-        broker,
         UNLIMITED,
         cfg.plant_gateways,
         cfg.plant_devices,

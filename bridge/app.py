@@ -17,6 +17,7 @@ from gevent.threadpool import ThreadPool
 from pydantic import SecretStr
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.security import check_password_hash
 
 from bridge.api.dashboard import serve_dashboard
 from bridge.api.routes import audit_refused_commands, json_http_error, make_api
@@ -223,7 +224,17 @@ def create_app(
     )
     state = settings.state_dir
     ensure_private_dir(state)
-    auth = Auth(Accounts(state), Sessions(state / "sessions.json", settings.session_hours * 3600))
+    # scrypt is 100-150 ms of CPU per login, by design. On the event loop it stopped every push
+    # to every client for that long (3 logins: a 439 ms stall, measured); on a thread the loop
+    # runs on (5 ms), since hashlib releases the GIL while it hashes.
+    hashing = ThreadPool(2)
+    accounts = Accounts(
+        state,
+        password_check=lambda hashed, password: hashing.apply(
+            check_password_hash, (hashed, password)
+        ),
+    )
+    auth = Auth(accounts, Sessions(state / "sessions.json", settings.session_hours * 3600))
     audit = AuditLog(state / "audit.jsonl", ThreadPool(1))
     # Its own disk thread: a long history write must not hold an audit entry back.
     history = HistoryStore(

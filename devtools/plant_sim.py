@@ -196,7 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--relays", type=int, default=10, help="per gateway")
     parser.add_argument("--rate", type=float, default=200, help="readings per second, in all")
     parser.add_argument(
-        "--topic-prefix", default=DEFAULT_PREFIX, help="a plant of its own on a shared broker"
+        "--topic-prefix",
+        default=DEFAULT_PREFIX,
+        help="a plant of its own on a shared broker; its ACL must give that prefix to the "
+        "bridge's samples login too, or no reading reaches the bridge (docs/broker.md)",
     )
     args = parser.parse_args(argv)
     try:

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Final
 
 from factory_broker.emqx import add_emqx_command, run_emqx_command
-from factory_broker.provision import load_plant, render
+from factory_broker.provision import load_plant, print_generated_passwords, render
 from factory_broker.reachability import DEFAULT_TIMEOUT_S, unreachable
-from factory_core.broker_admin import PlantError, password_env_var, render_acl
+from factory_core.broker_admin import PlantError, render_acl
 
 EXIT_INVALID: Final = 2
 
@@ -72,10 +72,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"wrote {done.passwd} ({len(done.passwords)} users) and {done.acl}")
     for name, where in done.edges.items():
         print(f"wrote edge {name}'s passwd, acl and conf.d/bridge.conf in {where}")
-    if done.generated and args.secrets:
-        print(f"new passwords for {', '.join(done.generated)} stored in {args.secrets}")
-    elif done.generated:
-        print("generated passwords (shown once, store them now):")
-        for name in done.generated:
-            print(f"  {password_env_var(name)}={done.passwords[name]}")
+    print_generated_passwords(done.passwords, done.generated, args.secrets)
     return 0

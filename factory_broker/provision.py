@@ -147,6 +147,18 @@ def _write_private(path: Path, text: str) -> None:
         Path(tmp_name).unlink(missing_ok=True)
 
 
+def print_generated_passwords(
+    passwords: Mapping[str, str], generated: list[str], secrets: Path | None
+) -> None:
+    """Say where the passwords made for this run went: the secrets file, or the terminal once."""
+    if generated and secrets:
+        print(f"new passwords for {', '.join(generated)} stored in {secrets}")
+    elif generated:
+        print("generated passwords (shown once, store them now):")
+        for name in generated:
+            print(f"  {password_env_var(name)}={passwords[name]}")
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     passwd: Path

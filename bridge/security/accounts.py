@@ -12,6 +12,7 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -92,10 +93,20 @@ def _account(name: str, entry: Any) -> Account | None:
     return Account(name, entry["role"], float(entry.get("created", 0)))
 
 
+# (hash, password) -> whether they match. The bridge runs it on a thread (``app.py``).
+PasswordCheck: TypeAlias = Callable[[str, str], bool]
+
+
 class Accounts:
-    def __init__(self, state_dir: Path, clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        clock: Any = time.time,
+        password_check: PasswordCheck = check_password_hash,
+    ) -> None:
         self.state_dir = state_dir
         self.clock = clock
+        self._password_check = password_check
         self._users = JsonFile(state_dir / "users.json")
         self._tokens = JsonFile(state_dir / "tokens.json")
 
@@ -131,9 +142,9 @@ class Accounts:
         entry = self._users.read().get(name)
         hashed = entry.get("password") if isinstance(entry, dict) else None
         if not isinstance(hashed, str):
-            check_password_hash(_dummy_hash(), password)
+            self._password_check(_dummy_hash(), password)
             return None
-        if not check_password_hash(hashed, password):
+        if not self._password_check(hashed, password):
             return None
         return _account(name, entry)
 

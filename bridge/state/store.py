@@ -157,7 +157,7 @@ class Store:
             "alarms": dict(self.alarms),
         }
         if with_history:
-            state["history"] = self.history.all()
+            state["history"] = self.history.for_state()
         return state
 
     def kind(self, field: str) -> dict[str, Any]:

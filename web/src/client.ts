@@ -5,7 +5,7 @@ import { type AuthState, authFromLogin, authFromMe, initialAuth, requiredAuth } 
 import type { DashboardConfig } from './config';
 import { awaitsSocket, type ConnectionEvent, type Mode, nextMode, polls } from './connection';
 import {
-  applyDelta,
+  applyDeltas,
   applyState,
   dismissError,
   emptyPlant,
@@ -21,7 +21,6 @@ import type {
   AlarmRequest,
   CommandOutcome,
   Delta,
-  DeltaEvent,
   EventLogFilter,
   EventLogPage,
   EventLogSubscription,
@@ -76,6 +75,10 @@ export class LiveClient {
   private pollGeneration = 0;
   private resyncing = false;
   private running = false;
+  // Socket deltas waiting for the next batch (in arrival order), and when one was last applied.
+  private queued: Delta[] = [];
+  private batchTimer: ReturnType<typeof setTimeout> | null = null;
+  private appliedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly config: DashboardConfig,
@@ -114,7 +117,7 @@ export class LiveClient {
       for (const listener of this.eventLogListeners) listener(update);
     });
     for (const event of DELTA_EVENTS) {
-      socket.on(event, (delta: unknown) => this.receiveDelta(event, delta));
+      socket.on(event, (delta: unknown) => this.queueDelta(delta));
     }
     // The heartbeat proves a quiet plant's data is still current.
     socket.io.on('ping', () => this.update({ lastSyncMs: this.deps.now() }));
@@ -362,6 +365,7 @@ export class LiveClient {
       await this.request('POST', 'api/auth/logout');
     } finally {
       // Nothing of the plant stays on screen for whoever uses the tablet next.
+      this.queued = [];
       this.update({ auth: requiredAuth(), plant: emptyPlant, lastSyncMs: null });
       this.socket?.disconnect();
     }
@@ -370,6 +374,7 @@ export class LiveClient {
   private loginRequired(): void {
     if (this.snapshot.auth.status === 'required') return;
     const expired = this.snapshot.auth.status === 'signed_in';
+    this.queued = [];
     this.update({
       auth: requiredAuth(expired ? { code: 'session_ended' } : null),
       plant: emptyPlant,
@@ -425,8 +430,11 @@ export class LiveClient {
   private clearTimers(): void {
     if (this.fallbackTimer !== null) clearTimeout(this.fallbackTimer);
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.batchTimer !== null) clearTimeout(this.batchTimer);
     this.fallbackTimer = null;
     this.retryTimer = null;
+    this.batchTimer = null;
+    this.queued = [];
     this.stopPolling();
   }
 
@@ -440,6 +448,9 @@ export class LiveClient {
 
   private receiveState(full: unknown): boolean {
     if (!isFullState(full)) return false;
+    // What arrived before the state is applied before it, in order (a gap there needs no
+    // resync: this state is one).
+    this.applyQueued(false);
     this.update({
       plant: applyState(this.snapshot.plant, full, this.config.history),
       lastSyncMs: this.deps.now(),
@@ -447,16 +458,37 @@ export class LiveClient {
     return true;
   }
 
-  /** Returns false when a gap was found (the caller fetches the full state). */
-  private receiveDelta(_event: DeltaEvent, delta: unknown): boolean {
-    if (!isDelta(delta)) return true;
-    const result = applyDelta(this.snapshot.plant, delta, this.config.history);
-    this.update({ plant: result.state, lastSyncMs: this.deps.now() });
-    if (result.outcome === 'gap') {
-      this.resync();
-      return false;
+  /** A socket delta: applied at once after a quiet spell, else with the next batch. */
+  private queueDelta(delta: unknown): void {
+    if (!isDelta(delta)) return;
+    this.queued.push(delta);
+    if (this.batchTimer !== null) return;
+    const wait = this.appliedAtMs + this.config.applyEveryMs - this.deps.now();
+    if (wait <= 0) {
+      this.applyQueued(true);
+      return;
     }
-    return true;
+    this.batchTimer = setTimeout(() => {
+      this.batchTimer = null;
+      this.applyQueued(true);
+    }, wait);
+  }
+
+  private applyQueued(resyncOnGap: boolean): void {
+    const deltas = this.queued;
+    if (deltas.length === 0) return;
+    this.queued = [];
+    this.appliedAtMs = this.deps.now();
+    this.applyDeltas(deltas, resyncOnGap);
+  }
+
+  /** Returns false when a gap was found (the caller, or `resyncOnGap`, fetches the full state). */
+  private applyDeltas(deltas: readonly Delta[], resyncOnGap: boolean): boolean {
+    const result = applyDeltas(this.snapshot.plant, deltas, this.config.history);
+    this.update({ plant: result.state, lastSyncMs: this.deps.now() });
+    if (result.outcome !== 'gap') return true;
+    if (resyncOnGap) this.resync();
+    return false;
   }
 
   private resync(): void {
@@ -526,9 +558,10 @@ export class LiveClient {
         // A version below ours means the bridge restarted: its history is not ours.
         const continues = isObject(answer) && !answer.resync && answer.version >= version;
         if (continues) {
-          const allApplied = (answer.events ?? []).every((e) =>
-            this.receiveDelta(e.event as DeltaEvent, e.data),
-          );
+          // One batch: the events a poll brings are applied together, in order; a gap is
+          // resolved below with the full state.
+          const events = (answer.events ?? []).map((e) => e.data).filter(isDelta);
+          const allApplied = this.applyDeltas(events, false);
           if (allApplied) {
             this.update({ lastSyncMs: this.deps.now(), httpError: null });
             return;

@@ -13,6 +13,9 @@ export interface DashboardConfig {
   /** Socket request (request_state) and HTTP request timeout. */
   requestTimeoutMs: number;
   history: { maxPoints: number; windowS: number };
+  /** Live updates are applied at most this often; what arrives in between is applied with the
+   * next batch. A lone update after a quiet spell is applied at once. */
+  applyEveryMs: number;
   freshness: { realtimeFreshMs: number; pollFreshMs: number; deviceFreshMs: number };
 }
 
@@ -33,6 +36,10 @@ export const defaultConfig: DashboardConfig = {
   commandTimeoutMs: 10000,
   requestTimeoutMs: 8000,
   history: { maxPoints: 300, windowS: 3600 },
+  // A plant at hundreds of updates a second sends tens of socket messages a second; applying
+  // each copies the plant's records of thousands of keys (docs/benchmarks.md, plant_screen).
+  // Ten batches a second are as smooth to the eye as an operator's display needs.
+  applyEveryMs: 100,
   // The bridge's heartbeat (ping interval 25 s + timeout 20 s) bounds how long a quiet but
   // healthy socket goes without a message.
   freshness: { realtimeFreshMs: 45000, pollFreshMs: 5000, deviceFreshMs: 3000 },

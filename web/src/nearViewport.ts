@@ -1,22 +1,27 @@
 // Which gateway panels are near the viewport, so that a plant of thousands of devices draws
 // only what can be seen (and the rest when it scrolls near). One IntersectionObserver for all.
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 
 /** How far outside the viewport a panel still counts as near: about a screen either way. */
 const MARGIN = '100% 0px';
 
-export function useNearViewport(): {
+/**
+ * `first`: the panels taken as near until the observer has reported (it does after the first
+ * layout): the first screen is drawn in the first render, not one render later.
+ */
+export function useNearViewport(first: readonly string[]): {
   near: ReadonlySet<string>;
   /** The ref callback for the panel `id` (the same function every time for an id). */
   refFor: (id: string) => (el: HTMLElement | null) => void;
 } {
-  const [near, setNear] = useState<ReadonlySet<string>>(() => new Set());
+  const [near, setNear] = useState<ReadonlySet<string> | null>(null);
   const [observer] = useState(() =>
     typeof IntersectionObserver === 'undefined'
       ? null
       : new IntersectionObserver(
           (entries) =>
-            setNear((held) => {
+            setNear((reported) => {
+              const held = reported ?? new Set<string>();
               const next = new Set(held);
               for (const e of entries) {
                 const id = (e.target as HTMLElement).dataset.nearId;
@@ -25,7 +30,7 @@ export function useNearViewport(): {
                 else next.delete(id);
               }
               const same = next.size === held.size && [...next].every((id) => held.has(id));
-              return same ? held : next;
+              return same && reported !== null ? held : next;
             }),
           { rootMargin: MARGIN },
         ),
@@ -53,7 +58,8 @@ export function useNearViewport(): {
       return ref;
     };
   });
-  return { near: observer === null ? everything : near, refFor };
+  const guess = useMemo(() => new Set(first), [first]);
+  return { near: observer === null ? everything : (near ?? guess), refFor };
 }
 
 // Without IntersectionObserver (never in a current browser), everything is near.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyDelta,
+  applyDeltas,
   applyState,
   deviceCardState,
   emptyPlant,
@@ -14,7 +15,7 @@ import {
   resolveCommand,
   silentGateways,
 } from './plant';
-import type { Device, FullState, Gateway, Relay } from './types';
+import type { Alarm, Device, FullState, Gateway, Relay } from './types';
 
 const limits = { maxPoints: 5, windowS: 3600 };
 
@@ -176,6 +177,109 @@ describe('applyDelta', () => {
     );
     expect(r.state.relays['line1/relay_1']?.on).toBe(true);
     expect(Object.keys(r.state.systemStats).sort()).toEqual(['bridge', 'line1']);
+  });
+});
+
+describe('applyDeltas (one batch of what arrived)', () => {
+  const hum = (value: number, ts: number): Device => ({
+    ...temp(value, ts),
+    id: 'humidity',
+    name: 'Hall humidity',
+  });
+  const d11 = { prev: 10, version: 11, devices: { 'line1/temperature': temp(22, 101) } };
+  const d12 = { prev: 11, version: 12, relays: { 'line1/relay_1': relay1(true) } };
+  const d13 = { prev: 12, version: 13, devices: { 'line1/temperature': temp(23, 102) } };
+  const chain = [d11, d12, d13];
+
+  it('ends where applying them one by one ends, every reading in the history', () => {
+    let oneByOne = loaded();
+    for (const d of chain) oneByOne = applyDelta(oneByOne, d, limits).state;
+    const batch = applyDeltas(loaded(), chain, limits);
+    expect(batch.outcome).toBe('applied');
+    expect(batch.state).toEqual(oneByOne);
+    expect(batch.state.history['line1/temperature']?.slice(-2)).toEqual([
+      [101, 22],
+      [102, 23],
+    ]);
+  });
+
+  it('stops at a gap, keeping what came before it', () => {
+    const r = applyDeltas(loaded(), [d11, d13], limits);
+    expect(r.outcome).toBe('gap');
+    expect(r.state.version).toBe(11);
+    expect(r.state.devices['line1/temperature']?.value).toBe(22);
+  });
+
+  it('skips a delta older than the held version inside a batch', () => {
+    const r = applyDeltas(loaded(), [{ prev: 8, version: 9, devices: {} }, d11], limits);
+    expect(r.outcome).toBe('applied');
+    expect(r.state.version).toBe(11);
+  });
+
+  it('gives a memoised screen the same objects for what did not change', () => {
+    const before = applyDelta(
+      loaded(),
+      { prev: 10, version: 10, devices: { 'line1/humidity': hum(40, 100) } },
+      limits,
+    ).state;
+    const after = applyDeltas(before, [d11], limits).state;
+    expect(after.devices['line1/humidity']).toBe(before.devices['line1/humidity']);
+    expect(after.history['line1/humidity']).toBe(before.history['line1/humidity']);
+    expect(after.relays).toBe(before.relays);
+    expect(after.devices['line1/temperature']).not.toBe(before.devices['line1/temperature']);
+  });
+
+  it('changes the shape when a device, relay or gateway appears, not with values', () => {
+    const held = loaded();
+    expect(applyDeltas(held, chain, limits).state.shape).toBe(held.shape);
+    const added = applyDeltas(
+      held,
+      [{ prev: 10, version: 11, devices: { 'line1/humidity': hum(40, 101) } }],
+      limits,
+    );
+    expect(added.state.shape).not.toBe(held.shape);
+    expect(applyState(held, full(20), limits).shape).not.toBe(held.shape);
+  });
+
+  it('replaces alarms whole and drops one the bridge removed (null) within the batch', () => {
+    const raised: Alarm = {
+      gateway: 'line1',
+      source: 'temperature',
+      condition: 'hi',
+      priority: 'high',
+      active: true,
+      acked: false,
+      state: 'unacked',
+      since: 100,
+      raised: 100,
+      value: 81,
+      limit: 80,
+      message: null,
+      acked_by: null,
+      acked_at: null,
+      shelved_until: null,
+      shelved_by: null,
+      shelve_reason: null,
+      suppressed: false,
+      ts: 100,
+    };
+    const key = 'line1/temperature/hi';
+    const r = applyDeltas(
+      loaded(),
+      [
+        { prev: 10, version: 11, alarms: { [key]: raised } },
+        { prev: 11, version: 12, alarms: { [key]: null } },
+      ],
+      limits,
+    );
+    expect(r.state.alarms).toEqual({});
+    expect(r.state.version).toBe(12);
+  });
+
+  it('leaves the state as it was when nothing applied', () => {
+    const held = loaded();
+    expect(applyDeltas(held, [], limits).state).toBe(held);
+    expect(applyDeltas(held, [{ prev: 3, version: 4 }], limits).state).toBe(held);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { TFunction } from 'i18next';
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { mayRead, maySwitch } from '../auth';
 import type { LiveClient } from '../client';
 import type { DashboardConfig } from '../config';
@@ -50,7 +50,9 @@ export function App({ client, config }: { client: LiveClient; config: DashboardC
     silentGateways(plant),
   );
   const canSwitch = maySwitch(auth);
-  const ids = gatewayIds(plant);
+  // Listed anew only when a gateway, device or relay appears, not with every value.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: plant.shape stands for the structure
+  const ids = useMemo(() => gatewayIds(plant), [plant.shape]);
   // Not reachable: the bridge's own figures are the last it sent, like a silent gateway's.
   const bridgeUnreachable =
     snap.mode === 'connecting' ||

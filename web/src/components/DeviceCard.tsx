@@ -1,7 +1,9 @@
+import { memo, useCallback } from 'react';
 import { useAnimateChange } from '../animateChange';
 import { formatAge, formatValue } from '../format';
 import { useFormats } from '../i18n';
 import type { CardState } from '../plant';
+import { useTickingText } from '../tickingText';
 import type { Alarm, CommandOutcome, Device, HistoryPoint } from '../types';
 import { PRIORITY_ICON } from './AlarmBanner';
 import { alarmMarkTitle } from './RelayAlarmMark';
@@ -9,17 +11,25 @@ import { ServiceControl } from './ServiceControl';
 import { Sparkline } from './Sparkline';
 
 interface Props {
+  /** "<gateway>/<id>", what `onOpen` is called with. */
+  deviceKey: string;
   device: Device;
   card: CardState;
   history: HistoryPoint[];
-  nowMs: number;
   freshMs: number;
-  onOpen: () => void;
+  onOpen: (deviceKey: string) => void;
   /** Its most urgent active alarm, if any: marked with the priority's shape and words. */
   alarm?: Alarm | null;
   /** Take the device out of service (with a reason) or back; `canService` false for a viewer
-   * (the control then says why). */
-  onService?: ((inService: boolean, reason?: string) => Promise<CommandOutcome>) | undefined;
+   * (the control then says why). The same function for every card, so the memo holds. */
+  onService?:
+    | ((
+        gateway: string,
+        device: string,
+        inService: boolean,
+        reason?: string,
+      ) => Promise<CommandOutcome>)
+    | undefined;
   canService?: boolean;
 }
 
@@ -29,11 +39,11 @@ const STATE_TEXT = {
   bad: 'device.sensorError',
 } as const satisfies Record<CardState['state'], string | null>;
 
-export function DeviceCard({
+function DeviceCardView({
+  deviceKey,
   device,
   card,
   history,
-  nowMs,
   freshMs,
   onOpen,
   alarm,
@@ -43,6 +53,21 @@ export function DeviceCard({
   const f = useFormats();
   const name = device.name ?? device.id;
   const valueRef = useAnimateChange<HTMLSpanElement>(device.value);
+  const ts = device.ts;
+  const { gateway, id } = device;
+  const serviceThisDevice = useCallback(
+    (inService: boolean, reason?: string) =>
+      // Drawn only with onService (below); the fallback never runs.
+      onService ? onService(gateway, id, inService, reason) : Promise.reject(new Error('none')),
+    [onService, gateway, id],
+  );
+  const ageRef = useTickingText<HTMLSpanElement>(
+    useCallback(
+      (nowMs: number) =>
+        ts === null ? f.t('device.noReading') : formatAge(f, nowMs - ts * 1000, freshMs, 'ago'),
+      [f, ts, freshMs],
+    ),
+  );
   const noteKey =
     card.gateway === 'online' ? STATE_TEXT[card.state] : (`gateway.note.${card.gateway}` as const);
   const note = noteKey === null ? '' : f.t(noteKey);
@@ -62,7 +87,7 @@ export function DeviceCard({
         <button
           type="button"
           className="card-open"
-          onClick={onOpen}
+          onClick={() => onOpen(deviceKey)}
           aria-label={f.t('trend.open', { name })}
           data-testid="open-trend"
         >
@@ -117,17 +142,23 @@ export function DeviceCard({
         >
           {note}
         </span>
+        {/* Its text is the age, kept counting by useTickingText. */}
         <span
           className="card-age"
           data-testid="age"
+          ref={ageRef}
           title={device.ts === null ? undefined : f.dateTime(device.ts)}
-        >
-          {device.ts === null
-            ? f.t('device.noReading')
-            : formatAge(f, nowMs - device.ts * 1000, freshMs, 'ago')}
-        </span>
+        />
       </footer>
-      {onService && <ServiceControl device={device} allowed={canService} onService={onService} />}
+      {onService && (
+        <ServiceControl device={device} allowed={canService} onService={serviceThisDevice} />
+      )}
     </article>
   );
 }
+
+/**
+ * A card draws again only when its device, look, history or alarm changed (or the language):
+ * at hundreds of updates a second, a panel of fifty cards redraws one or two of them.
+ */
+export const DeviceCard = memo(DeviceCardView);

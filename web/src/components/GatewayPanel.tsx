@@ -189,17 +189,15 @@ function GatewayPanelView(props: Props) {
               {slice.devices.map(({ key, device, card, history, alarm }) => (
                 <DeviceCard
                   key={key}
+                  deviceKey={key}
                   device={device}
                   card={card}
                   history={history}
-                  nowMs={nowMs}
                   freshMs={freshMs}
-                  onOpen={() => props.onOpenTrend(key)}
+                  onOpen={props.onOpenTrend}
                   alarm={alarm}
                   canService={canSwitch}
-                  onService={(inService, reason) =>
-                    props.onService(device.gateway, device.id, inService, reason)
-                  }
+                  onService={props.onService}
                 />
               ))}
             </section>

@@ -29,17 +29,16 @@ export function PlantScreen({ plant, client, config, nowMs, canSwitch }: Props) 
   const [layout, setLayout] = useState<Layout>('cards');
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
   const [trend, setTrend] = useState<string | null>(null);
-  const { near, refFor } = useNearViewport();
 
   // What is listed, and in which order, changes with a gateway's meta (a gateways_update),
-  // a new device or relay, or the query; not with the values that stream in all the time.
-  const deviceCount = Object.keys(plant.devices).length;
-  const relayCount = Object.keys(plant.relays).length;
+  // a new device or relay (the plant's shape), or the query; not with the values that
+  // stream in all the time.
   // biome-ignore lint/correctness/useExhaustiveDependencies: recomputed when the structure changes
-  const views = useMemo(
-    () => plantView(plant, query),
-    [plant.gateways, deviceCount, relayCount, query],
-  );
+  const views = useMemo(() => plantView(plant, query), [plant.gateways, plant.shape, query]);
+  // The first render draws the first panel (a screen's worth of cards, or a small plant's
+  // every device); the observer adds the rest near the viewport right after the first layout.
+  const firstIds = useMemo(() => views.slice(0, 1).map((v) => v.id), [views]);
+  const { near, refFor } = useNearViewport(firstIds);
   // Each device's alarm limits, drawn on its trend. The function changes only when a limit
   // does (not with every alarm's state), so an open chart is not rebuilt for nothing.
   const limits = useMemo(() => limitsByDevice(plant.alarms), [plant.alarms]);
