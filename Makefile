@@ -58,8 +58,21 @@ test-web: web/node_modules/.package-lock.json
 # tests/bench runs `python -m bench --quick`, whose publisher needs bench/node_modules.
 # --durations=15: the slowest tests are listed at the end of every run, so that one growing
 # slow (or waiting out a generous timeout) is seen.
+# The fuzzers (10,000 inputs per parser; pure CPU, no process, port or file of their own) run
+# beside the rest, which mostly waits on real processes: they were 200 s of a serial run.
+# With PYTEST_ARGS, one pytest runs exactly what it names.
 test-python: setup bench/node_modules/.package-lock.json
+ifeq ($(strip $(PYTEST_ARGS)),)
+	@log=$$(mktemp); \
+	$(PY) -m pytest -m fuzz -p no:cacheprovider -q --durations=5 >"$$log" 2>&1 & fuzz=$$!; \
+	$(PY) -m pytest -m 'not fuzz and not cluster' --durations=15; rest=$$?; \
+	wait $$fuzz; fuzzed=$$?; \
+	echo "---- the fuzzers, run beside the suite ----"; cat "$$log"; rm -f "$$log"; \
+	echo "pytest: suite exit $$rest, fuzzers exit $$fuzzed"; \
+	test $$rest -eq 0 && test $$fuzzed -eq 0
+else
 	$(PY) -m pytest --durations=15 $(PYTEST_ARGS)
+endif
 
 # Web unit tests first, so that pytest's summary is the last line of the run.
 test: setup check test-web test-python

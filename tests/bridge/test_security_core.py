@@ -71,6 +71,7 @@ def test_the_limiter_keeps_one_bucket_per_caller_and_forgets_full_ones() -> None
 # --------------------------------------------------------------------------- parsers
 
 
+@pytest.mark.fuzz
 @MANY
 @given(
     st.one_of(
@@ -86,6 +87,7 @@ def test_set_relay_parsing_never_raises(data: Any) -> None:
         assert isinstance(parsed, SetRelay) and isinstance(parsed.on, bool)
 
 
+@pytest.mark.fuzz
 @MANY
 @given(
     st.one_of(
@@ -110,6 +112,7 @@ def test_login_parsing_never_raises_and_never_echoes_the_password(body: Any) -> 
 env_names = st.sampled_from(sorted(f"FACTORY_{name.upper()}" for name in FIELD_NAMES))
 
 
+@pytest.mark.fuzz
 @MANY
 @given(st.dictionaries(env_names, st.text(max_size=30), max_size=4))
 def test_settings_parsing_names_every_bad_variable(values: dict[str, str]) -> None:
@@ -123,6 +126,7 @@ def test_settings_parsing_names_every_bad_variable(values: dict[str, str]) -> No
         assert isinstance(parsed, BridgeSettings)
 
 
+@pytest.mark.fuzz
 @MANY
 @given(
     st.dictionaries(st.sampled_from([*sorted(AuditQuery.model_fields), "x"]), st.text(max_size=12))

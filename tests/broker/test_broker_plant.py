@@ -309,6 +309,7 @@ _plants = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.fuzz
 @settings(max_examples=10_000, deadline=None)
 @given(data=_plants)
 def test_fuzz_the_plant_parser(data: dict[str, object]) -> None:

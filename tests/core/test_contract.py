@@ -287,6 +287,7 @@ def test_bad_mqtt_url_is_named(bad: str) -> None:
 
 
 @FUZZ_TIMEOUT
+@pytest.mark.fuzz
 @FUZZ
 @given(st.text(max_size=120))
 def test_fuzz_topic_parser(topic: str) -> None:
@@ -298,6 +299,7 @@ def test_fuzz_topic_parser(topic: str) -> None:
 
 
 @FUZZ_TIMEOUT
+@pytest.mark.fuzz
 @FUZZ
 @given(
     st.sampled_from(

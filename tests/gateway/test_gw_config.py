@@ -180,6 +180,7 @@ _configs = st.dictionaries(
 # 10,000 configurations took over 120 s (the suite's default timeout) on the shared, busy 2-core
 # box (measured twice). CPU time, not a wait: a slow run is not a failure.
 @pytest.mark.timeout(600)
+@pytest.mark.fuzz
 @settings(max_examples=10_000, deadline=None)
 @given(data=_configs)
 def test_fuzz_the_config_parser(data: dict[str, object]) -> None:

@@ -238,6 +238,7 @@ flat_commands = st.fixed_dictionaries(
 # 10,000 inputs took 33 s on the shared, busy 2-core box (measured), a quarter of the suite's
 # default 120 s timeout. CPU time, not a wait: a slow run is not a failure.
 @pytest.mark.timeout(600)
+@pytest.mark.fuzz
 @settings(max_examples=10_000, deadline=None)
 @given(payload=st.binary(max_size=120) | flat_commands, executed=st.booleans())
 def test_fuzz_the_command_decision(payload: bytes, executed: bool) -> None:
