@@ -20,9 +20,12 @@ from urllib.parse import quote
 from bridge.security.accounts import Accounts
 from devtools.local_broker import (
     BrokerError,
+    TlsFiles,
     free_port,
+    make_test_certificates,
     mosquitto_binary,
     render_config,
+    tls_listener_config,
     wait_for_port,
 )
 from devtools.procs import ManagedProcess, python_module
@@ -36,8 +39,11 @@ BRIDGE_LOGIN: Final = "bridge"
 WATCHER: Final = "watcher"  # an admin on the central broker: tests watch and command with it
 
 
-def plant_toml(gateway: str, central_address: str, keepalive_s: int) -> str:
+def plant_toml(
+    gateway: str, central_address: str, keepalive_s: int, tls_ca: Path | None = None
+) -> str:
     """A plant with one gateway behind edge ``hall``, a bridge and a watcher."""
+    tls = f'tls_ca = "{tls_ca}"\n' if tls_ca is not None else ""
     return f"""
 prefix = "factory"
 gateways = ["{gateway}"]
@@ -53,7 +59,7 @@ address = "{central_address}"
 username = "{EDGE_LOGIN}"
 gateways = ["{gateway}"]
 keepalive_s = {keepalive_s}
-"""
+{tls}"""
 
 
 def _mosquitto(name: str, workdir: Path, port: int, auth_dir: Path, extra: str) -> ManagedProcess:
@@ -76,17 +82,32 @@ class CentralBridge:
 
 
 class EdgeTopology:
-    """Central broker, proxy, edge broker; ``url_central(user)`` / ``url_edge(user)``."""
+    """Central broker, proxy, edge broker; ``url_central(user)`` / ``url_edge(user)``.
 
-    def __init__(self, workdir: Path, gateway: str, keepalive_s: int = 5) -> None:
+    With ``tls`` the central broker also listens on TLS (a throw-away CA) and the edge's
+    bridge reaches it there, through the proxy; the tests' own clients use the plain port."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        gateway: str,
+        keepalive_s: int = 5,
+        tls: bool = False,
+        edge_trusts: Path | None = None,
+    ) -> None:
         self.workdir = workdir
         self.gateway = gateway
         self.central_port = free_port()
         self.edge_port = free_port()
-        self.link = TcpProxy(self.central_port)
+        self.tls: TlsFiles | None = make_test_certificates(workdir / "tls") if tls else None
+        self.central_tls_port = free_port() if tls else None
+        # The CA the edge is told to trust (default: the one that signed the central's).
+        self.edge_trusts = edge_trusts or (self.tls.ca if self.tls is not None else None)
+        self.link = TcpProxy(self.central_tls_port or self.central_port)
         self.keepalive_s = keepalive_s
         self.out = workdir / "broker-files"
         self.plant_file = workdir / "plant.toml"
+        self.edge_log = workdir / "edge" / "broker.log"
         self.passwords: dict[str, str] = {}
         self.central: ManagedProcess | None = None
         self.edge: ManagedProcess | None = None
@@ -95,7 +116,12 @@ class EdgeTopology:
         """``factory-broker render`` as an operator runs it."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.plant_file.write_text(
-            plant_toml(self.gateway, f"127.0.0.1:{self.link.port}", self.keepalive_s)
+            plant_toml(
+                self.gateway,
+                f"127.0.0.1:{self.link.port}",
+                self.keepalive_s,
+                self.edge_trusts,
+            )
         )
         secrets = self.workdir / "secrets.env"
         answer = subprocess.run(
@@ -112,13 +138,19 @@ class EdgeTopology:
     def start(self) -> EdgeTopology:
         self.render()
         self.link.start()
+        tls_listener = ""
+        if self.tls is not None and self.central_tls_port is not None:
+            tls_listener = tls_listener_config(self.central_tls_port, self.tls)
         self.central = _mosquitto(
-            "central", self.workdir / "central", self.central_port, self.out, ""
+            "central", self.workdir / "central", self.central_port, self.out, tls_listener
         ).start()
         wait_for_port(self.central_port)
         edge_files = edge_dir(self.out, EDGE)
         # Last in mosquitto.conf: every line after a `connection` belongs to that bridge.
-        include = f"include_dir {edge_files / BRIDGE_CONF_DIR}\n"
+        # Its stdout log is block-buffered (a file, not a terminal); this one is flushed per
+        # line, so a test can wait on what the bridge logs (``edge_log``).
+        log_file = f"log_dest file {self.edge_log}\n"
+        include = log_file + f"include_dir {edge_files / BRIDGE_CONF_DIR}\n"
         self.edge = _mosquitto(
             "edge", self.workdir / "edge", self.edge_port, edge_files, include
         ).start()

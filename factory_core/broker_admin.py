@@ -115,6 +115,9 @@ class Edge:
     gateways: tuple[str, ...]
     keepalive_s: int = DEFAULT_EDGE_KEEPALIVE_S
     topics: tuple[BridgedTopic, ...] = ()  # the plant's own, beyond the contract's
+    # The CA (PEM, a path on the edge host) that signed the central broker's TLS certificate:
+    # set, the bridge runs over TLS and checks the certificate and its host name.
+    tls_ca: str | None = None
 
     def host_port(self) -> tuple[str, int]:
         return split_address(self.address)
@@ -291,7 +294,7 @@ def _parse_user(where: str, name: str, spec: object, problems: list[str]) -> Use
     return User(name, role, tuple(relays))
 
 
-EDGE_KEYS: Final = ("address", "username", "gateways", "keepalive_s", "topics")
+EDGE_KEYS: Final = ("address", "username", "gateways", "keepalive_s", "topics", "tls_ca")
 TOPIC_KEYS: Final = ("pattern", "direction", "qos", "local_prefix", "remote_prefix")
 
 
@@ -357,6 +360,16 @@ def _parse_edge(where: str, name: str, spec: object, problems: list[str]) -> Edg
         problems.append(
             f"{where}.keepalive_s: must be whole seconds from {low} to {high}, got {keepalive!r}"
         )
+    tls_ca = spec.get("tls_ca")
+    if tls_ca is not None and (
+        not isinstance(tls_ca, str)
+        or not tls_ca.startswith("/")
+        or any(c.isspace() for c in tls_ca)
+    ):
+        problems.append(
+            f"{where}.tls_ca: must be the absolute path, on the edge host and without spaces, "
+            f"of the CA file that signed the central broker's certificate, got {tls_ca!r}"
+        )
     topics_raw = spec.get("topics", [])
     topics: list[BridgedTopic] = []
     if not isinstance(topics_raw, list):
@@ -371,7 +384,15 @@ def _parse_edge(where: str, name: str, spec: object, problems: list[str]) -> Edg
     if len(problems) > found:
         return None
     assert isinstance(username, str) and isinstance(address, str) and isinstance(keepalive, int)
-    return Edge(name, address, username, tuple(str(g) for g in gateways), keepalive, tuple(topics))
+    return Edge(
+        name,
+        address,
+        username,
+        tuple(str(g) for g in gateways),
+        keepalive,
+        tuple(topics),
+        tls_ca if isinstance(tls_ca, str) else None,
+    )
 
 
 def _parse_bridged_topic(where: str, raw: object, problems: list[str]) -> BridgedTopic | None:
@@ -607,6 +628,18 @@ def edge_plant(plant: Plant, edge: Edge) -> Plant:
     return Plant(plant.prefix, users, plant.home_assistant_prefix, own_edge=edge.name)
 
 
+def _edge_tls_lines(edge: Edge) -> list[str]:
+    """TLS to the central broker, when the plant names the CA: between buildings the bridge
+    carries every reading and command and its own password."""
+    if edge.tls_ca is None:
+        return []
+    return [
+        f"bridge_cafile {edge.tls_ca}",
+        "bridge_insecure false",  # the certificate must name the host in `address`
+        "bridge_tls_version tlsv1.2",
+    ]
+
+
 def render_edge_bridge(plant: Plant, edge: Edge, password: str) -> str:
     """The edge broker's ``connection`` section (a Mosquitto config file, for ``include_dir``).
     It holds the bridge's password: keep it private (``factory-broker render`` writes 0600)."""
@@ -615,6 +648,7 @@ def render_edge_bridge(plant: Plant, edge: Edge, password: str) -> str:
         f"# Edge {edge.name!r}: its gateways' contract topics to and from the central broker.",
         f"connection {edge.name}",
         f"address {edge.address}",
+        *_edge_tls_lines(edge),
         f"remote_username {edge.username}",
         f"remote_password {password}",
         # The central broker makes the username the client id anyway (use_username_as_clientid).
