@@ -35,6 +35,7 @@ from gateway.actuation_decision import (
     ApplyLock,
     Clocks,
     Execute,
+    Reject,
     decide,
     decide_lock,
     salvage_id,
@@ -195,16 +196,7 @@ class RelayController:
             interlock=interlock,
         )
         if not isinstance(decision, Execute):
-            on = status.on if status else None
-            audit.warning(
-                "relay %s: command %s rejected: %s (%s)",
-                incoming.relay_id,
-                decision.command_id or "(no id)",
-                decision.error,
-                decision.detail,
-            )
-            if decision.command_id is not None:
-                self._answer(incoming, decision.command_id, on, decision.error, decision.detail)
+            self._reject(incoming, "command", decision, status.on if status else None)
             return
         assert relay is not None
         command = decision.command
@@ -266,15 +258,7 @@ class RelayController:
         )
         on = self._read_or_none(relay)
         if not isinstance(decision, ApplyLock):
-            audit.warning(
-                "relay %s: lock command %s rejected: %s (%s)",
-                incoming.relay_id,
-                decision.command_id or "(no id)",
-                decision.error,
-                decision.detail,
-            )
-            if decision.command_id is not None:
-                self._answer(incoming, decision.command_id, on, decision.error, decision.detail)
+            self._reject(incoming, "lock command", decision, on)
             return
         assert relay is not None
         command = decision.command
@@ -489,6 +473,21 @@ class RelayController:
             return relay.read()
         except HardwareError:
             return None
+
+    def _reject(
+        self, incoming: IncomingCommand, what: str, decision: Reject, on: bool | None
+    ) -> None:
+        """Audit a refused relay or lock command and answer it, if it carried an id."""
+        audit.warning(
+            "relay %s: %s %s rejected: %s (%s)",
+            incoming.relay_id,
+            what,
+            decision.command_id or "(no id)",
+            decision.error,
+            decision.detail,
+        )
+        if decision.command_id is not None:
+            self._answer(incoming, decision.command_id, on, decision.error, decision.detail)
 
     def _answer(
         self,
