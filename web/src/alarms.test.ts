@@ -9,32 +9,8 @@ import {
   worstAlarmOf,
   worstAlarms,
 } from './alarms';
+import { testAlarm as alarm } from './testAlarm';
 import type { Alarm } from './types';
-
-function alarm(over: Partial<Alarm>): Alarm {
-  return {
-    gateway: 'line1',
-    source: 'temperature',
-    condition: 'hi',
-    priority: 'high',
-    active: true,
-    acked: false,
-    state: 'unacked',
-    since: 100,
-    raised: 100,
-    value: 81,
-    limit: 80,
-    message: null,
-    acked_by: null,
-    acked_at: null,
-    shelved_until: null,
-    shelved_by: null,
-    shelve_reason: null,
-    suppressed: false,
-    ts: 100,
-    ...over,
-  };
-}
 
 describe('alarm list', () => {
   it('puts active first, then priority, then the newest', () => {

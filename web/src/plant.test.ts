@@ -15,6 +15,7 @@ import {
   resolveCommand,
   silentGateways,
 } from './plant';
+import { testAlarm } from './testAlarm';
 import type { Alarm, Device, FullState, Gateway, Relay } from './types';
 
 const limits = { maxPoints: 5, windowS: 3600 };
@@ -242,27 +243,7 @@ describe('applyDeltas (one batch of what arrived)', () => {
   });
 
   it('replaces alarms whole and drops one the bridge removed (null) within the batch', () => {
-    const raised: Alarm = {
-      gateway: 'line1',
-      source: 'temperature',
-      condition: 'hi',
-      priority: 'high',
-      active: true,
-      acked: false,
-      state: 'unacked',
-      since: 100,
-      raised: 100,
-      value: 81,
-      limit: 80,
-      message: null,
-      acked_by: null,
-      acked_at: null,
-      shelved_until: null,
-      shelved_by: null,
-      shelve_reason: null,
-      suppressed: false,
-      ts: 100,
-    };
+    const raised: Alarm = testAlarm({});
     const key = 'line1/temperature/hi';
     const r = applyDeltas(
       loaded(),
