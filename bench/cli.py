@@ -233,7 +233,9 @@ def _clock(
     push: ScenarioResult,
     ingest: ScenarioResult,
 ) -> None:
-    stack = _stack(run, broker, "stack-clock", {"FACTORY_COALESCE_MS": str(run.config.clock_ms)})
+    clock = str(run.config.clock_ms)
+    fixed = {"FACTORY_COALESCE_MS": clock, "FACTORY_COALESCE_MAX_MS": clock}
+    stack = _stack(run, broker, "stack-clock", {**fixed, "FACTORY_COALESCE_BURST": "10"})
     label = f"{run.config.clock_ms} ms {_OFF}" if run.config.clock_ms else "transport-driven"
     try:
         stack.start()

@@ -34,9 +34,10 @@ class BenchConfig:
     relay_clients: int = 10
     relay_commands: int = 60
     relay_load_rate: float = 10000.0  # MQTT msg/s streaming in during relay_under_load
-    # FACTORY_COALESCE_MS of the comparison bridge. The shipped bridge runs the 50 ms clock, so
-    # the comparison is 0: coalescing driven by each client's transport alone (issue 19).
-    clock_ms: int = 0
+    # A fixed coalescing clock for the comparison bridge (FACTORY_COALESCE_MS and _MAX_MS, with
+    # the burst of 10 it shipped with): 50 is the setting shipped before issue 19, so every run
+    # carries its before and after; 0 is coalescing driven by each client's transport alone.
+    clock_ms: int = 50
     ingest_clients: int = 100
     ingest_devices: int = 100
     rates: tuple[int, ...] = (250, 1000, 2500, 5000, 10000, 20000, 30000)
@@ -138,7 +139,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--clock-ms",
         type=int,
-        help="FACTORY_COALESCE_MS of the comparison bridge (default 0: transport-driven only)",
+        help="fixed coalescing clock of the comparison bridge (default 50: the setting shipped "
+        "before issue 19; 0: transport-driven only)",
     )
     p.add_argument("--out-dir", type=Path, help="where results go (default bench/results)")
     p.add_argument(

@@ -27,6 +27,7 @@ from bridge.control.relay_commands import Commands, Outcome
 from bridge.metrics import Metrics
 from bridge.mqtt.link import MqttLink
 from bridge.notifications import NotificationPlan, Notifications, Smtp
+from bridge.push.coalesce import Pacing
 from bridge.push.engineio_port import Flusher
 from bridge.push.event_log_stream import EventLogStream
 from bridge.push.fanout import Fanout, max_queued_for
@@ -326,6 +327,9 @@ def create_app(
         stuck_after=settings.client_stuck_s,
         burst=settings.coalesce_burst,
         max_queued=max_queued_for(interval),
+        pacing=Pacing(
+            interval, settings.coalesce_under_load_ms / 1000, settings.coalesce_knee_rate
+        ),
     )
     flusher = Flusher(socketio.server, store, metrics, fanout)
     event_stream = EventLogStream(

@@ -37,6 +37,13 @@ class Metrics:
             namespace=ns,
             registry=r,
         )
+        self.updates_out_direct = Counter(
+            "updates_out_direct",
+            "Of those, written as one shared frame straight to an idle client's WebSocket "
+            "(the others waited in python-engineio's queue for its writer)",
+            namespace=ns,
+            registry=r,
+        )
         self.deltas = Counter(
             "state_changes", "Changes applied to the state", namespace=ns, registry=r
         )

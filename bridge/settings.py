@@ -12,7 +12,14 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from limits import parse_many
-from pydantic import AfterValidator, Field, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from factory_core.broker_admin import PlantError, parse_plant
@@ -121,14 +128,29 @@ class BridgeSettings(CommonSettings):
         "clock_skew_s, which they allow after it",
     )
     coalesce_ms: int = Field(
-        default=50,
+        default=2,
         ge=0,
         le=10_000,
-        description="Under load, minimum ms between two pushes of a busy event to a client; "
-        "0 = none: a client gets its next push as soon as its transport queue is empty",
+        description="At ordinary load, minimum ms between two pushes of a busy event to a "
+        "client (anything sparser goes at once); 0 = none: a client gets its next push as soon "
+        "as its transport has taken the previous one",
+    )
+    coalesce_max_ms: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="The same minimum once changes arrive at twice FACTORY_COALESCE_KNEE_RATE "
+        "or faster (in between it grows with the rate); at least FACTORY_COALESCE_MS; "
+        "default 50, or FACTORY_COALESCE_MS if that is more",
+    )
+    coalesce_knee_rate: int = Field(
+        default=4_000,
+        ge=1,
+        le=10_000_000,
+        description="Changes per second across the plant above which pushes are merged harder",
     )
     coalesce_burst: int = Field(
-        default=10,
+        default=1,
         ge=1,
         le=10_000,
         description="Deltas per event per coalescing interval still forwarded one by one",
@@ -227,6 +249,20 @@ class BridgeSettings(CommonSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: LogFormat = Field(default="text", description="text, or json: one object a line")
+
+    @field_validator("coalesce_max_ms")
+    @classmethod
+    def _max_not_below_least(cls, value: int | None, info: ValidationInfo) -> int | None:
+        least = info.data.get("coalesce_ms")
+        if value is not None and least is not None and value < least:
+            raise ValueError(f"must be >= {ENV_PREFIX}COALESCE_MS ({least})")
+        return value
+
+    @property
+    def coalesce_under_load_ms(self) -> int:
+        if self.coalesce_max_ms is not None:
+            return self.coalesce_max_ms
+        return max(self.coalesce_ms, 50)
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -25,6 +25,54 @@ from bridge.contract import EVENTS, FIELD, Event
 from bridge.state.store import Delta, Entry
 
 
+class Pacing:
+    """The coalescing interval for the rate of changes now (issue 19; docs/benchmarks.md).
+
+    Up to ``knee`` changes/s the interval is ``least``: a busy event is written to a client at
+    most every ``least`` seconds and anything sparser goes at once, so nothing waits that a
+    person at a screen could tell. Beyond the knee, writing every client that often only
+    buries the browsers (and, on a small box, the bridge): the interval grows in proportion
+    to the rate, to ``most`` at twice the knee and above. The rate is the number of changes
+    recorded over the last ``window`` seconds.
+    """
+
+    def __init__(self, least: float, most: float, knee: float, window: float = 0.2) -> None:
+        if least < 0:
+            raise ValueError(f"coalescing interval must be >= 0, got {least}")
+        if most < least:
+            raise ValueError(f"coalescing interval under load ({most}) must be >= {least}")
+        if knee <= 0:
+            raise ValueError(f"coalescing knee must be > 0 changes/s, got {knee}")
+        if window <= 0:
+            raise ValueError(f"rate window must be > 0 seconds, got {window}")
+        self.least = least
+        self.most = most
+        self.knee = knee
+        self.window = window
+        self._arrivals: deque[tuple[float, int]] = deque()
+        self._counted = 0
+
+    def record(self, now: float, changes: int) -> None:
+        self._arrivals.append((now, changes))
+        self._counted += changes
+        self._forget(now)
+
+    def rate(self, now: float) -> float:
+        """Changes per second over the last window."""
+        self._forget(now)
+        return self._counted / self.window
+
+    def interval(self, now: float) -> float:
+        if self.most == self.least:
+            return self.least
+        excess = (self.rate(now) - self.knee) / self.knee
+        return self.least + (self.most - self.least) * min(1.0, max(0.0, excess))
+
+    def _forget(self, now: float) -> None:
+        while self._arrivals and now - self._arrivals[0][0] > self.window:
+            self._counted -= self._arrivals.popleft()[1]
+
+
 class RateMeter:
     """Tells which events are busy: more than ``burst`` deltas within the last ``interval``."""
 

@@ -16,6 +16,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import simple_websocket  # type: ignore[import-untyped]
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+from wsproto.frame_protocol import FrameProtocol
+
 from bridge.metrics import Metrics
 from bridge.push.fanout import Fanout, Port
 from bridge.state.store import Delta, Store
@@ -24,6 +29,82 @@ log = logging.getLogger(__name__)
 
 _MAX_IDLE_WAIT = 1.0  # also how often a backlogged client is checked for being stuck
 _NAMESPACE = "/"
+
+
+class _WebSocketLink:
+    """A client's WebSocket as python-engineio's writer uses it, and whether it is writing."""
+
+    __slots__ = ("connection", "writing")
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection  # simple_websocket.Server
+        self.writing = False  # inside a send: a frame may be half on the socket
+
+    def finish(self, rest: bytes) -> None:
+        self.writing = True
+        try:
+            self.connection.sock.sendall(rest)
+        finally:
+            self.writing = False
+
+
+class _Rest:
+    """The part of a direct frame the kernel did not take, queued as an Engine.IO packet.
+
+    python-engineio's writer calls ``encode`` and sends what it returns as a frame of its own:
+    here ``encode`` first finishes the direct frame on the socket (blocking that writer, and
+    only it, until the client reads), then hands back an Engine.IO NOOP, which every client
+    ignores. Everything queued after it goes out after the whole direct frame.
+    """
+
+    packet_type = eio_packet.NOOP
+    data = None
+
+    def __init__(self, link: _WebSocketLink, rest: bytes) -> None:
+        self._link = link
+        self._rest = rest
+
+    def encode(self) -> str:
+        self._link.finish(self._rest)
+        return str(eio_packet.Packet(eio_packet.NOOP).encode())
+
+
+def _record_websockets(eio: Any, links: dict[str, _WebSocketLink]) -> None:
+    """Have this Engine.IO server tell us each client's WebSocket and when it writes to it."""
+    base = eio._async.get("websocket")
+    if base is None:
+        return
+
+    class Recorded(base):  # type: ignore[misc, valid-type]
+        """python-engineio's WebSocket wrapper, whose ``send`` its writer greenlet calls."""
+
+        def __init__(self, handler: Any, server: Any) -> None:
+            eio_sid = handler.__self__.sid  # handler: the Engine.IO socket's bound method
+            self.link: _WebSocketLink | None = None
+
+            def handle(wsgi_ws: Any) -> Any:
+                connection = getattr(wsgi_ws, "ws", None)
+                if isinstance(connection, simple_websocket.Server):
+                    self.link = links[eio_sid] = _WebSocketLink(connection)
+                try:
+                    return handler(wsgi_ws)
+                finally:
+                    links.pop(eio_sid, None)
+
+            super().__init__(handle, server)
+
+        def send(self, message: Any) -> Any:
+            link = self.link
+            if link is None:
+                return super().send(message)
+            link.writing = True
+            try:
+                return super().send(message)
+            finally:
+                link.writing = False
+
+    # A copy: python-engineio shares the driver's dict between every server in the process.
+    eio._async = {**eio._async, "websocket": Recorded}
 
 
 class EngineIOPort:
@@ -37,6 +118,8 @@ class EngineIOPort:
         self._watch_limit = watch_limit
         self._sockets: dict[str, Any] = {}  # looked up once per client
         self._watching: set[str] = set()
+        self._links: dict[str, _WebSocketLink] = {}  # by Engine.IO sid
+        _record_websockets(server.eio, self._links)
 
     def _socket(self, client: str) -> Any:
         sock = self._sockets.get(client)
@@ -73,9 +156,42 @@ class EngineIOPort:
         if drained:
             self._on_drained(client)
 
-    def emit(self, event: str, payload: dict[str, Any], to: list[str]) -> None:
-        # One emit to the list: python-socketio encodes the packet once for all of them.
-        self._server.emit(event, payload, to=to, namespace=_NAMESPACE)
+    def emit(self, event: str, payload: dict[str, Any], to: list[str]) -> int:
+        frame = self._frame(event, payload)
+        queued = to if frame is None else [c for c in to if not self._write_direct(c, frame)]
+        if queued:
+            # One emit to the list: python-socketio encodes the packet once for all of them.
+            self._server.emit(event, payload, to=queued, namespace=_NAMESPACE)
+        return len(to) - len(queued)
+
+    def _frame(self, event: str, payload: dict[str, Any]) -> bytes | None:
+        """The WebSocket frame python-engineio's writer would send for this event."""
+        if not self._links:
+            return None
+        # Built as python-socketio's emit builds it (its packet class carries the server's json).
+        encoded = self._server.packet_class(
+            sio_packet.EVENT, namespace=_NAMESPACE, data=[event, payload]
+        ).encode()
+        text = eio_packet.Packet(eio_packet.MESSAGE, data=encoded).encode()
+        return bytes(FrameProtocol(client=False, extensions=[]).send_data(text))
+
+    def _write_direct(self, client: str, frame: bytes) -> bool:
+        """Write the frame now if nothing else is writing to the client; False: queue it."""
+        sock = self._socket(client)
+        if sock is None or not sock.upgraded or sock.upgrading or sock.closing or sock.closed:
+            return False
+        link = self._links.get(sock.sid)
+        # Packets queued go first; a writer inside a send may have half a frame out.
+        if link is None or link.writing or sock.queue.qsize() or not link.connection.connected:
+            return False
+        try:
+            # The OS-level socket under gevent's is non-blocking: this never waits.
+            written = link.connection.sock._sock.send(frame)
+        except OSError:
+            return False  # full (EAGAIN) or broken: the writer's path finds out and closes
+        if written < len(frame):
+            sock.queue.put(_Rest(link, frame[written:]))
+        return True
 
     def cut(self, client: str) -> None:
         sock = self._socket(client)
@@ -176,5 +292,6 @@ class Flusher:
         return plan.next_due
 
     def _emit(self, event: str, payload: dict[str, Any], to: list[str]) -> None:
-        self.port.emit(event, payload, to)
+        direct = self.port.emit(event, payload, to)
         self.metrics.updates_out.labels(event).inc(len(to))
+        self.metrics.updates_out_direct.inc(direct)

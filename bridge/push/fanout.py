@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from bridge.push.coalesce import Coalescer, Outgoing, RateMeter, merge
+from bridge.push.coalesce import Coalescer, Outgoing, Pacing, RateMeter, merge
 from bridge.state.store import Delta
 
 # A client is written to only when its queue is empty: everything that arrives meanwhile is
@@ -57,8 +57,9 @@ class Port(Protocol):
     def watch(self, client: str) -> None:
         """Call the drained callback once the client's queue is empty (once per watch)."""
 
-    def emit(self, event: str, payload: dict[str, Any], to: list[str]) -> None:
-        """Send one message to these clients (encoded once for all of them)."""
+    def emit(self, event: str, payload: dict[str, Any], to: list[str]) -> int:
+        """Send one message to these clients (encoded once for all of them); returns how many
+        of them it was written to at once, past their transport queue."""
 
     def cut(self, client: str) -> None:
         """Disconnect the client at once, without waiting on its queue."""
@@ -95,10 +96,17 @@ class _Client:
 
 class Fanout:
     def __init__(
-        self, interval: float, stuck_after: float, burst: int = 10, max_queued: int = MAX_QUEUED
+        self,
+        interval: float,
+        stuck_after: float,
+        burst: int = 10,
+        max_queued: int = MAX_QUEUED,
+        pacing: Pacing | None = None,
     ) -> None:
         if interval < 0:
             raise ValueError(f"coalescing interval must be >= 0, got {interval}")
+        if pacing is not None and pacing.least != interval:
+            raise ValueError(f"pacing starts at {pacing.least} s, the interval is {interval} s")
         if stuck_after <= 0:
             raise ValueError(f"stuck_after must be > 0 seconds, got {stuck_after}")
         if max_queued < 1:
@@ -107,6 +115,8 @@ class Fanout:
         self.stuck_after = stuck_after
         self.max_queued = max_queued
         self._rate = RateMeter(interval, burst)
+        # Without a pacing, the interval stays what it was given.
+        self._pacing = pacing or Pacing(interval, interval, knee=1.0)
         self._clients: dict[str, _Client] = {}
         self._incoming: list[Delta] = []
 
@@ -130,6 +140,7 @@ class Fanout:
         """New changes for every client; merged once per flush, not once per client."""
         for delta in deltas:
             self._rate.record(delta.event, now)
+        self._pacing.record(now, len(deltas))
         self._incoming.extend(deltas)
 
     def drained(self, client: str) -> bool:
@@ -158,6 +169,7 @@ class Fanout:
     def flush(self, now: float, backlog: Callable[[str], int | None], version: int) -> Plan:
         """What to send now; ``version`` is the store's, the version of a full state now."""
         batch, self._incoming = merge(self._incoming), []
+        interval = self.interval = self._rate.interval = self._pacing.interval(now)
         busy = self._rate.busy(now)
         state_to: list[str] = []
         cut: list[str] = []
@@ -178,6 +190,7 @@ class Fanout:
             if queued is None:
                 continue  # closing: its disconnect follows
             coalescer = client.coalescer
+            coalescer.interval = interval
             if (
                 in_step.messages
                 and queued < self.max_queued

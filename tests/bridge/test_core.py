@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.contract import EVENTS, FIELD
-from bridge.push.coalesce import Coalescer, RateMeter, merge
+from bridge.push.coalesce import Coalescer, Pacing, RateMeter, merge
 from bridge.state.sparklines import History
 from bridge.state.store import MAX_UNLISTED_PER_GATEWAY, Delta, Store, first_version_for
 from factory_core.contract import Topics, decode
@@ -303,6 +303,53 @@ def test_a_quiet_event_is_forwarded_at_once_and_a_busy_one_is_held() -> None:
     (held,) = c.take(now=1.07, busy=meter.busy(1.07))
     assert held.payload["devices"] == {"a": {"v": 4}}
     assert meter.busy(1.2) == set(), "quiet again once the window has passed"
+
+
+def test_pacing_is_2_ms_up_to_the_knee_grows_with_the_rate_and_is_capped_at_twice_it() -> None:
+    pacing = Pacing(least=0.002, most=0.05, knee=4000, window=0.2)
+    assert pacing.interval(0.0) == 0.002  # nothing yet
+    pacing.record(1.0, 800)  # 800 changes in 0.2 s: 4,000/s, the knee
+    assert pacing.rate(1.0) == pytest.approx(4000)
+    assert pacing.interval(1.0) == pytest.approx(0.002)
+    pacing.record(1.1, 400)  # 1,200 in the window: 6,000/s, halfway to twice the knee
+    assert pacing.interval(1.1) == pytest.approx(0.026)
+    pacing.record(1.15, 10_000)
+    assert pacing.interval(1.15) == pytest.approx(0.05), "capped at twice the knee and above"
+    # The first 800 leave the window after 0.2 s; once all have, ordinary load again.
+    assert pacing.rate(1.21) == pytest.approx(10_400 / 0.2)
+    assert pacing.interval(1.4) == pytest.approx(0.002)
+
+
+def test_a_fixed_pacing_ignores_the_rate_and_bad_values_are_named() -> None:
+    fixed = Pacing(least=0.05, most=0.05, knee=1)
+    fixed.record(0.0, 1_000_000)
+    assert fixed.interval(0.0) == 0.05
+    with pytest.raises(ValueError, match=r"under load \(0.001\) must be >= 0.002"):
+        Pacing(least=0.002, most=0.001, knee=4000)
+    with pytest.raises(ValueError, match="knee must be > 0 changes/s, got 0"):
+        Pacing(least=0.002, most=0.05, knee=0)
+    with pytest.raises(ValueError, match="must be >= 0, got -1"):
+        Pacing(least=-1, most=0.05, knee=1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 0.5), st.integers(0, 5000)), max_size=40))
+def test_pacing_stays_between_its_bounds_and_never_shrinks_as_the_rate_grows(
+    arrivals: list[tuple[float, int]],
+) -> None:
+    pacing = Pacing(least=0.002, most=0.05, knee=4000)
+    now = 0.0
+    seen: list[tuple[float, float]] = []
+    for gap, changes in arrivals:
+        now += gap
+        pacing.record(now, changes)
+        seen.append((pacing.rate(now), pacing.interval(now)))
+    for rate, interval in seen:
+        assert 0.002 <= interval <= 0.05
+        assert (interval == 0.002) == (rate <= 4000)
+        assert (interval == 0.05) == (rate >= 8000)
+    by_rate = [interval for _, interval in sorted(seen)]
+    assert by_rate == sorted(by_rate), "a higher rate never gets a shorter interval"
 
 
 def test_merge_keeps_the_newest_value_per_key_and_the_newest_version() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.contract import EVENTS, FIELD
-from bridge.push.coalesce import Outgoing
+from bridge.push.coalesce import Outgoing, Pacing
 from bridge.push.fanout import MAX_QUEUED, Fanout, Plan
 from bridge.state.store import Delta
 
@@ -98,12 +98,18 @@ operations = st.lists(
 
 
 @settings(max_examples=400, deadline=None)
-@given(operations, st.sampled_from([0, INTERVAL]), st.sampled_from([1, 3, 10]))
+@given(operations, st.sampled_from([0, INTERVAL, "paced"]), st.sampled_from([1, 3, 10]))
 def test_every_client_gets_its_own_chain_newest_values_and_catches_up(
-    ops: list[tuple[Any, ...]], interval: float, burst: int
+    ops: list[tuple[Any, ...]], interval: float | str, burst: int
 ) -> None:
     plant = Plant()
-    fanout = Fanout(interval, STUCK_AFTER, burst)
+    if interval == "paced":
+        # The interval moves with the rate between flushes: 2 ms, up to 50 ms from 40/s.
+        pacing = Pacing(0.002, INTERVAL, knee=20, window=0.1)
+        fanout = Fanout(0.002, STUCK_AFTER, burst, pacing=pacing)
+    else:
+        assert isinstance(interval, float | int)
+        fanout = Fanout(interval, STUCK_AFTER, burst)
     dashboards: dict[str, Dashboard] = {}
     backlogs: dict[str, int] = {}
     full_since: dict[str, float] = {}
@@ -213,6 +219,8 @@ def test_a_closing_client_is_skipped_and_bad_settings_are_named() -> None:
         Fanout(-1, STUCK_AFTER)
     with pytest.raises(ValueError, match="max_queued"):
         Fanout(INTERVAL, STUCK_AFTER, max_queued=0)
+    with pytest.raises(ValueError, match=r"pacing starts at 0\.002 s, the interval is 0\.05 s"):
+        Fanout(INTERVAL, STUCK_AFTER, pacing=Pacing(0.002, INTERVAL, knee=10))
 
 
 @settings(max_examples=200, deadline=None)
