@@ -3,8 +3,8 @@
 A Coalescer holds, per event, the newest value of each key not yet sent to its client, so a
 slow client costs memory bounded by the number of keys, never by the message rate. The
 fan-out engine offers it every delta and takes from it whenever the client's transport can
-take more (bridge/push/fanout.py): that, not a clock, is what coalesces. Optionally
-(``interval`` > 0, ``FACTORY_COALESCE_MS``), a busy event — more than ``burst`` deltas per
+take more (bridge/push/fanout.py). With ``interval`` > 0 (``FACTORY_COALESCE_MS``, moved
+with the load by ``Pacing``), a busy event — more than ``burst`` deltas per
 ``interval``, see ``RateMeter`` — is also held to one message per ``interval``.
 
 Versions: every message's ``prev`` is the version of the previous message this client got

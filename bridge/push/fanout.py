@@ -18,8 +18,9 @@ Rules (docs/api.md):
   arrives is merged by its Coalescer (newest value per key, memory bounded by the keys) and
   the port watches its transport; the moment the queue drains (``drained``) the merged
   values go out. One whose queue stays non-empty for ``stuck_after`` seconds is cut. An
-  optional ``interval`` (``FACTORY_COALESCE_MS``, default 0 = none) also bounds how often a
-  busy event is written to one client.
+  ``interval`` also bounds how often a busy event is written to one client; a ``Pacing``
+  moves it with the rate of changes (2 ms at ordinary load, up to 50 ms under a flood:
+  ``FACTORY_COALESCE_MS``, ``_MAX_MS``, ``_KNEE_RATE``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from bridge.state.store import Delta
 # the command back only until the writer has taken it (with a 50 ms recheck instead of that
 # signal this had to be 4: bench, finding 3).
 MAX_QUEUED: Final = 1
-# With a coalescing clock (FACTORY_COALESCE_MS > 0, the shipped 50 ms) a client is sent more
+# With a coalescing interval (FACTORY_COALESCE_MS > 0, as shipped) a client is sent more
 # while fewer than 4 packets wait: an acknowledgement still queued for the sender must not
 # hold back the push that confirms its command (bench, finding 3).
 MAX_QUEUED_WITH_CLOCK: Final = 4
